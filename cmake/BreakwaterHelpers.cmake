@@ -1,0 +1,54 @@
+# Shared build rules: warnings, sanitizers and the helpers every part uses.
+
+set(BW_WARNINGS -Wall -Wextra -Wpedantic -Werror -Wshadow -Wnon-virtual-dtor
+    -Wcast-align -Wunused -Woverloaded-virtual -Wimplicit-fallthrough)
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  # GCC 12 reports false positives from inlined std::string code at -O3 (GCC bugs 105329, 105651).
+  list(APPEND BW_WARNINGS -Wno-restrict -Wno-stringop-overflow -Wno-array-bounds)
+endif()
+
+if(BW_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+if(BW_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "BW_FUZZ needs clang (libFuzzer)")
+  endif()
+  # Coverage instrumentation everywhere, so the fuzzers see into the libraries they call.
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
+
+# bw_library(NAME SOURCES ... DEPS ...)
+function(bw_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  target_include_directories(${name} PUBLIC ${CMAKE_SOURCE_DIR})
+  target_compile_options(${name} PRIVATE ${BW_WARNINGS})
+  target_link_libraries(${name} PUBLIC ${ARG_DEPS})
+endfunction()
+
+# bw_test(NAME SOURCES ... DEPS ... [LABELS ...] [RESOURCE_LOCK ...])
+# A GoogleTest executable; every test in it is registered with CTest.
+function(bw_test name)
+  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;LABELS;RESOURCE_LOCK" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR})
+  target_compile_options(${name} PRIVATE ${BW_WARNINGS})
+  target_compile_definitions(${name} PRIVATE
+    BW_TESTDATA_DIR="${BW_TESTDATA_DIR}"
+    BW_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
+    BW_BINARY_DIR="${CMAKE_BINARY_DIR}")
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main Threads::Threads)
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 600)
+  endif()
+  set(props TIMEOUT ${ARG_TIMEOUT})
+  if(ARG_LABELS)
+    list(APPEND props LABELS "${ARG_LABELS}")
+  endif()
+  if(ARG_RESOURCE_LOCK)
+    list(APPEND props RESOURCE_LOCK "${ARG_RESOURCE_LOCK}")
+  endif()
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60 PROPERTIES ${props})
+endfunction()

@@ -1,0 +1,38 @@
+// Every configuration key Breakwater knows. Each part reads its own section; adding a key here is
+// how a part gets a setting. Defaults are written as they would be in an environment variable.
+#include "core/config.h"
+
+namespace bw {
+
+const std::vector<ConfigKeySpec>& config_schema() {
+  using T = ConfigType;
+  static const std::vector<ConfigKeySpec> schema = {
+      // [server]: shared by every role.
+      {"server", "listen", T::kString, "127.0.0.1:8000", "HOST:PORT the HTTP listener binds"},
+      {"server", "data", T::kString, "./var", "folder under which every file-system root lives"},
+
+      // [log]
+      {"log", "level", T::kString, "info", "trace, debug, info, warn, error, critical or off"},
+      {"log", "format", T::kString, "plain", "plain (human lines) or json (one object per line)"},
+
+      // [storage]: empty roots mean a folder under server.data.
+      {"storage", "collector_root", T::kString, "", "collector buffer (FileSystemRawCrashStorage); default <data>/collector"},
+      {"storage", "standard_root", T::kString, "", "crashes to process; default <data>/crashes/standard"},
+      {"storage", "deferred_root", T::kString, "", "stored, processed on demand; default <data>/crashes/deferred"},
+      {"storage", "processed_root", T::kString, "", "processed crashes; default <data>/crashes/processed"},
+
+      // [queue]
+      {"queue", "url", T::kString, "", "amqp://user:pass@host:port/vhost selects RabbitMQ; empty: embedded queue"},
+
+      // [index]
+      {"index", "url", T::kString, "", "postgresql://... selects PostgreSQL; empty: SQLite in the data folder"},
+
+      // [symbols]
+      {"symbols", "paths", T::kStringList, "", "local symbol stores (<debug_file>/<debug_id>/<file>.sym)"},
+      {"symbols", "urls", T::kStringList, "", "HTTP symbol servers (Tecken layout)"},
+      {"symbols", "cache_dir", T::kString, "", "on-disk cache for downloaded symbols; default <data>/symbols-cache"},
+  };
+  return schema;
+}
+
+}  // namespace bw

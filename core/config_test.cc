@@ -1,0 +1,151 @@
+#include "core/config.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "core/fs_util.h"
+
+namespace bw {
+namespace {
+
+std::filesystem::path write_temp_toml(const std::string& text) {
+  auto path = std::filesystem::temp_directory_path() / ("bw-config-" + fs::unique_temp_name() + ".toml");
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(ConfigTest, DefaultsWithNoConfigAtAll) {
+  auto cfg = Config::defaults();
+  EXPECT_EQ(cfg.get_string("server", "listen"), "127.0.0.1:8000");
+  EXPECT_EQ(cfg.get_string("server", "data"), "./var");
+  EXPECT_EQ(cfg.data_path("", "collector"), std::filesystem::path("./var/collector"));
+  EXPECT_TRUE(cfg.get_string_list("symbols", "paths").empty());
+}
+
+TEST(ConfigTest, PrecedenceFileThenEnvironmentThenFlags) {
+  auto file = write_temp_toml("[server]\nlisten = \"0.0.0.0:9000\"\ndata = \"/srv/bw\"\n[log]\nlevel = \"debug\"\n");
+  Config::Sources src;
+  src.file = file;
+  auto cfg = Config::load(src);
+  EXPECT_EQ(cfg.get_string("server", "listen"), "0.0.0.0:9000");
+  EXPECT_EQ(cfg.get_string("log", "level"), "debug");
+
+  src.environment = {{"BREAKWATER_SERVER_LISTEN", "127.0.0.1:7000"}, {"PATH", "/bin"}};
+  cfg = Config::load(src);
+  EXPECT_EQ(cfg.get_string("server", "listen"), "127.0.0.1:7000");
+  EXPECT_EQ(cfg.get_string("server", "data"), "/srv/bw");
+
+  src.overrides = {{"server.listen", "127.0.0.1:6000"}};
+  cfg = Config::load(src);
+  EXPECT_EQ(cfg.get_string("server", "listen"), "127.0.0.1:6000");
+  std::filesystem::remove(file);
+}
+
+TEST(ConfigTest, UnknownKeyInFileNamesTheKey) {
+  auto file = write_temp_toml("[server]\nlisten = \"x\"\nlisen = \"typo\"\n");
+  Config::Sources src;
+  src.file = file;
+  try {
+    Config::load(src);
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("server.lisen"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove(file);
+}
+
+TEST(ConfigTest, UnknownSectionIsAnError) {
+  auto file = write_temp_toml("[severs]\nlisten = \"x\"\n");
+  Config::Sources src;
+  src.file = file;
+  EXPECT_THROW(Config::load(src), ConfigError);
+  std::filesystem::remove(file);
+}
+
+TEST(ConfigTest, WrongTypeNamesTheKey) {
+  auto file = write_temp_toml("[server]\nlisten = 8000\n");
+  Config::Sources src;
+  src.file = file;
+  try {
+    Config::load(src);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("server.listen"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove(file);
+}
+
+TEST(ConfigTest, SyntaxErrorGivesLine) {
+  auto file = write_temp_toml("[server]\nlisten = \"unterminated\n");
+  Config::Sources src;
+  src.file = file;
+  try {
+    Config::load(src);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("line 2"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove(file);
+}
+
+TEST(ConfigTest, UnknownEnvironmentVariableIsAnError) {
+  Config::Sources src;
+  src.environment = {{"BREAKWATER_SERVER_LISTN", "x"}};
+  EXPECT_THROW(Config::load(src), ConfigError);
+}
+
+TEST(ConfigTest, UnknownFlagKeyIsAnError) {
+  Config::Sources src;
+  src.overrides = {{"server.nope", "x"}};
+  EXPECT_THROW(Config::load(src), ConfigError);
+  src.overrides = {{"noseparator", "x"}};
+  EXPECT_THROW(Config::load(src), ConfigError);
+}
+
+TEST(ConfigTest, ListsFromEnvironmentAreCommaSeparated) {
+  Config::Sources src;
+  src.environment = {{"BREAKWATER_SYMBOLS_PATHS", "/a, /b,,/c"}};
+  auto cfg = Config::load(src);
+  EXPECT_EQ(cfg.get_string_list("symbols", "paths"), (std::vector<std::string>{"/a", "/b", "/c"}));
+}
+
+TEST(ConfigTest, ListInFileMustHoldStrings) {
+  auto file = write_temp_toml("[symbols]\npaths = [1, 2]\n");
+  Config::Sources src;
+  src.file = file;
+  EXPECT_THROW(Config::load(src), ConfigError);
+  std::filesystem::remove(file);
+}
+
+TEST(ConfigTest, SizesAndDurations) {
+  EXPECT_EQ(parse_size("25MiB"), 25u * 1024 * 1024);
+  EXPECT_EQ(parse_size("512KB"), 512000u);
+  EXPECT_EQ(parse_size("1234"), 1234u);
+  EXPECT_EQ(parse_size("1.5 GiB"), 1610612736u);
+  EXPECT_THROW(parse_size("lots"), std::invalid_argument);
+  EXPECT_THROW(parse_size("25 parsecs"), std::invalid_argument);
+  EXPECT_EQ(parse_duration("120s"), std::chrono::seconds(120));
+  EXPECT_EQ(parse_duration("5m"), std::chrono::minutes(5));
+  EXPECT_EQ(parse_duration("250ms"), std::chrono::milliseconds(250));
+  EXPECT_EQ(parse_duration("30"), std::chrono::seconds(30));
+  EXPECT_THROW(parse_duration("soon"), std::invalid_argument);
+  EXPECT_THROW(parse_duration("5 fortnights"), std::invalid_argument);
+}
+
+TEST(ConfigTest, DumpMasksPasswordsInUrls) {
+  Config::Sources src;
+  src.overrides = {{"queue.url", "amqp://guest:secret@127.0.0.1:5672/%2f"}};
+  auto text = Config::load(src).dump();
+  EXPECT_EQ(text.find("secret"), std::string::npos) << text;
+  EXPECT_NE(text.find("amqp://guest:***@127.0.0.1"), std::string::npos) << text;
+}
+
+TEST(ConfigTest, ReadingAnUndeclaredKeyIsAProgrammingError) {
+  auto cfg = Config::defaults();
+  EXPECT_THROW(cfg.get_string("server", "nope"), std::logic_error);
+  EXPECT_THROW(cfg.get_int("server", "listen"), std::logic_error);
+}
+
+}  // namespace
+}  // namespace bw

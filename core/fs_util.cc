@@ -1,0 +1,121 @@
+#include "core/fs_util.h"
+
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+namespace bw::fs {
+namespace {
+
+[[noreturn]] void throw_errno(const std::string& what, const std::filesystem::path& path) {
+  throw std::system_error(errno, std::generic_category(), what + " " + path.string());
+}
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+void fsync_path(const std::filesystem::path& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) throw_errno("open for fsync", path);
+  if (::fsync(fd.get()) != 0) throw_errno("fsync", path);
+}
+
+void create_directories_durably(const std::filesystem::path& path) {
+  if (path.empty()) return;
+  struct stat st{};
+  if (::stat(path.c_str(), &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) {
+      errno = ENOTDIR;
+      throw_errno("create folder", path);
+    }
+    return;
+  }
+  auto parent = path.parent_path();
+  if (!parent.empty() && parent != path) create_directories_durably(parent);
+  if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) throw_errno("mkdir", path);
+  fsync_path(parent.empty() ? std::filesystem::path(".") : parent);
+}
+
+void write_file_synced(const std::filesystem::path& path, std::string_view bytes) {
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (fd.get() < 0) throw_errno("create", path);
+  const char* p = bytes.data();
+  size_t left = bytes.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd.get(), p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("write", path);
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  if (::fsync(fd.get()) != 0) throw_errno("fsync", path);
+}
+
+void write_file_atomically(const std::filesystem::path& path, std::string_view bytes) {
+  auto tmp = path.parent_path() / ("." + path.filename().string() + "." + unique_temp_name());
+  try {
+    write_file_synced(tmp, bytes);
+    if (::rename(tmp.c_str(), path.c_str()) != 0) throw_errno("rename", tmp);
+  } catch (...) {
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  fsync_path(path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path());
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) throw_errno("open", path);
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("read", path);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+std::string unique_temp_name() {
+  unsigned char bytes[8];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("no randomness for a temporary name");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "tmp-";
+  for (unsigned char b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 0xf];
+  }
+  return out;
+}
+
+uint64_t free_bytes(const std::filesystem::path& path) {
+  struct statvfs st{};
+  if (::statvfs(path.c_str(), &st) != 0) throw_errno("statvfs", path);
+  return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
+}  // namespace bw::fs

@@ -1,0 +1,113 @@
+// The Crash Storage API (DESIGN §5): one interface for every place crashes are kept.
+//
+// Implementations (each in its own file beside this one):
+//   FileSystemRawCrashStorage       one root, raw crashes only (the collector's buffer)
+//   FileSystemThrottledCrashStorage standard + deferred roots, chosen by the throttle digit
+//   FileSystemCrashStorage          standard + deferred + processed roots: the whole API
+//   MemoryCrashStorage              in memory, for unit tests of code above this API
+//   PolyCrashStorage / FallbackCrashStorage / PrimaryDeferredCrashStorage: compositions
+//
+// Errors:
+//   CrashNotFound          the crash (or the named dump, or its processed form) does not exist.
+//   TransientStorageError  the store could not do it now (disk full, I/O error, unreachable):
+//                          callers retry with backoff; nothing was half-written.
+//   UnsupportedOperation   this implementation does not keep that kind of data (for example
+//                          processed crashes in raw-only storage).
+// Crash ids are validated `CrashId` values, so no implementation ever sees a path-like id.
+//
+// Atomicity: a save is all-or-nothing as seen by readers; a crash that `save_raw_crash` returned
+// for is durably stored (fsync'd) before the call returns.
+//
+// Thread safety: every implementation is safe to call from many threads at once, and the
+// file-system ones from many processes sharing one root.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/crash_id.h"
+
+namespace bw::storage {
+
+class CrashNotFound : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+class TransientStorageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+class UnsupportedOperation : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+// A dump handed to save_raw_crash: its bytes, or a file holding them. A file is linked or
+// copied, never moved: the caller still owns it and removes it afterwards.
+struct DumpInput {
+  std::string name;  // validated by the caller: [A-Za-z0-9_]{1,30}
+  std::variant<std::string, std::filesystem::path> content;
+};
+
+// Dumps as files a stack walker can map. Files this object created (for stores that do not keep
+// dumps as plain files) are removed when it is destroyed.
+class DumpFiles {
+ public:
+  DumpFiles() = default;
+  DumpFiles(const DumpFiles&) = delete;
+  DumpFiles& operator=(const DumpFiles&) = delete;
+  DumpFiles(DumpFiles&&) noexcept = default;
+  DumpFiles& operator=(DumpFiles&&) noexcept = default;
+  ~DumpFiles();
+
+  void add(std::string name, std::filesystem::path path, bool temporary);
+  const std::map<std::string, std::filesystem::path>& paths() const { return paths_; }
+
+ private:
+  std::map<std::string, std::filesystem::path> paths_;
+  std::vector<std::filesystem::path> temporaries_;
+};
+
+class CrashStorage {
+ public:
+  virtual ~CrashStorage() = default;
+
+  // Stores the raw crash (annotations + collector fields) and its dumps under `id`. Saving an id
+  // that exists replaces it whole.
+  virtual void save_raw_crash(const CrashId& id, const nlohmann::json& raw_crash,
+                              const std::vector<DumpInput>& dumps) = 0;
+  // Stores the processed crash (gzip'd JSON on disk).
+  virtual void save_processed(const CrashId& id, const nlohmann::json& processed) = 0;
+
+  virtual nlohmann::json get_raw_crash(const CrashId& id) = 0;
+  virtual std::vector<std::string> get_dump_names(const CrashId& id) = 0;
+  virtual std::string get_dump(const CrashId& id, const std::string& name) = 0;
+  virtual DumpFiles get_dumps_as_files(const CrashId& id) = 0;
+  virtual nlohmann::json get_processed(const CrashId& id) = 0;
+  virtual bool has_raw_crash(const CrashId& id) = 0;
+
+  // Removes everything stored for `id` (raw, dumps, processed). CrashNotFound if nothing was.
+  virtual void remove(const CrashId& id) = 0;
+
+  // --- New crashes (the date tree) ---
+  // Complete raw crashes not yet confirmed, oldest first, at most `limit`. A listing only.
+  virtual std::vector<CrashId> new_crashes(size_t limit) = 0;
+  // Atomically claims the oldest unclaimed new crash: two consumers never hold the same crash.
+  // A claim not confirmed or released within `lease` expires and the crash is offered again.
+  virtual std::optional<CrashId> claim_new_crash(std::chrono::seconds lease = std::chrono::seconds(300)) = 0;
+  // The consumer is done (saved elsewhere, queued): forget the crash in the date tree.
+  virtual void confirm_new_crash(const CrashId& id) = 0;
+  // The consumer failed: offer the crash again at once.
+  virtual void release_new_crash(const CrashId& id) = 0;
+};
+
+}  // namespace bw::storage
