@@ -115,6 +115,7 @@ class CpuContext {
   // x86/amd64: eflags is a GPR above; segment registers (cs, ds, es, fs, gs, ss).
   struct Segments {
     uint16_t cs = 0, ds = 0, es = 0, fs = 0, gs = 0, ss = 0;
+    friend bool operator==(const Segments&, const Segments&) = default;
   };
   const Segments& segments() const { return segments_; }
   // arm/arm64: the cpsr; arm64: fpsr, fpcr.
