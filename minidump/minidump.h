@@ -201,7 +201,8 @@ struct Module {
   // servers match it case-insensitively); ELF: build id in lowercase hex; Mach-O: the UUID in
   // lowercase hex; empty when unknown.
   std::string code_id;
-  // PDB 7.0/2.0: the pdb name as recorded; ELF/Mach-O: the code file's base name.
+  // PDB 7.0/2.0 (and Mach-O's RSDS): the base name of the recorded pdb path, as symbol stores
+  // key it ("test_app.pdb"); ELF: the code file's base name; empty without a CodeView record.
   std::string debug_file;
   // Uppercase hex: GUID fields + age for PDB 7.0 and Mach-O; signature + age for PDB 2.0;
   // ELF: the first 16 bytes of the build id as a GUID + "0" (padded with zeros when shorter).
@@ -369,7 +370,8 @@ struct LinuxMapping {
 // Breakpad's MD_LINUX_DSO_DEBUG stream: the r_debug link map.
 struct LinuxDsoDebug {
   uint32_t version = 0;
-  uint64_t map_address = 0;
+  uint32_t map_rva = 0;    // where the link map entries are in the dump
+  uint32_t dso_count = 0;
   uint64_t brk = 0;
   uint64_t ldbase = 0;
   uint64_t dynamic = 0;
