@@ -31,6 +31,15 @@ const std::vector<ConfigKeySpec>& config_schema() {
       {"symbols", "paths", T::kStringList, "", "local symbol stores (<debug_file>/<debug_id>/<file>.sym)"},
       {"symbols", "urls", T::kStringList, "", "HTTP symbol servers (Tecken layout)"},
       {"symbols", "cache_dir", T::kString, "", "on-disk cache for downloaded symbols; default <data>/symbols-cache"},
+
+      // [signature]: list files replace the built-in copies of signature/lists/*.txt.
+      {"signature", "lists_dir", T::kString, "", "folder with irrelevant.txt, prefix.txt, sentinels.txt, oom.txt; empty: built-in lists"},
+      {"signature", "irrelevant_list", T::kString, "", "file replacing the irrelevant-frames list"},
+      {"signature", "prefix_list", T::kString, "", "file replacing the prefix-frames list"},
+      {"signature", "sentinels_list", T::kString, "", "file replacing the sentinel-frames list"},
+      {"signature", "oom_list", T::kString, "", "file replacing the out-of-memory-frames list"},
+      {"signature", "oom_small_limit", T::kSize, "256KiB", "OOMAllocationSize at or below this gives \"OOM | small\""},
+      {"signature", "max_frames", T::kInt, "40", "crashing-thread frames considered (after inline expansion), 1 to 1000"},
   };
   return schema;
 }
