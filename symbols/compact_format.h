@@ -65,13 +65,14 @@ struct Named {
   bool operator==(const Named&) const = default;
 };
 
-// One INLINE record; its address ranges are InlineRange entries.
+// One INLINE record; its address ranges are InlineRange entries. Lookups match records by depth
+// and range, not by position in the file, which real files do not always order as a tree.
 struct Inline {
   uint32_t origin = 0;
   uint32_t call_file = kNone;  // FILE id, kNone when absent (old format or -1)
   uint32_t call_line = 0;
   uint32_t depth = 0;
-  uint32_t parent = kNone;  // index of the enclosing INLINE record (depth - 1)
+  uint32_t pad = 0;
   bool operator==(const Inline&) const = default;
 };
 

@@ -188,8 +188,10 @@ std::optional<SymbolLookup> ModuleSymbols::lookup(uint64_t offset) const {
       }
     }
 
-    // Inline frames: at each depth the first INLINE record (file order) whose ranges contain the
-    // offset and whose parent is the frame chosen one level up.
+    // Inline frames: for depth 0, 1, 2... the first INLINE record (file order) of that depth
+    // whose ranges contain the offset, stopping at the first depth with none. Records are matched
+    // by depth, not by parent: real files (Rust, macOS) list nested records out of tree order, and
+    // Breakpad's answers on them match this rule.
     if (func->inline_range_count > 0 && func->first_inline_range <= v.inline_ranges.size() &&
         func->inline_range_count <= v.inline_ranges.size() - func->first_inline_range) {
       auto ranges = v.inline_ranges.subspan(func->first_inline_range, func->inline_range_count);
@@ -199,14 +201,10 @@ std::optional<SymbolLookup> ModuleSymbols::lookup(uint64_t offset) const {
           hits.push_back(&ir);
         }
       }
-      uint32_t parent = kNone;
-      for (uint32_t depth = 0; !hits.empty(); ++depth) {
+      for (uint32_t depth = 0; depth <= hits.size(); ++depth) {
         const InlineRange* chosen = nullptr;
         for (const InlineRange* h : hits) {
-          const Inline& rec = v.inlines[h->record];
-          if (rec.depth == depth && rec.parent == parent) {
-            if (!chosen || h->record < chosen->record) chosen = h;
-          }
+          if (v.inlines[h->record].depth == depth && (!chosen || h->record < chosen->record)) chosen = h;
         }
         if (!chosen) break;
         const Inline& rec = v.inlines[chosen->record];
@@ -217,7 +215,6 @@ std::optional<SymbolLookup> ModuleSymbols::lookup(uint64_t offset) const {
         frame.start = chosen->address;
         frame.size = chosen->size;
         r.inlines.push_back(frame);
-        parent = chosen->record;
       }
     }
     return r;

@@ -346,7 +346,6 @@ class Builder {
     }
     funcs_.push_back(f);
     in_func_ = true;
-    depth_last_.clear();
     return nullptr;
   }
 
@@ -404,12 +403,8 @@ class Builder {
       ranges.emplace_back(a, s);
     }
     if (!in_func_) return "INLINE record outside a FUNC";
-    if (rec.depth > depth_last_.size()) return "INLINE depth without an enclosing INLINE";
-    rec.parent = rec.depth == 0 ? kNone : depth_last_[rec.depth - 1];
     uint32_t index = static_cast<uint32_t>(inlines_.size());
     inlines_.push_back(rec);
-    depth_last_.resize(rec.depth);
-    depth_last_.push_back(index);
     Func& f = funcs_[funcs_.size() - 1];
     for (auto [a, s] : ranges) {
       if (s == 0) {
@@ -533,7 +528,6 @@ class Builder {
   BlockList<CfiDelta> cfi_deltas_;
   BlockList<Win> wins_;
   bool in_func_ = false;
-  std::vector<uint32_t> depth_last_;  // last INLINE record index per depth in the current FUNC
 };
 
 // Sorts by id and keeps the first record of each id (file order), as Breakpad's map insert does.
