@@ -1,0 +1,174 @@
+// The embedded queue: the shared behavioural suite plus what only SQLite shows (durability across
+// reopen, lease expiry, several processes on one file).
+#include "queue/sqlite_crash_queue.h"
+
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "queue/crash_queue_contract.h"
+
+namespace bw::queue {
+namespace {
+
+using namespace std::chrono_literals;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::random_device rd;
+    path_ = std::filesystem::temp_directory_path() / ("bw-queue-test-" + std::to_string(::getpid()) + "-" +
+                                                      std::to_string(rd()));
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+class SqliteBackend : public contract::QueueBackend {
+ public:
+  QueueSettings fresh_settings() override {
+    QueueSettings s;
+    s.embedded_path = dir_.path() / "queue" / "crash-queue.sqlite";
+    s.lease = 1s;
+    return s;
+  }
+  void inject_raw(const QueueSettings& settings, QueueKind queue, const std::string& body) override {
+    SqliteCrashQueue create(settings);  // makes sure the schema exists
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(settings.embedded_path.c_str(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 10000);
+    sqlite3_stmt* stmt = nullptr;
+    sqlite3_prepare_v2(db, "INSERT INTO messages(queue, body, enqueued_ms) VALUES(?, ?, 0)", -1, &stmt, nullptr);
+    sqlite3_bind_text(stmt, 1, settings.name(queue).c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt, 2, body.data(), static_cast<int>(body.size()), SQLITE_TRANSIENT);
+    EXPECT_EQ(sqlite3_step(stmt), SQLITE_DONE);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+  }
+  // Another process holding the write lock is the embedded queue's outage.
+  void interrupt() override {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_.path() / "queue" / "crash-queue.sqlite").c_str(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 10000);
+    ASSERT_EQ(sqlite3_exec(db, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+    std::this_thread::sleep_for(3s);
+    sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+  }
+  std::chrono::milliseconds redelivery_delay() const override { return 1100ms; }
+  bool strict_priority() const override { return true; }
+
+ private:
+  TempDir dir_;
+};
+
+using contract::CrashQueueContract;
+INSTANTIATE_TEST_SUITE_P(Sqlite, CrashQueueContract,
+                         ::testing::Values(contract::BackendFactory([] { return std::make_unique<SqliteBackend>(); })));
+
+QueueSettings settings_in(const TempDir& dir) {
+  QueueSettings s;
+  s.embedded_path = dir.path() / "q.sqlite";
+  s.lease = 1s;
+  return s;
+}
+
+TEST(SqliteCrashQueue, PublishedMessagesSurviveReopening) {
+  TempDir dir;
+  auto s = settings_in(dir);
+  auto id = CrashId::generate(ThrottleResult::kAccept);
+  { SqliteCrashQueue(s).publish(CrashMessage{id}, QueueKind::kStandard); }
+  SqliteCrashQueue reopened(s);
+  auto d = reopened.consume(1s);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->message.id, id);
+  EXPECT_TRUE(reopened.ack(*d));
+}
+
+TEST(SqliteCrashQueue, AnExpiredLeaseCannotBeAckedAfterRedelivery) {
+  TempDir dir;
+  auto s = settings_in(dir);
+  SqliteCrashQueue first(s), second(s);
+  first.publish(CrashMessage{CrashId::generate(ThrottleResult::kAccept)}, QueueKind::kStandard);
+  auto d1 = first.consume(1s);
+  ASSERT_TRUE(d1);
+  EXPECT_EQ(first.stats().of(QueueKind::kStandard).in_flight, 1u);
+  auto d2 = second.consume(10s);  // after the 1 s lease ran out
+  ASSERT_TRUE(d2);
+  EXPECT_EQ(d2->attempt, 2u);
+  EXPECT_FALSE(first.ack(*d1)) << "the first consumer's lease is gone";
+  EXPECT_TRUE(second.ack(*d2));
+}
+
+TEST(SqliteCrashQueue, SeveralProcessesShareOneFile) {
+  TempDir dir;
+  auto s = settings_in(dir);
+  s.lease = 60s;
+  std::vector<CrashMessage> messages;
+  for (int i = 0; i < 300; ++i) messages.push_back(CrashMessage{CrashId::generate(ThrottleResult::kAccept)});
+  SqliteCrashQueue(s).publish_batch(messages, QueueKind::kStandard);
+
+  // Two child processes consume and report each id through a pipe.
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  std::vector<pid_t> children;
+  for (int c = 0; c < 2; ++c) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::close(fds[0]);
+      int code = 0;
+      try {
+        SqliteCrashQueue q(s);
+        while (auto d = q.consume(1s)) {
+          std::string line = d->message.id.str() + "\n";
+          if (::write(fds[1], line.data(), line.size()) != static_cast<ssize_t>(line.size())) code = 2;
+          if (!q.ack(*d)) code = 3;
+        }
+      } catch (...) {
+        code = 4;
+      }
+      ::_exit(code);
+    }
+    children.push_back(pid);
+  }
+  ::close(fds[1]);
+  std::string all;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fds[0], buf, sizeof buf)) > 0) all.append(buf, static_cast<size_t>(n));
+  ::close(fds[0]);
+  for (pid_t pid : children) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  }
+  std::multiset<std::string> seen;
+  for (size_t pos = 0; pos < all.size();) {
+    size_t nl = all.find('\n', pos);
+    seen.insert(all.substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+  EXPECT_EQ(seen.size(), messages.size());
+  for (const auto& m : messages) EXPECT_EQ(seen.count(m.id.str()), 1u);
+}
+
+TEST(SqliteCrashQueue, UnwritableLocationIsQueueUnavailable) {
+  QueueSettings s;
+  s.embedded_path = "/proc/version/cannot/be/here.sqlite";
+  EXPECT_THROW(SqliteCrashQueue{s}, QueueUnavailable);
+}
+
+}  // namespace
+}  // namespace bw::queue
