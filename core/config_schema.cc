@@ -23,6 +23,22 @@ const std::vector<ConfigKeySpec>& config_schema() {
 
       // [queue]
       {"queue", "url", T::kString, "", "amqp://user:pass@host:port/vhost selects RabbitMQ; empty: embedded queue"},
+      {"queue", "embedded_path", T::kString, "", "embedded queue's SQLite file; default <data>/queue/crash-queue.sqlite"},
+      {"queue", "standard_name", T::kString, "breakwater.standard", "queue of new accepted crashes"},
+      {"queue", "priority_name", T::kString, "breakwater.priority", "queue of crashes someone is waiting for"},
+      {"queue", "reprocessing_name", T::kString, "breakwater.reprocessing", "queue of crashes to process again"},
+      {"queue", "dead_letter_suffix", T::kString, ".dead", "added to a queue's name to name its dead-letter queue"},
+      {"queue", "prefetch", T::kInt, "10", "RabbitMQ: unacked deliveries per consumer and queue"},
+      {"queue", "max_deliveries", T::kInt, "5", "deliveries of one message before it is dead-lettered"},
+      {"queue", "lease", T::kDuration, "5m", "embedded queue: a delivery not acked within this is delivered again"},
+      {"queue", "quorum", T::kBool, "false", "RabbitMQ: declare quorum queues (needs a cluster that allows them)"},
+      {"queue", "reprocessing_share", T::kInt, "6", "reprocessing gets 1 delivery in N while standard has work (N >= 2)"},
+      {"queue", "publish_timeout", T::kDuration, "30s", "how long a publish retries through an outage before failing"},
+      {"queue", "heartbeat", T::kDuration, "0", "RabbitMQ heartbeat interval; 0 = off"},
+      {"queue", "mover_backoff_initial", T::kDuration, "1s", "crash mover: first wait after storage or queue failed"},
+      {"queue", "mover_backoff_max", T::kDuration, "60s", "crash mover: the wait doubles up to this"},
+      {"queue", "mover_claim_lease", T::kDuration, "5m", "crash mover: a claimed crash not confirmed within this is offered again"},
+      {"queue", "mover_idle_wait", T::kDuration, "1s", "crash mover: pause when the collector buffer is empty"},
 
       // [index]
       {"index", "url", T::kString, "", "postgresql://... selects PostgreSQL; empty: SQLite in the data folder"},
