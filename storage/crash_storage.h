@@ -13,6 +13,10 @@
 //                          callers retry with backoff; nothing was half-written.
 //   UnsupportedOperation   this implementation does not keep that kind of data (for example
 //                          processed crashes in raw-only storage).
+//   CorruptCrashData       stored bytes do not decode (bad JSON, bad gzip, bad dump list):
+//                          retrying will not help; the crash needs an operator.
+//   std::invalid_argument  a dump name that is not [A-Za-z0-9_]{1,30}, or duplicate dump names:
+//                          refused before any file access.
 // Crash ids are validated `CrashId` values, so no implementation ever sees a path-like id.
 //
 // Atomicity: a save is all-or-nothing as seen by readers; a crash that `save_raw_crash` returned
@@ -29,6 +33,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -50,6 +55,16 @@ class UnsupportedOperation : public std::logic_error {
  public:
   using std::logic_error::logic_error;
 };
+class CorruptCrashData : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// True for [A-Za-z0-9_]{1,30}: the only dump names any implementation stores or looks up, so a
+// dump name can never be a path ("../x", "a/b", "") or collide with the crash's own files.
+bool is_valid_dump_name(std::string_view name);
+// Throws std::invalid_argument naming the bad dump name unless is_valid_dump_name.
+void check_dump_name(std::string_view name);
 
 // A dump handed to save_raw_crash: its bytes, or a file holding them. A file is linked or
 // copied, never moved: the caller still owns it and removes it afterwards.
@@ -66,13 +81,15 @@ class DumpFiles {
   DumpFiles(const DumpFiles&) = delete;
   DumpFiles& operator=(const DumpFiles&) = delete;
   DumpFiles(DumpFiles&&) noexcept = default;
-  DumpFiles& operator=(DumpFiles&&) noexcept = default;
+  DumpFiles& operator=(DumpFiles&& other) noexcept;  // removes this object's own temporaries first
   ~DumpFiles();
 
   void add(std::string name, std::filesystem::path path, bool temporary);
   const std::map<std::string, std::filesystem::path>& paths() const { return paths_; }
 
  private:
+  void remove_temporaries() noexcept;
+
   std::map<std::string, std::filesystem::path> paths_;
   std::vector<std::filesystem::path> temporaries_;
 };
@@ -99,14 +116,18 @@ class CrashStorage {
   virtual void remove(const CrashId& id) = 0;
 
   // --- New crashes (the date tree) ---
-  // Complete raw crashes not yet confirmed, oldest first, at most `limit`. A listing only.
+  // Complete raw crashes not yet confirmed, oldest first, at most `limit`. A listing only: it
+  // includes crashes currently claimed by someone else only if their claim has expired.
   virtual std::vector<CrashId> new_crashes(size_t limit) = 0;
   // Atomically claims the oldest unclaimed new crash: two consumers never hold the same crash.
   // A claim not confirmed or released within `lease` expires and the crash is offered again.
   virtual std::optional<CrashId> claim_new_crash(std::chrono::seconds lease = std::chrono::seconds(300)) = 0;
-  // The consumer is done (saved elsewhere, queued): forget the crash in the date tree.
+  // The consumer is done (saved elsewhere, queued): forget the crash in the date tree (claimed or
+  // not: a consumer whose lease ran out still finishes the job). Forgetting a crash that is not
+  // new is a no-op, so a retried confirm is harmless.
   virtual void confirm_new_crash(const CrashId& id) = 0;
-  // The consumer failed: offer the crash again at once.
+  // The consumer failed: offer the crash again at once, in its original place (oldest first).
+  // A no-op when the crash is not claimed (its lease already expired and it was offered again).
   virtual void release_new_crash(const CrashId& id) = 0;
 };
 

@@ -1,0 +1,53 @@
+// Helpers shared by the storage tests: a temporary folder removed at the end, ids and dump bytes.
+#pragma once
+
+#include <filesystem>
+#include <random>
+#include <string>
+
+#include "core/crash_id.h"
+#include "core/fs_util.h"
+
+namespace bw::storage::testing {
+
+class TempDir {
+ public:
+  explicit TempDir(const std::filesystem::path& base = std::filesystem::temp_directory_path())
+      : path_(base / ("bw-storage-test-" + fs::unique_temp_name())) {
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& sub) const { return path_ / sub; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Binary bytes with NULs and every byte value, reproducible from the seed.
+inline std::string binary_bytes(size_t size, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string out(size, '\0');
+  for (size_t i = 0; i < size; ++i) out[i] = static_cast<char>(rng() & 0xff);
+  if (size > 2) out[1] = '\0';
+  return out;
+}
+
+inline CrashId accepted_id() { return CrashId::generate(ThrottleResult::kAccept); }
+inline CrashId deferred_id() { return CrashId::generate(ThrottleResult::kDefer); }
+
+// Number of entries in a folder (0 when it does not exist).
+inline size_t count_entries(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) return 0;
+  size_t n = 0;
+  for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator(dir)) ++n;
+  return n;
+}
+
+}  // namespace bw::storage::testing
