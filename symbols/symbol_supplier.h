@@ -96,6 +96,8 @@ class HttpSymbolSupplier final : public SymbolSupplier {
   struct State;  // in-flight downloads; defined in the .cc
 
  private:
+  SymbolResult get_locked(const std::string& rel);  // the one thread fetching `rel`
+
   HttpSymbolOptions options_;
   std::unique_ptr<State> state_;
 };
@@ -130,7 +132,8 @@ struct SymbolOptions {
   std::chrono::seconds negative_ttl{3600};
 };
 
-// Local stores first, then HTTP servers, under one LRU.
+// Local stores first, then HTTP servers, under one LRU. Throws std::invalid_argument when URLs
+// are given without a cache_dir.
 std::unique_ptr<CachingSymbolSupplier> make_symbol_supplier(const SymbolOptions& options);
 
 }  // namespace bw::symbols
