@@ -213,6 +213,14 @@ std::optional<uint64_t> MemoryMap::read_pointer(uint64_t address, unsigned point
   const MemoryRegion* r = find(address);
   return r ? r->read_pointer(address, pointer_size) : std::nullopt;
 }
+std::optional<uint8_t> MemoryMap::read_u8(uint64_t address) const {
+  const MemoryRegion* r = find(address);
+  return r ? r->read_u8(address) : std::nullopt;
+}
+std::optional<uint16_t> MemoryMap::read_u16(uint64_t address) const {
+  const MemoryRegion* r = find(address);
+  return r ? r->read_u16(address) : std::nullopt;
+}
 std::optional<uint32_t> MemoryMap::read_u32(uint64_t address) const {
   const MemoryRegion* r = find(address);
   return r ? r->read_u32(address) : std::nullopt;

@@ -129,7 +129,10 @@ class MemoryMap {
   explicit MemoryMap(std::vector<MemoryRegion> regions);
   const std::vector<MemoryRegion>& regions() const { return regions_; }
   const MemoryRegion* find(uint64_t address) const;
+  // Bounds-checked reads; nullopt unless all bytes lie in one region.
   std::optional<uint64_t> read_pointer(uint64_t address, unsigned pointer_size) const;
+  std::optional<uint8_t> read_u8(uint64_t address) const;
+  std::optional<uint16_t> read_u16(uint64_t address) const;
   std::optional<uint32_t> read_u32(uint64_t address) const;
   std::optional<uint64_t> read_u64(uint64_t address) const;
 
