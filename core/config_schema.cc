@@ -43,6 +43,29 @@ const std::vector<ConfigKeySpec>& config_schema() {
       // [index]
       {"index", "url", T::kString, "", "postgresql://... selects PostgreSQL; empty: SQLite in the data folder"},
 
+      // [http]: the HTTP server layer shared by the collector and the web app (http/server.h).
+      {"http", "io_threads", T::kInt, "0", "threads reading and writing sockets; 0 = one per core"},
+      {"http", "worker_threads", T::kInt, "32", "threads finishing requests (durable saves, fsync)"},
+      {"http", "max_connections", T::kInt, "1024", "open connections beyond this get 503 and are closed"},
+      {"http", "max_header_size", T::kSize, "32KiB", "request line and headers; larger gets 431"},
+      {"http", "header_timeout", T::kDuration, "20s", "a request head (or the next one on a kept-alive connection) must arrive within this"},
+      {"http", "read_timeout", T::kDuration, "30s", "longest silence while a request body is being received"},
+      {"http", "request_timeout", T::kDuration, "10m", "longest time to receive one whole request"},
+      {"http", "shutdown_timeout", T::kDuration, "30s", "graceful shutdown waits this long for in-flight requests"},
+      {"http", "access_log", T::kBool, "true", "log one line per request"},
+
+      // [collector]: POST /submit (collector/collector.h, docs/collector.md).
+      {"collector", "max_body_size", T::kSize, "25MiB", "request body as received (compressed); larger gets 413"},
+      {"collector", "max_decompressed_size", T::kSize, "250MiB", "body after gzip inflation; larger gets 413"},
+      {"collector", "max_annotations_size", T::kSize, "4MiB", "all annotation text and the JSON part together; larger gets 413"},
+      {"collector", "max_parts", T::kInt, "1000", "multipart parts in one submission; more is a malformed payload"},
+      {"collector", "staging_dir", T::kString, "", "where dumps stream while they arrive; must be on the collector root's file system; default <data>/collector-staging"},
+      {"collector", "removed_fields", T::kStringList, "Email,TelemetryClientId,TelemetryServerURL,TelemetrySessionId", "annotations dropped before saving (noted in metadata.collector_notes)"},
+      {"collector", "throttle_rules", T::kTableArray, "", "ordered [[collector.throttle_rules]] tables; see docs/collector.md"},
+      {"collector", "throttle_default", T::kString, "ACCEPT", "result when no rule matches: ACCEPT, DEFER, REJECT or FAKEACCEPT"},
+      {"collector", "throttle_accept_user_submitted", T::kBool, "true", "before the configured rules, accept crashes with Throttleable=0 or a comment"},
+      {"collector", "heartbeat_min_free", T::kSize, "512MiB", "/__heartbeat__ fails when the collector root's file system has less free"},
+
       // [symbols]
       {"symbols", "paths", T::kStringList, "", "local symbol stores (<debug_file>/<debug_id>/<file>.sym)"},
       {"symbols", "urls", T::kStringList, "", "HTTP symbol servers (Tecken layout)"},

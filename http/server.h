@@ -1,0 +1,135 @@
+// The HTTP/1.1 server every Breakwater role that listens uses (collector now, web app later).
+//
+// What it promises:
+// - Keep-alive, chunked request bodies (de-chunked before handlers see them), `Expect:
+//   100-continue` (the 100 is sent only when the route wants the body), a limit on the request
+//   head (431), per-route body limits (413 from the route's handler), a connection limit (503 and
+//   close), and timeouts so a slow client cannot hold a connection: the head must arrive within
+//   `header_timeout`, the body may not pause longer than `read_timeout`, and one request may not
+//   take longer than `request_timeout`.
+// - Request bodies are streamed: a route returns a BodyHandler whose `on_body` gets each piece
+//   as it arrives (at most 64 KiB at a time), so a handler can write a body to disk piecewise and
+//   memory per connection stays small whatever the body size.
+// - `on_complete` runs on a separate worker pool, so slow durable work (fsync) never stalls the
+//   threads that move bytes.
+// - Graceful shutdown (`stop`): stop accepting, close idle connections, let in-flight requests
+//   finish (their answers carry `Connection: close`), and return once all are done or
+//   `shutdown_timeout` passed.
+// - Access log (logger "http": method, path, status, bytes, duration, peer) and metrics
+//   (bw_http_requests_total{code}, bw_http_open_connections, bw_http_request_duration_seconds).
+//
+// Ownership and threads: the Server owns its threads and connections. Routes are added before
+// `start`. A BodyHandler is used by one connection at a time (no locking needed inside it) and is
+// destroyed on the connection's thread or the worker pool; its destructor must release whatever
+// it holds (temporary files...), since a request can end at any point (client gone, timeout).
+// Errors: `start` throws std::runtime_error when it cannot bind; an exception escaping a route
+// or handler is logged and answered with 500.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace bw::http {
+
+struct Request {
+  std::string method;  // "POST"
+  std::string target;  // "/submit?product=Firefox"
+  std::string path;    // "/submit"
+  std::string query;   // "product=Firefox" (still percent-encoded)
+  std::vector<std::pair<std::string, std::string>> headers;  // as received, in order
+  std::string peer;    // "127.0.0.1:40312"
+  bool chunked = false;
+  std::optional<uint64_t> content_length;
+
+  // First header with this name (case-insensitive), or nullptr.
+  const std::string* header(std::string_view name) const;
+  bool has_body() const { return chunked || content_length.value_or(0) > 0; }
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+
+  static Response text(int status, std::string body);
+  static Response json(int status, std::string body);
+};
+
+// Receives one request's body as it arrives.
+class BodyHandler {
+ public:
+  virtual ~BodyHandler() = default;
+  // A piece of the body (after chunked decoding). Return a response to stop reading and answer at
+  // once (the connection is then closed, since the rest of the body is not read).
+  virtual std::optional<Response> on_body(std::string_view piece) = 0;
+  // The whole body arrived (possibly empty). Runs on the worker pool.
+  virtual Response on_complete() = 0;
+  // The body is larger than the route's limit (known from Content-Length, or counted).
+  virtual Response on_too_large() { return Response::text(413, ""); }
+};
+
+// What a route answers when the head has arrived: a response now, or a handler for the body.
+using Reply = std::variant<Response, std::unique_ptr<BodyHandler>>;
+
+struct Route {
+  std::string method;  // "GET", "POST", ...; GET routes also answer HEAD
+  std::string path;    // exact match on Request::path
+  uint64_t body_limit = 64 * 1024;
+  std::function<Reply(const Request&)> handle;
+};
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:0";  // HOST:PORT, "[::1]:PORT"; port 0 picks a free one
+  unsigned io_threads = 0;              // 0: one per core
+  unsigned worker_threads = 32;
+  size_t max_connections = 1024;
+  size_t max_header_size = 32 * 1024;
+  std::chrono::milliseconds header_timeout{20'000};
+  std::chrono::milliseconds read_timeout{30'000};
+  std::chrono::milliseconds request_timeout{600'000};
+  std::chrono::milliseconds shutdown_timeout{30'000};
+  bool access_log = true;
+};
+
+class Server {
+ public:
+  explicit Server(ServerOptions options);
+  ~Server();  // stop()s if running
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Adds a route; only before start().
+  void route(Route r);
+  // Binds and starts serving. Throws std::runtime_error if the address cannot be bound.
+  void start();
+  // The bound address and port (after start).
+  std::string address() const;
+  uint16_t port() const;
+  // Graceful shutdown; idempotent. Returns when every connection is closed.
+  void stop();
+  // Connections currently open (for tests and metrics).
+  size_t open_connections() const;
+
+  struct Impl;  // defined in server.cc, the only file that sees Beast
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+// Splits a query string into decoded key → value pairs ("a=1&b=%20x" → {a:"1", b:" x"}); '+' is a
+// space. A key given twice keeps its first value. Malformed escapes are kept as written.
+std::map<std::string, std::string> parse_query(std::string_view query);
+// Percent-decoding ('+' as space when `plus_is_space`).
+std::string percent_decode(std::string_view text, bool plus_is_space);
+
+}  // namespace bw::http
