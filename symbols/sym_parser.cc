@@ -5,12 +5,15 @@
 // are hex without 0x; line numbers, FILE / INLINE_ORIGIN ids and inline depths are decimal. A
 // number that overflows 64 bits (or 32 bits where the compact form stores 32) makes the line bad.
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <new>
+#include <type_traits>
 #include <string>
 #include <utility>
 
@@ -25,28 +28,69 @@ using namespace compact;
 constexpr size_t kMaxErrorsKept = 16;
 constexpr size_t kMaxLineLength = size_t{64} << 20;  // a longer "line" is garbage, skipped
 
-// An append-only array in fixed blocks, so growing never copies and never needs twice the memory;
-// flattened once at the end, freeing blocks as it goes.
+// Memory for parse-time blocks, taken from and given back to the OS directly (mmap/munmap), so
+// that freeing them while the final arrays are built really lowers the footprint instead of
+// leaving holes in the malloc heap. This is what keeps peak memory near the final size.
+class OsBlock {
+ public:
+  OsBlock() = default;
+  explicit OsBlock(size_t bytes) : size_(bytes) {
+    void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    data_ = static_cast<char*>(p);
+  }
+  OsBlock(OsBlock&& o) noexcept : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+  OsBlock& operator=(OsBlock&& o) noexcept {
+    release();
+    data_ = std::exchange(o.data_, nullptr);
+    size_ = std::exchange(o.size_, 0);
+    return *this;
+  }
+  ~OsBlock() { release(); }
+  char* data() const { return data_; }
+  size_t size() const { return size_; }
+  void release() {
+    if (data_) ::munmap(data_, size_);
+    data_ = nullptr;
+    size_ = 0;
+  }
+
+ private:
+  char* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+// An append-only array of trivially copyable records in fixed blocks, so growing never copies and
+// never needs twice the memory; flattened once at the end, freeing blocks as it goes.
 template <typename T>
 class BlockList {
+  static_assert(std::is_trivially_copyable_v<T>);
+
  public:
-  static constexpr size_t kBlock = 1 << 14;
+  static constexpr size_t kPerBlock = (size_t{4} << 20) / sizeof(T);
   void push_back(const T& v) {
-    if (blocks_.empty() || blocks_.back().size() == kBlock) {
-      blocks_.emplace_back();
-      blocks_.back().reserve(kBlock);
-    }
-    blocks_.back().push_back(v);
+    if (size_ == blocks_.size() * kPerBlock) blocks_.emplace_back(kPerBlock * sizeof(T));
+    std::memcpy(blocks_.back().data() + (size_ % kPerBlock) * sizeof(T), &v, sizeof(T));
     ++size_;
   }
   size_t size() const { return size_; }
-  T& operator[](size_t i) { return blocks_[i / kBlock][i % kBlock]; }
+  // A copy of element i; set(i, v) writes it back.
+  T get(size_t i) const {
+    T v;
+    std::memcpy(&v, blocks_[i / kPerBlock].data() + (i % kPerBlock) * sizeof(T), sizeof(T));
+    return v;
+  }
+  void set(size_t i, const T& v) {
+    std::memcpy(blocks_[i / kPerBlock].data() + (i % kPerBlock) * sizeof(T), &v, sizeof(T));
+  }
   std::vector<T> flatten() {
-    std::vector<T> out;
-    out.reserve(size_);
+    std::vector<T> out(size_);
+    size_t done = 0;
     for (auto& b : blocks_) {
-      out.insert(out.end(), b.begin(), b.end());
-      std::vector<T>().swap(b);
+      size_t n = std::min(kPerBlock, size_ - done);
+      if (n > 0) std::memcpy(static_cast<void*>(out.data() + done), b.data(), n * sizeof(T));
+      done += n;
+      b.release();
     }
     blocks_.clear();
     size_ = 0;
@@ -54,7 +98,7 @@ class BlockList {
   }
 
  private:
-  std::vector<std::vector<T>> blocks_;
+  std::vector<OsBlock> blocks_;
   size_t size_ = 0;
 };
 
@@ -111,8 +155,8 @@ class Interner {
     std::vector<char> blob;
     blob.reserve(total_);
     for (auto& c : chunks_) {
-      blob.insert(blob.end(), c.data.get(), c.data.get() + c.used);
-      c.data.reset();
+      blob.insert(blob.end(), c.data.data(), c.data.data() + c.used);
+      c.data.release();
     }
     chunks_.clear();
     return blob;
@@ -120,8 +164,7 @@ class Interner {
 
  private:
   struct Chunk {
-    std::unique_ptr<char[]> data;
-    size_t capacity = 0;
+    OsBlock data;
     size_t used = 0;
   };
   struct Entry {
@@ -130,14 +173,13 @@ class Interner {
     uint32_t offset;
   };
   const char* store(std::string_view s) {
-    if (chunks_.empty() || chunks_.back().capacity - chunks_.back().used < s.size()) {
+    if (chunks_.empty() || chunks_.back().data.size() - chunks_.back().used < s.size()) {
       Chunk c;
-      c.capacity = std::max<size_t>(size_t{1} << 20, s.size());
-      c.data = std::make_unique<char[]>(c.capacity);
+      c.data = OsBlock(std::max<size_t>(size_t{4} << 20, (s.size() + 4095) / 4096 * 4096));
       chunks_.push_back(std::move(c));
     }
     Chunk& c = chunks_.back();
-    char* p = c.data.get() + c.used;
+    char* p = c.data.data() + c.used;
     if (!s.empty()) std::memcpy(p, s.data(), s.size());
     c.used += s.size();
     total_ += s.size();
@@ -358,7 +400,7 @@ class Builder {
       return "bad line record";
     }
     if (!in_func_) return "line record outside a FUNC";
-    Func& f = funcs_[funcs_.size() - 1];
+    Func f = funcs_.get(funcs_.size() - 1);
     if (size == 0 || address < f.address || address - f.address >= f.size) {
       ++stats_.dropped_records;  // empty, or outside its function: no lookup can reach it
       return nullptr;
@@ -367,6 +409,7 @@ class Builder {
     l.size = static_cast<uint32_t>(std::min<uint64_t>(size, f.size - l.offset));
     lines_.push_back(l);
     ++f.line_count;
+    funcs_.set(funcs_.size() - 1, f);
     return nullptr;
   }
 
@@ -405,7 +448,7 @@ class Builder {
     if (!in_func_) return "INLINE record outside a FUNC";
     uint32_t index = static_cast<uint32_t>(inlines_.size());
     inlines_.push_back(rec);
-    Func& f = funcs_[funcs_.size() - 1];
+    Func f = funcs_.get(funcs_.size() - 1);
     for (auto [a, s] : ranges) {
       if (s == 0) {
         ++stats_.dropped_records;
@@ -414,6 +457,7 @@ class Builder {
       inline_ranges_.push_back(InlineRange{a, static_cast<uint32_t>(s), index});
       ++f.inline_range_count;
     }
+    funcs_.set(funcs_.size() - 1, f);
     return nullptr;
   }
 
@@ -541,6 +585,8 @@ size_t sort_named(std::vector<Named>& table) {
 
 std::shared_ptr<const ModuleSymbols> Builder::finish() {
   Arrays a;
+  // The string index is only needed while parsing: drop it before the arrays are assembled.
+  a.strings = strings_.take_blob();
   a.funcs = funcs_.flatten();
   a.lines = lines_.flatten();
 
@@ -668,7 +714,6 @@ std::shared_ptr<const ModuleSymbols> Builder::finish() {
   }
   a.wins.resize(w);
 
-  a.strings = strings_.take_blob();
   return std::make_shared<const ModuleSymbols>(std::move(info_), std::move(stats_),
                                                std::make_unique<ModuleSymbols::Storage>(std::move(a)));
 }

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The 400 MB .sym benchmark: first parse (time, peak memory) and reload from the cache file.
+# usage: bench/symbols/run_symbols_bench.sh BUILD_DIR [RUNS] [WORK_DIR]
+set -euo pipefail
+build="${1:?build dir}"
+runs="${2:-5}"
+work="${3:-/tmp/bw-symbols-bench}"
+here="$(cd "$(dirname "$0")" && pwd)"
+store="$here/../../../shared/testdata/symbols"
+mkdir -p "$work"
+sym="$work/synthetic.sym"
+cache="$work/synthetic.bwsymc"
+if [ ! -f "$sym" ]; then python3 "$here/make_synthetic_sym.py" "$store" "$sym" 400; fi
+ls -l "$sym"
+bin="$build/bench/symbols/symbols_bench"
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+: > "$work/parse.txt"
+: > "$work/load.txt"
+for i in $(seq "$runs"); do "$bin" parse "$sym" "$cache" | tee -a "$work/parse.txt"; done
+for i in $(seq "$runs"); do "$bin" load "$cache" "$sym" | tee -a "$work/load.txt"; done
+field() { grep -o "$1=[0-9.]*" "$2" | cut -d= -f2; }
+echo "median first parse: $(field seconds "$work/parse.txt" | median) s, peak RSS $(field peak_rss_mb "$work/parse.txt" | median) MB"
+echo "median reload from cache: $(field seconds "$work/load.txt" | median) s, cache file $(field cache_mb "$work/load.txt" | median) MB"

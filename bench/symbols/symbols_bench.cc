@@ -1,0 +1,85 @@
+// One measurement per process, so each run is cold in memory (the OS page cache aside):
+//   symbols_bench parse FILE.sym CACHE   first parse: wall time and peak RSS; then writes CACHE
+//   symbols_bench load CACHE FILE.sym    reload from the cache file: wall time and peak RSS
+// Prints one line of key=value pairs; run_symbols_bench.sh repeats and takes medians.
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "symbols/module_symbols.h"
+
+namespace {
+
+double peak_rss_mb() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+// Lookups spread over the module, so a load that skipped work would be caught paying later.
+uint64_t probe(const bw::symbols::ModuleSymbols& m) {
+  uint64_t found = 0;
+  for (uint64_t off = 0x1000; off < 0x40000000; off += 0x10001) {
+    if (m.lookup(off)) ++found;
+    if (m.find_cfi(off)) ++found;
+  }
+  return found;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using clock = std::chrono::steady_clock;
+  if (argc != 4) {
+    std::fprintf(stderr, "usage: %s parse FILE.sym CACHE | load CACHE FILE.sym\n", argv[0]);
+    return 2;
+  }
+  std::string mode = argv[1];
+  std::string error;
+  if (mode == "parse") {
+    auto t0 = clock::now();
+    auto m = bw::symbols::ModuleSymbols::parse_file(argv[2], &error);
+    auto t1 = clock::now();
+    if (!m) {
+      std::fprintf(stderr, "%s\n", error.c_str());
+      return 1;
+    }
+    double rss = peak_rss_mb();
+    auto stamp = bw::symbols::stamp_of(argv[2]);
+    auto t2 = clock::now();
+    if (!m->write_cache(argv[3], *stamp, &error)) {
+      std::fprintf(stderr, "%s\n", error.c_str());
+      return 1;
+    }
+    auto t3 = clock::now();
+    std::printf("mode=parse seconds=%.3f peak_rss_mb=%.1f memory_mb=%.1f write_cache_seconds=%.3f "
+                "functions=%zu lines=%zu publics=%zu cfi=%zu bad_lines=%llu probe=%llu\n",
+                std::chrono::duration<double>(t1 - t0).count(), rss,
+                static_cast<double>(m->memory_bytes()) / 1048576.0,
+                std::chrono::duration<double>(t3 - t2).count(), m->function_count(), m->line_count(),
+                m->public_count(), m->cfi_init_count(),
+                static_cast<unsigned long long>(m->stats().bad_lines),
+                static_cast<unsigned long long>(probe(*m)));
+    return 0;
+  }
+  if (mode == "load") {
+    auto stamp = bw::symbols::stamp_of(argv[3]);
+    auto t0 = clock::now();
+    auto m = bw::symbols::ModuleSymbols::load_cache(argv[2], stamp, &error);
+    auto t1 = clock::now();
+    if (!m) {
+      std::fprintf(stderr, "%s\n", error.c_str());
+      return 1;
+    }
+    uint64_t found = probe(*m);
+    std::printf("mode=load seconds=%.4f peak_rss_mb=%.1f cache_mb=%.1f probe=%llu\n",
+                std::chrono::duration<double>(t1 - t0).count(), peak_rss_mb(),
+                static_cast<double>(m->memory_bytes()) / 1048576.0, static_cast<unsigned long long>(found));
+    return 0;
+  }
+  std::fprintf(stderr, "unknown mode %s\n", mode.c_str());
+  return 2;
+}
