@@ -96,6 +96,9 @@ ProcessState process_minidump(const minidump::Minidump& dump, symbols::SymbolSup
         const minidump::MemoryRegion* stack = t.stack.size() > 0 ? &t.stack : nullptr;
         if (stack == nullptr) ts.stack.note = "thread has no stack memory";
         ts.stack.frames = walk_stack(dump, *context, stack, source, options.limits);
+        for (const auto& f : ts.stack.frames) {
+          if (f.module_index) state.module_symbols[*f.module_index].in_frames = true;
+        }
       }
     }
     state.threads.push_back(std::move(ts));

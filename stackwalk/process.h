@@ -22,11 +22,15 @@ namespace bw::stackwalk {
 
 // What became of one module's symbols.
 struct ModuleSymbolState {
-  bool looked_up = false;  // some frame or scan asked for them
+  bool looked_up = false;  // some frame or stack scan asked for them
+  bool in_frames = false;  // some frame of the output lies in this module
   symbols::SymbolStatus status = symbols::SymbolStatus::kNotFound;
   std::string detail;
-  bool loaded() const { return looked_up && (status == symbols::SymbolStatus::kFound || status == symbols::SymbolStatus::kCorrupt); }
-  bool missing() const { return looked_up && !loaded(); }
+  bool loaded() const {
+    return looked_up && (status == symbols::SymbolStatus::kFound || status == symbols::SymbolStatus::kCorrupt);
+  }
+  // Breakpad warns (and rust-minidump flags) only modules that frames were symbolized in.
+  bool missing() const { return in_frames && !loaded(); }
   bool corrupt() const { return looked_up && status == symbols::SymbolStatus::kCorrupt; }
 };
 

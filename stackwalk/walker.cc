@@ -99,10 +99,23 @@ class Walker {
       frame = caller(scanned < limits_.max_scanned_frames);
     }
     if (out.size() > limits_.max_frames) out.resize(limits_.max_frames);
+    drop_implausible_tail(out);
     return out;
   }
 
  private:
+  // A walk that ends in scanned frames whose address is not code (outside every module, or
+  // outside every function of a module with symbols) found stale stack words, not callers:
+  // Breakpad does not show such trailing frames, and neither do we.
+  void drop_implausible_tail(std::vector<StackFrame>& out) {
+    while (out.size() > 1) {
+      const StackFrame& last = out.back();
+      if (last.trust != FrameTrust::kScan && last.trust != FrameTrust::kCfiScan) break;
+      if (address_seems_valid(last.instruction)) break;
+      out.pop_back();
+    }
+  }
+
   std::optional<uint64_t> read(uint64_t address) const { return reader_.read_word(address & mask_, word_); }
 
   const symbols::ModuleSymbols* symbols_at(const StackFrame& f, uint64_t* base) {
@@ -220,18 +233,18 @@ class Walker {
     StackFrame f;
     f.trust = FrameTrust::kCfi;
     f.context = CpuContext(cpu_);
+    // A register's own rule wins; the stack pointer is otherwise the CFA and the instruction
+    // pointer the return address; a callee-saved register without a rule is unchanged.
     for (const auto& reg : map) {
       if (auto v = cfi_value(*caller, f.context, reg.index)) {
         f.context.set(reg.index, *v);
+      } else if (reg.index == sp) {
+        f.context.set(sp, *caller->get_own(".cfa"));
+      } else if (reg.index == pc) {
+        if (auto ra = caller->get_own(".ra")) f.context.set(pc, *ra);
       } else if (reg.callee_saved && last.context.is_valid(reg.index)) {
         f.context.set(reg.index, last.context.value(reg.index));
       }
-    }
-    if (!f.context.is_valid(pc)) {
-      if (auto ra = caller->get_own(".ra")) f.context.set(pc, *ra);
-    }
-    if (!f.context.is_valid(sp)) {
-      if (auto cfa = caller->get_own(".cfa")) f.context.set(sp, *cfa);
     }
     if (!f.context.is_valid(pc) || !f.context.is_valid(sp)) return std::nullopt;
     return f;
@@ -244,7 +257,7 @@ class Walker {
     static const std::vector<CfiRegister> map = [] {
       std::vector<CfiRegister> m;
       for (size_t i = 0; i < idx(Amd64Reg::kCount); ++i) {
-        bool saved = i == idx(Amd64Reg::kRbx) || i == idx(Amd64Reg::kRbp) || i == idx(Amd64Reg::kRsp) ||
+        bool saved = i == idx(Amd64Reg::kRbx) || i == idx(Amd64Reg::kRbp) ||
                      (i >= idx(Amd64Reg::kR12) && i <= idx(Amd64Reg::kR15));
         m.push_back({i, saved});
       }
