@@ -70,6 +70,10 @@ const std::vector<ConfigKeySpec>& config_schema() {
       {"symbols", "paths", T::kStringList, "", "local symbol stores (<debug_file>/<debug_id>/<file>.sym)"},
       {"symbols", "urls", T::kStringList, "", "HTTP symbol servers (Tecken layout)"},
       {"symbols", "cache_dir", T::kString, "", "on-disk cache for downloaded symbols; default <data>/symbols-cache"},
+      {"symbols", "lru_size", T::kSize, "1GiB", "memory for parsed symbol modules kept between crashes (LRU)"},
+      {"symbols", "connect_timeout", T::kDuration, "5s", "connect timeout for symbol servers"},
+      {"symbols", "timeout", T::kDuration, "120s", "total time allowed for one symbol download"},
+      {"symbols", "negative_ttl", T::kDuration, "1h", "how long a 404 from every symbol server is remembered"},
 
       // [signature]: list files replace the built-in copies of signature/lists/*.txt.
       {"signature", "lists_dir", T::kString, "", "folder with irrelevant.txt, prefix.txt, sentinels.txt, oom.txt; empty: built-in lists"},

@@ -263,6 +263,18 @@ uint64_t CachingSymbolSupplier::misses() const {
   return state_->misses;
 }
 
+SymbolOptions symbol_options_from_config(const bw::Config& config) {
+  SymbolOptions o;
+  for (const auto& p : config.get_string_list("symbols", "paths")) o.paths.emplace_back(p);
+  o.urls = config.get_string_list("symbols", "urls");
+  o.cache_dir = config.data_path(config.get_string("symbols", "cache_dir"), "symbols-cache");
+  o.lru_bytes = static_cast<size_t>(config.get_size("symbols", "lru_size"));
+  o.connect_timeout = config.get_duration("symbols", "connect_timeout");
+  o.total_timeout = config.get_duration("symbols", "timeout");
+  o.negative_ttl = std::chrono::duration_cast<std::chrono::seconds>(config.get_duration("symbols", "negative_ttl"));
+  return o;
+}
+
 std::unique_ptr<CachingSymbolSupplier> make_symbol_supplier(const SymbolOptions& options) {
   std::vector<std::unique_ptr<SymbolSupplier>> suppliers;
   if (!options.paths.empty()) {

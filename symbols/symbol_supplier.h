@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "core/config.h"
 #include "symbols/module_symbols.h"
 
 namespace bw::symbols {
@@ -131,6 +132,10 @@ struct SymbolOptions {
   std::chrono::milliseconds total_timeout{120000};
   std::chrono::seconds negative_ttl{3600};
 };
+
+// The [symbols] section of a loaded configuration (paths, urls, cache_dir defaulting to
+// <data>/symbols-cache, lru_size, connect_timeout, timeout, negative_ttl).
+SymbolOptions symbol_options_from_config(const bw::Config& config);
 
 // Local stores first, then HTTP servers, under one LRU. Throws std::invalid_argument when URLs
 // are given without a cache_dir.

@@ -80,6 +80,26 @@ TEST(SymbolPaths, RelativePathFollowsTheStoreLayout) {
   EXPECT_EQ(symbol_relative_path(ModuleKey{std::string("a\nb"), "ABC", "", ""}), "");
 }
 
+TEST(SymbolOptions, FromConfig) {
+  bw::Config::Sources sources;
+  sources.environment = {{"BREAKWATER_SYMBOLS_PATHS", "/a,/b"},
+                         {"BREAKWATER_SYMBOLS_URLS", "https://symbols.example.com"},
+                         {"BREAKWATER_SYMBOLS_LRU_SIZE", "64MiB"},
+                         {"BREAKWATER_SYMBOLS_NEGATIVE_TTL", "10m"},
+                         {"BREAKWATER_SERVER_DATA", "/var/bw"}};
+  auto o = symbol_options_from_config(bw::Config::load(sources));
+  ASSERT_EQ(o.paths.size(), 2u);
+  EXPECT_EQ(o.paths[1], fs::path("/b"));
+  EXPECT_EQ(o.urls.at(0), "https://symbols.example.com");
+  EXPECT_EQ(o.cache_dir, fs::path("/var/bw/symbols-cache"));
+  EXPECT_EQ(o.lru_bytes, size_t{64} << 20);
+  EXPECT_EQ(o.negative_ttl, std::chrono::seconds(600));
+  EXPECT_EQ(o.total_timeout, std::chrono::seconds(120));
+  EXPECT_TRUE(make_symbol_supplier(o));
+  o.cache_dir.clear();
+  EXPECT_THROW(make_symbol_supplier(o), std::invalid_argument);
+}
+
 TEST(LocalSupplier, FindsParsesAndCaches) {
   TempDir cache;
   LocalSymbolSupplier local({"/nonexistent-store", kStore}, cache.path());
