@@ -18,6 +18,6 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 : > "$work/load.txt"
 for i in $(seq "$runs"); do "$bin" parse "$sym" "$cache" | tee -a "$work/parse.txt"; done
 for i in $(seq "$runs"); do "$bin" load "$cache" "$sym" | tee -a "$work/load.txt"; done
-field() { grep -o "$1=[0-9.]*" "$2" | cut -d= -f2; }
-echo "median first parse: $(field seconds "$work/parse.txt" | median) s, peak RSS $(field peak_rss_mb "$work/parse.txt" | median) MB"
-echo "median reload from cache: $(field seconds "$work/load.txt" | median) s, cache file $(field cache_mb "$work/load.txt" | median) MB"
+field() { grep -o "$1=[0-9.]*" "$2" | cut -d= -f2; }  # ' seconds' does not match cpu_seconds
+echo "median first parse: $(field ' seconds' "$work/parse.txt" | median) s wall, $(field cpu_seconds "$work/parse.txt" | median) s CPU, peak RSS $(field peak_rss_mb "$work/parse.txt" | median) MB"
+echo "median reload from cache: $(field ' seconds' "$work/load.txt" | median) s wall, $(field cpu_seconds "$work/load.txt" | median) s CPU, cache file $(field cache_mb "$work/load.txt" | median) MB"
