@@ -99,23 +99,10 @@ class Walker {
       frame = caller(scanned < limits_.max_scanned_frames);
     }
     if (out.size() > limits_.max_frames) out.resize(limits_.max_frames);
-    drop_implausible_tail(out);
     return out;
   }
 
  private:
-  // A walk that ends in scanned frames whose address is not code (outside every module, or
-  // outside every function of a module with symbols) found stale stack words, not callers:
-  // Breakpad does not show such trailing frames, and neither do we.
-  void drop_implausible_tail(std::vector<StackFrame>& out) {
-    while (out.size() > 1) {
-      const StackFrame& last = out.back();
-      if (last.trust != FrameTrust::kScan && last.trust != FrameTrust::kCfiScan) break;
-      if (address_seems_valid(last.instruction)) break;
-      out.pop_back();
-    }
-  }
-
   std::optional<uint64_t> read(uint64_t address) const { return reader_.read_word(address & mask_, word_); }
 
   const symbols::ModuleSymbols* symbols_at(const StackFrame& f, uint64_t* base) {
@@ -142,7 +129,8 @@ class Walker {
       uint64_t at = (start + i * word_) & mask_;
       auto value = read(at);
       if (!value) return false;
-      if (address_seems_valid(*value)) {
+      // Judged where the caller would be symbolized: inside the call instruction.
+      if (address_seems_valid((*value - caller_adjustment()) & mask_)) {
         *location = at;
         *ip = *value;
         return true;
@@ -150,6 +138,9 @@ class Walker {
     }
     return false;
   }
+
+  // How far below a return address its call instruction lies (at least partly).
+  unsigned caller_adjustment() const { return cpu_ == Cpu::kArm ? 2 : cpu_ == Cpu::kArm64 ? 4 : 1; }
 
   unsigned scan_words_for(const StackFrame& last) const {
     return last.trust == FrameTrust::kContext ? limits_.context_scan_words : limits_.scan_words;
@@ -177,8 +168,7 @@ class Walker {
       return std::nullopt;
     }
     next->return_address = ip;
-    unsigned back = cpu_ == Cpu::kArm ? 2 : cpu_ == Cpu::kArm64 ? 4 : 1;
-    next->instruction = (ip - back) & mask_;
+    next->instruction = (ip - caller_adjustment()) & mask_;
     return next;
   }
 
