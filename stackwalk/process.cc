@@ -46,6 +46,17 @@ class SupplierSymbols final : public SymbolSource {
   std::vector<std::shared_ptr<const symbols::ModuleSymbols>> loaded_;
 };
 
+// The memory the walker reads for a thread: its stack descriptor's bytes, or, when the descriptor
+// has no bytes of its own (full-memory dumps record RVA 0 and keep the stack in the Memory64
+// list), the saved region that contains the stack.
+const minidump::MemoryRegion* thread_stack(const minidump::Minidump& dump, const minidump::Thread& t,
+                                           const minidump::CpuContext& context) {
+  bool at_file_start = t.stack.size() > 0 && t.stack.bytes().data() == dump.file_bytes().data();
+  if (t.stack.size() > 0 && !at_file_start) return &t.stack;
+  if (const minidump::MemoryRegion* r = dump.memory_at(t.stack.base()); r != nullptr && t.stack.size() > 0) return r;
+  return dump.memory_at(context.stack_pointer());
+}
+
 }  // namespace
 
 ProcessState process_minidump(const minidump::Minidump& dump, symbols::SymbolSupplier* supplier,
@@ -93,7 +104,7 @@ ProcessState process_minidump(const minidump::Minidump& dump, symbols::SymbolSup
       if (context == nullptr) {
         ts.stack.note = "thread has no context";
       } else {
-        const minidump::MemoryRegion* stack = t.stack.size() > 0 ? &t.stack : nullptr;
+        const minidump::MemoryRegion* stack = thread_stack(dump, t, *context);
         if (stack == nullptr) ts.stack.note = "thread has no stack memory";
         ts.stack.frames = walk_stack(dump, *context, stack, source, options.limits);
         for (const auto& f : ts.stack.frames) {
