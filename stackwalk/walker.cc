@@ -1,6 +1,8 @@
 #include "stackwalk/walker.h"
 
 #include <optional>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "stackwalk/postfix_evaluator.h"
@@ -163,6 +165,7 @@ class Walker {
     }
     if (!next) return std::nullopt;
     uint64_t ip = next->context.instruction_pointer();
+    if (std::getenv("BW_WALK_DEBUG")) std::fprintf(stderr, "DEBUG caller trust=%d ip=%llx sp=%llx last_sp=%llx\n", int(next->trust), (unsigned long long)ip, (unsigned long long)next->context.stack_pointer(), (unsigned long long)last.context.stack_pointer());
     if (terminate(ip, next->context.stack_pointer(), last.context.stack_pointer(),
                   last.trust == FrameTrust::kContext)) {
       return std::nullopt;
@@ -254,6 +257,9 @@ class Walker {
       return m;
     }();
     auto f = caller_by_cfi(last, map, idx(Amd64Reg::kRip), idx(Amd64Reg::kRsp));
+    // A zero return address from CFI means the rules did not fit this frame (Breakpad then
+    // tries the other methods rather than ending the walk).
+    if (f && (f->context.value(Amd64Reg::kRip) == 0 || f->context.value(Amd64Reg::kRsp) == 0)) f.reset();
     if (!f && windows_ && last.trust == FrameTrust::kContext) f = amd64_leaf(last);
     if (!f && !windows_) f = amd64_frame_pointer(last);
     if (!f && scan_allowed) f = amd64_scan(last);
