@@ -61,3 +61,19 @@ TEST(CliTest, UnknownKeyInEnvironmentIsNamed) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CliTest, ConfigurationDocsListEveryKey) {
+  auto r = run("config --keys");
+  ASSERT_EQ(r.exit_code, 0);
+  std::string docs = bw::fs::read_file(std::string(BW_SOURCE_DIR) + "/docs/configuration.md");
+  auto begin = docs.find("<!-- keys:begin -->\n");
+  auto end = docs.find("\n<!-- keys:end -->");
+  ASSERT_NE(begin, std::string::npos);
+  ASSERT_NE(end, std::string::npos);
+  std::string table = docs.substr(begin + 20, end - begin - 20);
+  EXPECT_EQ(table + "\n", r.output) << "docs/configuration.md is stale: run scripts/gen-config-docs.sh";
+}
+
+}  // namespace
