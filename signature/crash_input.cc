@@ -1,6 +1,11 @@
 #include "signature/crash_input.h"
 
 #include <array>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include <zlib.h>
 
 namespace bw::signature {
 namespace {
@@ -169,6 +174,38 @@ const json* thread_at(const json* dump, const json* index_value, std::vector<std
 }
 
 }  // namespace
+
+std::optional<json> load_crash_file(const std::filesystem::path& path, std::string* error, size_t max_bytes) {
+  // gzread reads gzip'd and plain files alike.
+  std::unique_ptr<gzFile_s, int (*)(gzFile)> file(gzopen(path.c_str(), "rb"), gzclose);
+  if (!file) {
+    if (error) *error = "cannot open: " + std::string(std::strerror(errno));
+    return std::nullopt;
+  }
+  std::string text;
+  char buf[1 << 16];
+  for (;;) {
+    int n = gzread(file.get(), buf, sizeof buf);
+    if (n < 0) {
+      int code = 0;
+      const char* msg = gzerror(file.get(), &code);
+      if (error) *error = std::string("cannot read: ") + (code == Z_ERRNO ? std::strerror(errno) : msg);
+      return std::nullopt;
+    }
+    if (n == 0) break;
+    if (text.size() + static_cast<size_t>(n) > max_bytes) {
+      if (error) *error = "larger than " + std::to_string(max_bytes) + " bytes";
+      return std::nullopt;
+    }
+    text.append(buf, static_cast<size_t>(n));
+  }
+  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) {
+    if (error) *error = "not valid JSON";
+    return std::nullopt;
+  }
+  return doc;
+}
 
 std::optional<uint64_t> parse_hex(std::string_view text) {
   if (text.size() >= 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) text.remove_prefix(2);

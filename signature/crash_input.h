@@ -27,6 +27,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,6 +58,12 @@ struct SignatureInput {
 // Fails (returns nullopt and sets *error) only when `doc` is neither a processed crash nor a
 // stack-walker document.
 std::optional<SignatureInput> input_from_json(const nlohmann::json& doc, std::string* error);
+
+// Reads a crash document from a file: JSON, or gzip'd JSON (processed_crash.json.gz as the
+// processed storage keeps it), at most `max_bytes` after decompression. Returns nullopt and sets
+// *error for an unreadable file, a file over the limit or text that is not JSON.
+std::optional<nlohmann::json> load_crash_file(const std::filesystem::path& path, std::string* error,
+                                              size_t max_bytes = size_t{1} << 30);
 
 // Parses "0x1d72" (or "1d72") into a number; nullopt for anything else, including more than 16
 // hex digits.

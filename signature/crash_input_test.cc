@@ -2,6 +2,9 @@
 // and hostile documents.
 #include "signature/crash_input.h"
 
+#include <unistd.h>
+#include <zlib.h>
+
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -166,6 +169,32 @@ TEST(CrashInput, RejectsDocumentsThatAreNotCrashes) {
   EXPECT_NE(error.find("neither a processed crash"), std::string::npos);
   EXPECT_FALSE(input_from_json({{"json_dump", "text"}}, &error));
   EXPECT_EQ(error, "json_dump is not an object");
+}
+
+TEST(LoadCrashFile, PlainGzipBadAndOversized) {
+  auto dir = std::filesystem::temp_directory_path() / ("bw-sigfile-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::string text = R"({"json_dump": {"crashing_thread": {"frames": []}}})";
+  std::ofstream(dir / "plain.json") << text;
+  gzFile gz = gzopen((dir / "processed_crash.json.gz").c_str(), "wb");
+  ASSERT_NE(gz, nullptr);
+  ASSERT_EQ(gzwrite(gz, text.data(), static_cast<unsigned>(text.size())), static_cast<int>(text.size()));
+  gzclose(gz);
+  std::ofstream(dir / "bad.json") << "{\"json_dump\": ";
+
+  std::string error;
+  auto plain = load_crash_file(dir / "plain.json", &error);
+  ASSERT_TRUE(plain) << error;
+  auto zipped = load_crash_file(dir / "processed_crash.json.gz", &error);
+  ASSERT_TRUE(zipped) << error;
+  EXPECT_EQ(*plain, *zipped);
+  EXPECT_FALSE(load_crash_file(dir / "bad.json", &error));
+  EXPECT_EQ(error, "not valid JSON");
+  EXPECT_FALSE(load_crash_file(dir / "plain.json", &error, 10));
+  EXPECT_EQ(error, "larger than 10 bytes");
+  EXPECT_FALSE(load_crash_file(dir / "missing.json", &error));
+  EXPECT_NE(error.find("cannot open"), std::string::npos);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(ParseHex, BoundsChecked) {
