@@ -117,15 +117,17 @@ const Thread* Minidump::thread_by_id(uint32_t id) const {
 
 const Module* Minidump::module_at(uint64_t address) const {
   // modules_by_base_ is sorted by base: the candidate is the last module starting at or below
-  // the address. Overlapping modules are rare (and malformed); fall back to a scan for them.
+  // the address. Overlapping modules are rare (and malformed); only then fall back to a scan.
   auto it = std::upper_bound(modules_by_base_.begin(), modules_by_base_.end(), address,
                              [&](uint64_t a, size_t i) { return a < modules_[i].base; });
   if (it != modules_by_base_.begin()) {
     const Module& m = modules_[*std::prev(it)];
     if (m.contains(address)) return &m;
   }
-  for (const auto& m : modules_) {
-    if (m.contains(address)) return &m;
+  if (modules_overlap_) {
+    for (const auto& m : modules_) {
+      if (m.contains(address)) return &m;
+    }
   }
   return nullptr;
 }

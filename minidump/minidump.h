@@ -503,6 +503,7 @@ class Minidump {
   bool has_thread_list_ = false;
   std::vector<Module> modules_;
   std::vector<size_t> modules_by_base_;
+  bool modules_overlap_ = false;
   bool has_module_list_ = false;
   std::vector<UnloadedModule> unloaded_modules_;
   MemoryMap memory_;

@@ -354,6 +354,22 @@ TEST(Modules, CodeViewKindsAndIdentifiers) {
   EXPECT_EQ(dump->main_module(), &m[0]);
 }
 
+TEST(Modules, OverlappingModulesAreStillFound) {
+  DumpBuilder b;
+  uint32_t n1 = b.string(u"outer.dll");
+  uint32_t n2 = b.string(u"inner.dll");
+  Buf list;
+  list.u32(2);
+  list.bytes(module_record(0x1000, 0x10000, n1, 0, 0).data());
+  list.bytes(module_record(0x2000, 0x100, n2, 0, 0).data());
+  b.stream(4, list);
+  auto dump = build(b);
+  ASSERT_TRUE(dump.ok());
+  EXPECT_EQ(dump->module_at(0x2010)->code_file, "inner.dll");
+  EXPECT_EQ(dump->module_at(0x5000)->code_file, "outer.dll");
+  EXPECT_EQ(dump->module_at(0x11000), nullptr);
+}
+
 TEST(Memory, MemoryListAndMemory64ListMerge) {
   DumpBuilder b;
   Buf a, c, d;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <unordered_map>
 
 #include "fmt/format.h"
 #include "minidump/parser.h"
@@ -428,6 +429,8 @@ void Parser::parse_thread_names() {
   // MINIDUMP_THREAD_NAME is packed: u32 thread id, u64 rva of a MINIDUMP_STRING.
   auto start = list_start(StreamType::kThreadNameList, *s, 12, "thread names");
   if (!start) return;
+  std::unordered_map<uint32_t, size_t> by_id;
+  for (size_t i = 0; i < md_.threads_.size(); ++i) by_id.emplace(md_.threads_[i].id, i);
   for (uint32_t i = 0; i < start->second; ++i) {
     Cursor c(*s, start->first + static_cast<size_t>(i) * 12);
     uint32_t id = c.u32();
@@ -437,9 +440,9 @@ void Parser::parse_thread_names() {
       stream_error(StreamType::kThreadNameList, fmt::format("name of thread {} at {} is outside the file", id, rva));
       continue;
     }
-    for (auto& t : md_.threads_) {
-      if (t.id == id && t.name.empty()) t.name = *name;
-    }
+    // Thread ids are unique in real dumps; a hostile dump naming one id many times keeps the first.
+    auto it = by_id.find(id);
+    if (it != by_id.end() && md_.threads_[it->second].name.empty()) md_.threads_[it->second].name = std::move(*name);
   }
 }
 
@@ -567,6 +570,10 @@ void Parser::parse_module_list() {
   for (size_t i = 0; i < md_.modules_.size(); ++i) md_.modules_by_base_[i] = i;
   std::stable_sort(md_.modules_by_base_.begin(), md_.modules_by_base_.end(),
                    [&](size_t a, size_t b) { return md_.modules_[a].base < md_.modules_[b].base; });
+  for (size_t i = 1; i < md_.modules_by_base_.size(); ++i) {
+    const Module& prev = md_.modules_[md_.modules_by_base_[i - 1]];
+    if (md_.modules_[md_.modules_by_base_[i]].base < prev.end()) md_.modules_overlap_ = true;
+  }
 }
 
 void Parser::parse_unloaded_modules() {
