@@ -75,7 +75,13 @@ std::string crash_address_text(const minidump::Minidump& dump) {
 }
 
 // The address printed for a frame and the offsets measured from it (Breakpad's ReturnAddress()).
-uint64_t printed_address(const StackFrame& f) { return f.is_inline() ? f.instruction : f.return_address; }
+// Breakpad prints the return address for x86 and amd64 callers, and the symbolized address
+// (return address - 2 or - 4) on arm and arm64.
+uint64_t printed_address(const StackFrame& f) {
+  if (f.is_inline()) return f.instruction;
+  if (f.context.cpu() == Cpu::kX86 || f.context.cpu() == Cpu::kAmd64) return f.return_address;
+  return f.instruction;
+}
 
 // ---- human ----
 

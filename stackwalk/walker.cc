@@ -141,6 +141,15 @@ class Walker {
     return false;
   }
 
+  // A caller's context starts as a copy of the callee's values with none marked valid: the
+  // methods then set what they recover, and a later frame-pointer attempt sees the same stale
+  // values Breakpad's would.
+  static CpuContext derived_context(const StackFrame& last) {
+    CpuContext c = last.context;
+    c.invalidate_all();
+    return c;
+  }
+
   // How far below a return address its call instruction lies (at least partly).
   unsigned caller_adjustment() const { return cpu_ == Cpu::kArm ? 2 : cpu_ == Cpu::kArm64 ? 4 : 1; }
 
@@ -280,7 +289,7 @@ class Walker {
     if (!read(*caller_rbp)) return std::nullopt;
     StackFrame f;
     f.trust = FrameTrust::kFramePointer;
-    f.context = CpuContext(cpu_);
+    f.context = derived_context(last);
     f.context.set(idx(Amd64Reg::kRip), *ip);
     f.context.set(idx(Amd64Reg::kRsp), caller_rsp);
     f.context.set(idx(Amd64Reg::kRbp), *caller_rbp);
@@ -305,7 +314,7 @@ class Walker {
     }
     StackFrame f;
     f.trust = FrameTrust::kScan;
-    f.context = CpuContext(cpu_);
+    f.context = derived_context(last);
     f.context.set(idx(Amd64Reg::kRip), ip);
     f.context.set(idx(Amd64Reg::kRsp), location + 8);
     // Keep a plausible %rbp: the one saved just below the return address, or the callee's when
@@ -392,7 +401,7 @@ class Walker {
     uint64_t caller_sp = fp != 0 ? fp + 16 : last.context.value(Arm64Reg::kSp);
     StackFrame f;
     f.trust = FrameTrust::kFramePointer;
-    f.context = CpuContext(cpu_);
+    f.context = derived_context(last);
     f.context.set(idx(Arm64Reg::kFp), caller_fp);
     f.context.set(idx(Arm64Reg::kSp), caller_sp);
     f.context.set(idx(Arm64Reg::kPc), last.context.value(Arm64Reg::kLr));
@@ -427,7 +436,7 @@ class Walker {
     if (!caller_fp || !caller_pc) return std::nullopt;
     StackFrame f;
     f.trust = FrameTrust::kFramePointer;
-    f.context = CpuContext(cpu_);
+    f.context = derived_context(last);
     f.context.set(fp_index, *caller_fp);
     f.context.set(idx(ArmReg::kSp), (fp + 8) & mask_);
     f.context.set(idx(ArmReg::kPc), *caller_pc);
@@ -441,7 +450,7 @@ class Walker {
     }
     StackFrame f;
     f.trust = FrameTrust::kScan;
-    f.context = CpuContext(cpu_);
+    f.context = derived_context(last);
     f.context.set(pc, ip);
     f.context.set(sp, (location + word_) & mask_);
     return f;
@@ -515,7 +524,7 @@ class Walker {
     }
     StackFrame f;
     f.trust = trust;
-    f.context = CpuContext(cpu_);
+    f.context = derived_context(last);
     f.context.set(idx(X86Reg::kEip), caller_eip);
     f.context.set(idx(X86Reg::kEsp), caller_esp);
     f.context.set(idx(X86Reg::kEbp), caller_ebp);
@@ -628,7 +637,7 @@ class Walker {
 
     StackFrame f;
     f.trust = trust;
-    f.context = CpuContext(cpu_);
+    f.context = derived_context(last);
     f.context.set(idx(X86Reg::kEip), eip);
     f.context.set(idx(X86Reg::kEsp), esp);
     f.context.set(idx(X86Reg::kEbp), ebp);

@@ -38,10 +38,11 @@ class SymbolSource {
 };
 
 struct WalkLimits {
-  // Frames per thread, inline frames included.
-  size_t max_frames = 1024;
+  // Frames per thread, inline frames included. (Breakpad's documented default is 1024, yet the
+  // Breakpad that made the corpus outputs walks past it: 1297 frames on firefox-android-arm.)
+  size_t max_frames = 16384;
   // Frames found by scanning after which scanning is no longer tried.
-  size_t max_scanned_frames = 1024;
+  size_t max_scanned_frames = 16384;
   // Words scanned for a return address above the stack pointer: for the caller of the context
   // frame, and for later frames.
   unsigned context_scan_words = 160;
