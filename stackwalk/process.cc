@@ -65,6 +65,7 @@ ProcessState process_minidump(const minidump::Minidump& dump, symbols::SymbolSup
   state.dump = &dump;
   state.module_symbols.resize(dump.modules().size());
   SupplierSymbols source(dump, supplier, state.module_symbols);
+  ModuleMap modules(dump);
 
   const auto& exception = dump.exception();
   std::optional<uint32_t> dump_thread;
@@ -106,7 +107,7 @@ ProcessState process_minidump(const minidump::Minidump& dump, symbols::SymbolSup
       } else {
         const minidump::MemoryRegion* stack = thread_stack(dump, t, *context);
         if (stack == nullptr) ts.stack.note = "thread has no stack memory";
-        ts.stack.frames = walk_stack(dump, *context, stack, source, options.limits);
+        ts.stack.frames = walk_stack(dump, modules, *context, stack, source, options.limits);
         for (const auto& f : ts.stack.frames) {
           if (f.module_index) state.module_symbols[*f.module_index].in_frames = true;
         }

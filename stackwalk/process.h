@@ -29,8 +29,8 @@ struct ModuleSymbolState {
   bool loaded() const {
     return looked_up && (status == symbols::SymbolStatus::kFound || status == symbols::SymbolStatus::kCorrupt);
   }
-  // Breakpad warns (and rust-minidump flags) only modules that frames were symbolized in.
-  bool missing() const { return in_frames && !loaded(); }
+  // Asked for (by a frame or a stack scan) and not found.
+  bool missing() const { return looked_up && !loaded(); }
   bool corrupt() const { return looked_up && status == symbols::SymbolStatus::kCorrupt; }
 };
 

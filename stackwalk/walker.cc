@@ -63,9 +63,9 @@ struct WinInfo {
 
 class Walker {
  public:
-  Walker(const minidump::Minidump& dump, const minidump::MemoryRegion* stack, SymbolSource& symbols,
-         const WalkLimits& limits)
-      : dump_(dump), stack_(stack), reader_(stack), symbols_(symbols), limits_(limits) {
+  Walker(const minidump::Minidump& dump, const ModuleMap& modules, const minidump::MemoryRegion* stack,
+         SymbolSource& symbols, const WalkLimits& limits)
+      : dump_(dump), modules_(modules), stack_(stack), reader_(stack), symbols_(symbols), limits_(limits) {
     const auto& si = dump.system_info();
     windows_ = si && si->os == minidump::Os::kWindows;
     ios_ = si && si->os == minidump::Os::kIos;
@@ -88,7 +88,7 @@ class Walker {
     std::optional<StackFrame> frame = std::move(first);
     size_t scanned = 0;
     while (frame) {
-      std::vector<StackFrame> inlines = symbolize_frame(dump_, symbols_, *frame);
+      std::vector<StackFrame> inlines = symbolize_frame(dump_, modules_, symbols_, *frame);
       if (frame->trust == FrameTrust::kScan || frame->trust == FrameTrust::kCfiScan ||
           frame->trust == FrameTrust::kNone) {
         ++scanned;
@@ -116,12 +116,11 @@ class Walker {
   // Breakpad's "does this look like code": inside a module, and inside a function of it when the
   // module has symbols.
   bool address_seems_valid(uint64_t address) {
-    const minidump::Module* m = dump_.module_at(address);
-    if (m == nullptr) return false;
-    size_t index = static_cast<size_t>(m - dump_.modules().data());
-    const symbols::ModuleSymbols* syms = symbols_.symbols_for(index);
+    auto index = modules_.find(address);
+    if (!index) return false;
+    const symbols::ModuleSymbols* syms = symbols_.symbols_for(*index);
     if (syms == nullptr) return true;
-    auto found = syms->lookup(address - m->base);
+    auto found = syms->lookup(address - dump_.modules()[*index].base);
     return found && !found->function_name.empty();
   }
 
@@ -131,8 +130,9 @@ class Walker {
       uint64_t at = (start + i * word_) & mask_;
       auto value = read(at);
       if (!value) return false;
-      // Judged where the caller would be symbolized: inside the call instruction.
-      if (address_seems_valid((*value - caller_adjustment()) & mask_)) {
+      // Judged one byte below the return address, inside the call instruction (Breakpad does
+      // this on every CPU, even where the caller is then symbolized 2 or 4 bytes lower).
+      if (address_seems_valid((*value - 1) & mask_)) {
         *location = at;
         *ip = *value;
         return true;
@@ -343,7 +343,7 @@ class Walker {
 
   uint64_t strip_ptrauth(uint64_t p) const {
     uint64_t stripped = p & ptrauth_mask_;
-    return dump_.module_at(stripped) != nullptr ? stripped : p;
+    return modules_.find(stripped) ? stripped : p;
   }
 
   std::optional<StackFrame> caller_arm64(bool scan_allowed) {
@@ -607,7 +607,7 @@ class Walker {
 
     if (eip != 0 || ebp != 0) {
       uint64_t offset = 0;
-      if (dump_.module_at(eip) == nullptr) {
+      if (!modules_.find(eip)) {
         uint64_t location_start = (ra_search_start + 4) & mask_;
         uint64_t location = 0, better = 0;
         if (scan_allowed && scan_for_return_address(location_start, scan_words_for(last), &location, &better)) {
@@ -653,6 +653,7 @@ class Walker {
   }
 
   const minidump::Minidump& dump_;
+  const ModuleMap& modules_;
   const minidump::MemoryRegion* stack_;
   StackReader reader_;
   SymbolSource& symbols_;
@@ -669,9 +670,11 @@ class Walker {
 
 }  // namespace
 
-std::vector<StackFrame> symbolize_frame(const minidump::Minidump& dump, SymbolSource& symbols, StackFrame& frame) {
+std::vector<StackFrame> symbolize_frame(const minidump::Minidump& dump, const ModuleMap& modules,
+                                        SymbolSource& symbols, StackFrame& frame) {
   std::vector<StackFrame> inlines;
-  const minidump::Module* m = dump.module_at(frame.instruction);
+  auto found_index = modules.find(frame.instruction);
+  const minidump::Module* m = found_index ? &dump.modules()[*found_index] : nullptr;
   if (m == nullptr) {
     const auto& unloaded = dump.unloaded_modules();
     for (const auto* u : dump.unloaded_modules_at(frame.instruction)) {
@@ -724,10 +727,10 @@ std::vector<StackFrame> symbolize_frame(const minidump::Minidump& dump, SymbolSo
   return inlines;
 }
 
-std::vector<StackFrame> walk_stack(const minidump::Minidump& dump, const minidump::CpuContext& context,
-                                   const minidump::MemoryRegion* stack, SymbolSource& symbols,
-                                   const WalkLimits& limits) {
-  Walker walker(dump, stack, symbols, limits);
+std::vector<StackFrame> walk_stack(const minidump::Minidump& dump, const ModuleMap& modules,
+                                   const minidump::CpuContext& context, const minidump::MemoryRegion* stack,
+                                   SymbolSource& symbols, const WalkLimits& limits) {
+  Walker walker(dump, modules, stack, symbols, limits);
   return walker.walk(context);
 }
 

@@ -24,6 +24,7 @@
 
 #include "minidump/minidump.h"
 #include "stackwalk/frame.h"
+#include "stackwalk/module_map.h"
 #include "symbols/module_symbols.h"
 
 namespace bw::stackwalk {
@@ -51,13 +52,14 @@ struct WalkLimits {
 
 // Walks one thread. `stack` is the thread's saved stack memory (nullptr if missing: only the
 // context frame is produced).
-std::vector<StackFrame> walk_stack(const minidump::Minidump& dump, const minidump::CpuContext& context,
-                                   const minidump::MemoryRegion* stack, SymbolSource& symbols,
-                                   const WalkLimits& limits = {});
+// `modules` is the dump's module map (built once per dump).
+std::vector<StackFrame> walk_stack(const minidump::Minidump& dump, const ModuleMap& modules,
+                                   const minidump::CpuContext& context, const minidump::MemoryRegion* stack,
+                                   SymbolSource& symbols, const WalkLimits& limits = {});
 
 // Fills a frame's module and symbol fields from `frame.instruction` and returns the frames of the
 // calls inlined at that address, innermost first (they are printed before `frame`).
-std::vector<StackFrame> symbolize_frame(const minidump::Minidump& dump, SymbolSource& symbols,
-                                        StackFrame& frame);
+std::vector<StackFrame> symbolize_frame(const minidump::Minidump& dump, const ModuleMap& modules,
+                                        SymbolSource& symbols, StackFrame& frame);
 
 }  // namespace bw::stackwalk
