@@ -246,8 +246,9 @@ struct Thread {
   uint32_t priority_class = 0;
   uint32_t priority = 0;
   uint64_t teb = 0;
-  // The stack memory as saved (base = start of stack memory); size 0 when missing or outside the
-  // file.
+  // The stack memory as saved (base = start of stack memory). Full-memory dumps record the stack
+  // with RVA 0 and keep its bytes in the memory lists: the bytes are then taken from there. Size 0
+  // when missing or outside the file.
   MemoryRegion stack;
   // nullopt when the context is missing or damaged.
   std::optional<CpuContext> context;

@@ -337,6 +337,22 @@ TEST(CorpusFacts, LinuxStreams) {
   EXPECT_TRUE(dump->stream_errors().empty()) << dump->stream_errors().front().second;
 }
 
+TEST(CorpusFacts, FullMemoryDumpStacksComeFromTheMemoryList) {
+  // 96 of the 103 thread stack descriptors in this dump have RVA 0.
+  auto dump = Minidump::open(kData / "minidumps/firefox-windows-x86_64.dmp");
+  ASSERT_TRUE(dump.ok());
+  const auto file = dump->file_bytes();
+  for (const auto& t : dump->threads()) {
+    ASSERT_GT(t.stack.size(), 0U) << "thread " << t.id;
+    EXPECT_NE(t.stack.bytes().data(), file.data()) << "thread " << t.id << " reads the file header as its stack";
+    ASSERT_TRUE(t.context.has_value());
+    EXPECT_TRUE(t.stack.contains(t.context->stack_pointer(), 8)) << "thread " << t.id;
+    const MemoryRegion* r = dump->memory_at(t.stack.base());
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(t.stack.read_u64(t.stack.base()), r->read_u64(t.stack.base()));
+  }
+}
+
 TEST(CorpusFacts, ThreadStacksAreReadable) {
   auto dump = Minidump::open(kData / "minidumps/linux-mini.dmp");
   ASSERT_TRUE(dump.ok());

@@ -403,6 +403,28 @@ TEST(Memory, MemoryListAndMemory64ListMerge) {
   EXPECT_EQ(dump->memory_at(0x2008), nullptr);
 }
 
+TEST(Memory, StackWithRvaZeroComesFromMemory64List) {
+  DumpBuilder b;
+  Buf stack;
+  for (uint64_t i = 0; i < 8; ++i) stack.u64(0x5000 + i);
+  uint32_t data_rva = b.blob(stack);
+  Buf list64;
+  list64.u64(1).u64(data_rva).u64(0x7000).u64(64);
+  b.stream(9, list64);
+  // Thread 1: inside the range, longer than what is saved; thread 2: no range holds it.
+  b.stream(3, thread_list({{1, 0x7010, 0x100, 0, 0, 0}, {2, 0x9000, 0x100, 0, 0, 0}}));
+  auto dump = build(b);
+  ASSERT_TRUE(dump.ok());
+  const Thread& t = dump->threads()[0];
+  EXPECT_EQ(t.stack.base(), 0x7010U);
+  EXPECT_EQ(t.stack.size(), 48U);
+  EXPECT_EQ(t.stack.read_u64(0x7010), 0x5002U);
+  EXPECT_EQ(dump->threads()[1].stack.size(), 0U);
+  bool reported = false;
+  for (const auto& [type, reason] : dump->stream_errors()) reported |= reason.find("no memory list range") != std::string::npos;
+  EXPECT_TRUE(reported);
+}
+
 TEST(Memory, Memory64RangeOutsideTheFileStopsTheList) {
   DumpBuilder b;
   uint32_t data_rva = b.blob(Buf().zeros(8));

@@ -6,6 +6,8 @@
 
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "minidump/byte_reader.h"
 #include "minidump/minidump.h"
@@ -41,6 +43,8 @@ class Parser {
   void parse_module_list();
   void parse_unloaded_modules();
   void parse_memory_lists();
+  // Threads whose stack descriptor has RVA 0 take their stack bytes from the memory lists.
+  void resolve_stacks_from_memory_list();
   void parse_assertion();
   void parse_crashpad_info();
   void parse_handle_data();
@@ -53,6 +57,7 @@ class Parser {
 
   Minidump& md_;
   Bytes file_;
+  std::vector<std::pair<size_t, uint32_t>> stacks_in_memory_list_;  // (thread index, stack size)
 };
 
 }  // namespace bw::minidump

@@ -154,6 +154,7 @@ std::optional<Error> Parser::parse() {
   parse_module_list();
   parse_unloaded_modules();
   parse_memory_lists();
+  resolve_stacks_from_memory_list();
   parse_assertion();
   parse_crashpad_info();
   parse_handle_data();
@@ -409,7 +410,11 @@ void Parser::parse_thread_list() {
     uint32_t stack_rva = c.u32();
     uint32_t ctx_size = c.u32();
     uint32_t ctx_rva = c.u32();
-    if (auto bytes = slice(file_, stack_rva, stack_size)) {
+    if (stack_rva == 0 && stack_size != 0) {
+      // Full-memory dumps leave the descriptor's RVA at 0 and keep the stack in the memory lists.
+      t.stack = MemoryRegion(stack_start, {});
+      stacks_in_memory_list_.emplace_back(md_.threads_.size(), stack_size);
+    } else if (auto bytes = slice(file_, stack_rva, stack_size)) {
       t.stack = MemoryRegion(stack_start, *bytes);
     } else {
       t.stack = MemoryRegion(stack_start, {});
@@ -651,6 +656,21 @@ void Parser::parse_memory_lists() {
     }
   }
   md_.memory_ = MemoryMap(std::move(regions));
+}
+
+void Parser::resolve_stacks_from_memory_list() {
+  for (const auto& [index, size] : stacks_in_memory_list_) {
+    Thread& t = md_.threads_[index];
+    const MemoryRegion* r = md_.memory_.find(t.stack.base());
+    if (r == nullptr) {
+      stream_error(StreamType::kThreadList, fmt::format("thread {}: stack at 0x{:x} has no bytes in the file (RVA 0) "
+                                                        "and no memory list range holds it", t.id, t.stack.base()));
+      continue;
+    }
+    const uint64_t offset = t.stack.base() - r->base();
+    const uint64_t len = std::min<uint64_t>(size, r->size() - offset);
+    t.stack = MemoryRegion(t.stack.base(), r->bytes().subspan(static_cast<size_t>(offset), static_cast<size_t>(len)));
+  }
 }
 
 void Parser::parse_assertion() {
