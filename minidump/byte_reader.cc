@@ -64,7 +64,52 @@ std::string read_c_string(Bytes bytes, size_t offset) {
   if (offset >= bytes.size()) return {};
   size_t end = offset;
   while (end < bytes.size() && bytes[end] != 0) ++end;
-  return std::string(reinterpret_cast<const char*>(bytes.data() + offset), end - offset);
+  return valid_utf8(std::string_view(reinterpret_cast<const char*>(bytes.data() + offset), end - offset));
+}
+
+std::string valid_utf8(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  size_t i = 0;
+  while (i < in.size()) {
+    const auto b0 = static_cast<uint8_t>(in[i]);
+    size_t len = 0;
+    uint32_t cp = 0, min = 0;
+    if (b0 < 0x80) {
+      out.push_back(static_cast<char>(b0));
+      ++i;
+      continue;
+    } else if ((b0 & 0xe0) == 0xc0) {
+      len = 2, cp = b0 & 0x1f, min = 0x80;
+    } else if ((b0 & 0xf0) == 0xe0) {
+      len = 3, cp = b0 & 0x0f, min = 0x800;
+    } else if ((b0 & 0xf8) == 0xf0) {
+      len = 4, cp = b0 & 0x07, min = 0x10000;
+    }
+    // Count the continuation bytes that follow; a broken or truncated sequence is replaced by one
+    // U+FFFD (lead and continuation bytes together), close to what the WHATWG decoder does.
+    size_t k = 0;
+    while (len != 0 && k + 1 < len && i + 1 + k < in.size() &&
+           (static_cast<uint8_t>(in[i + 1 + k]) & 0xc0) == 0x80) {
+      cp = (cp << 6) | (static_cast<uint8_t>(in[i + 1 + k]) & 0x3f);
+      ++k;
+    }
+    if (len == 0) {
+      append_utf8(out, 0xfffd);
+      ++i;
+    } else if (k + 1 < len) {
+      append_utf8(out, 0xfffd);
+      i += 1 + k;
+    } else if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+      // Overlong forms, surrogates and values past U+10FFFF: the lead byte is invalid.
+      append_utf8(out, 0xfffd);
+      ++i;
+    } else {
+      out.append(in.substr(i, len));
+      i += len;
+    }
+  }
+  return out;
 }
 
 std::string hex_lower(Bytes bytes) {

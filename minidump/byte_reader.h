@@ -10,6 +10,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace bw::minidump::detail {
 
@@ -86,8 +87,12 @@ std::string utf16le_to_utf8(Bytes bytes, bool stop_at_nul = false);
 // A MINIDUMP_STRING at `rva`: u32 length in bytes, then UTF-16LE. nullopt if it does not fit.
 std::optional<std::string> read_minidump_string(Bytes file, uint64_t rva);
 
-// A NUL-terminated 8-bit string inside `bytes` starting at `offset` (to the end if no NUL).
+// A NUL-terminated 8-bit string inside `bytes` starting at `offset` (to the end if no NUL),
+// made valid UTF-8.
 std::string read_c_string(Bytes bytes, size_t offset = 0);
+
+// `bytes` as text, with every invalid UTF-8 sequence replaced by U+FFFD.
+std::string valid_utf8(std::string_view bytes);
 
 // Lowercase / uppercase hex of bytes.
 std::string hex_lower(Bytes bytes);

@@ -252,6 +252,10 @@ int MiscInfo::version() const {
   return 1;
 }
 
+std::string Annotation::string_value() const {
+  return detail::valid_utf8(std::string_view(reinterpret_cast<const char*>(value.data()), value.size()));
+}
+
 std::string_view path_basename(std::string_view path) {
   auto pos = path.find_last_of("/\\");
   return pos == std::string_view::npos ? path : path.substr(pos + 1);

@@ -9,7 +9,9 @@
 //   overflow-safe arithmetic; nothing is ever read outside the bytes. A stream that is damaged
 //   degrades to "unavailable": its accessor returns nullopt / empty and `stream_errors()` says why;
 //   the rest of the dump still reads.
-// - Strings come out as UTF-8 (MINIDUMP_STRING is UTF-16LE; unpaired surrogates become U+FFFD).
+// - Strings come out as valid UTF-8: MINIDUMP_STRING is UTF-16LE (unpaired surrogates become
+//   U+FFFD); 8-bit strings (CodeView names, Crashpad and Linux text) have invalid UTF-8
+//   sequences replaced by U+FFFD, so every string can go into JSON as it is.
 // - Debug ids and code ids follow what Breakpad and rust-minidump print (see `Module`).
 // - Spans of bytes (stack memory, memory regions) point into the mapped file or the owned buffer:
 //   they live as long as the `Minidump` (moving a Minidump keeps them valid).
@@ -318,8 +320,9 @@ struct AssertionInfo {
 struct Annotation {
   std::string name;
   uint16_t type = 0;  // 1 string, 0x8000+ user types
-  std::vector<uint8_t> value;  // raw bytes; for type 1 the UTF-8 string
-  std::string string_value() const { return std::string(value.begin(), value.end()); }
+  std::vector<uint8_t> value;  // raw bytes; for type 1 a UTF-8 string
+  // The value as text, with invalid UTF-8 replaced by U+FFFD.
+  std::string string_value() const;
 };
 struct CrashpadModuleInfo {
   uint32_t module_index = 0;  // index in the module list
@@ -408,6 +411,8 @@ struct LinuxStreams {
   std::optional<uint32_t> pid() const;
 };
 
+enum class ReasonStyle : uint8_t { kBreakpad, kRustMinidump };
+
 // Mozilla's macOS crash info stream (__crash_info records) and boot args.
 struct MacCrashInfo {
   struct Record {
@@ -482,7 +487,9 @@ class Minidump {
 
   // The crash reason as Breakpad prints it ("EXCEPTION_ACCESS_VIOLATION_WRITE",
   // "SIGSEGV /SEGV_MAPERR", "EXC_BAD_ACCESS / KERN_INVALID_ADDRESS"); empty without exception.
-  std::string crash_reason() const;
+  // ReasonStyle::kRustMinidump spells Linux signals as rust-minidump does ("SIGSEGV / SEGV_MAPERR",
+  // and just "SIGSEGV" for a code it does not know); other systems read the same in both.
+  std::string crash_reason(ReasonStyle style = ReasonStyle::kBreakpad) const;
   // The crash address as Breakpad reports it: for Windows access violations the faulting data
   // address (parameter 1), otherwise the exception address; truncated to 32 bits on 32-bit CPUs.
   std::optional<uint64_t> crash_address() const;

@@ -771,6 +771,53 @@ TEST(Strings, Utf16Conversion) {
   EXPECT_EQ(dump->threads()[1].name, "\xc3\xa9\xe4\xb8\xad\xef\xbf\xbdz");
 }
 
+TEST(Strings, EightBitStringsAreMadeValidUtf8) {
+  DumpBuilder b;
+  b.stream(7, system_info(0, kOsWindows));
+  uint32_t name = b.string(u"C:\\x.dll");
+  // RSDS record whose pdb name has a stray continuation byte, a truncated sequence, an overlong
+  // encoding and a valid two-byte character.
+  Buf cv;
+  cv.u32(0x53445352).zeros(16).u32(1).bytes({'a', 0x80, 'b', 0xe4, 0xb8, 'c', 0xc0, 0xaf, 0xc3, 0xa9, 0});
+  uint32_t cv_rva = b.blob(cv);
+  Buf list;
+  list.u32(1).bytes(module_record(0x1000, 0x1000, name, static_cast<uint32_t>(cv.size()), cv_rva).data());
+  b.stream(4, list);
+  b.stream(0x47670007, Buf().text("A=\xff").text("B=ok"));
+  auto dump = build(b);
+  ASSERT_TRUE(dump.ok());
+  EXPECT_EQ(dump->modules()[0].debug_file, "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\xef\xbf\xbd\xef\xbf\xbd\xc3\xa9");
+  EXPECT_EQ(*dump->linux_streams().environ, (std::vector<std::string>{"A=\xef\xbf\xbd", "B=ok"}));
+  Annotation a;
+  a.value = {'o', 0xfe, 'k'};
+  EXPECT_EQ(a.string_value(), "o\xef\xbf\xbdk");
+}
+
+TEST(Exception, RustMinidumpReasonSpelling) {
+  struct Case {
+    uint32_t os, code, flags;
+    std::string breakpad, rust;
+  };
+  const std::vector<Case> cases = {
+      {kOsLinux, 11, 0, "SIGSEGV /0x00000000", "SIGSEGV"},
+      {kOsLinux, 11, 2, "SIGSEGV /SEGV_ACCERR", "SIGSEGV / SEGV_ACCERR"},
+      {kOsAndroid, 7, 1, "SIGBUS / BUS_ADRALN", "SIGBUS / BUS_ADRALN"},
+      {kOsLinux, 6, 0, "SIGABRT", "SIGABRT"},
+      {kOsMac, 1, 1, "EXC_BAD_ACCESS / KERN_INVALID_ADDRESS", "EXC_BAD_ACCESS / KERN_INVALID_ADDRESS"},
+  };
+  for (const auto& c : cases) {
+    DumpBuilder b;
+    b.stream(7, system_info(9, c.os));
+    Buf e;
+    e.u32(1).u32(0).u32(c.code).u32(c.flags).u64(0).u64(0).u32(0).u32(0).zeros(15 * 8).u32(0).u32(0);
+    b.stream(6, e);
+    auto dump = build(b);
+    ASSERT_TRUE(dump.ok());
+    EXPECT_EQ(dump->crash_reason(), c.breakpad);
+    EXPECT_EQ(dump->crash_reason(ReasonStyle::kRustMinidump), c.rust);
+  }
+}
+
 TEST(DebugDump, ListsEveryStream) {
   auto dump = Minidump::open(std::string(BW_TESTDATA_DIR) + "/minidumps/linux-mini.dmp");
   ASSERT_TRUE(dump.ok());

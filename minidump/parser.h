@@ -53,7 +53,9 @@ class Parser {
   void parse_mac_streams();
 
   Module read_module(Bytes record);
-  std::optional<std::string> utf8_string(uint32_t rva) const;  // Crashpad's MinidumpUTF8String
+  // Crashpad's MinidumpByteArray (u32 length + bytes) and MinidumpUTF8String (the same, as text).
+  std::optional<detail::Bytes> byte_array(uint32_t rva) const;
+  std::optional<std::string> utf8_string(uint32_t rva) const;
 
   Minidump& md_;
   Bytes file_;

@@ -127,19 +127,22 @@ std::string uuid_text(detail::Bytes b) {
          "-" + hex.substr(20, 12);
 }
 
+std::string as_text(detail::Bytes b) {
+  return detail::valid_utf8(std::string_view(reinterpret_cast<const char*>(b.data()), b.size()));
+}
+
 std::vector<std::string> split_nul(detail::Bytes b) {
   std::vector<std::string> out;
   size_t start = 0;
   for (size_t i = 0; i <= b.size(); ++i) {
     if (i == b.size() || b[i] == 0) {
-      if (i > start) out.emplace_back(reinterpret_cast<const char*>(b.data() + start), i - start);
+      if (i > start) out.push_back(as_text(b.subspan(start, i - start)));
       start = i + 1;
     }
   }
   return out;
 }
 
-std::string as_text(detail::Bytes b) { return std::string(reinterpret_cast<const char*>(b.data()), b.size()); }
 
 }  // namespace
 
@@ -290,7 +293,7 @@ void Parser::parse_system_info() {
       for (int b = 0; b < 4; ++b) vendor.push_back(static_cast<char>((w >> (8 * b)) & 0xff));
     }
     vendor.resize(std::strlen(vendor.c_str()));  // NUL-padded
-    info.cpu_vendor = std::move(vendor);
+    info.cpu_vendor = detail::valid_utf8(vendor);
     info.cpu_version_information = u.u32();
     info.cpu_feature_information = u.u32();
     info.cpu_amd_extended_features = u.u32();
@@ -690,10 +693,14 @@ void Parser::parse_assertion() {
   md_.assertion_ = std::move(a);
 }
 
-std::optional<std::string> Parser::utf8_string(uint32_t rva) const {
+std::optional<detail::Bytes> Parser::byte_array(uint32_t rva) const {
   auto length = read_le<uint32_t>(file_, rva);
   if (!length) return std::nullopt;
-  auto bytes = slice(file_, static_cast<uint64_t>(rva) + 4, *length);
+  return slice(file_, static_cast<uint64_t>(rva) + 4, *length);
+}
+
+std::optional<std::string> Parser::utf8_string(uint32_t rva) const {
+  auto bytes = byte_array(rva);
   if (!bytes) return std::nullopt;
   return as_text(*bytes);
 }
@@ -791,13 +798,13 @@ void Parser::parse_crashpad_info() {
               oc.u16();  // reserved
               uint32_t value_rva = oc.u32();
               auto name = utf8_string(name_rva);
-              auto value = utf8_string(value_rva);  // MinidumpByteArray has the same shape
+              auto value = byte_array(value_rva);
               if (!name || !value) {
                 damaged = true;
                 continue;
               }
               a.name = std::move(*name);
-              a.value.assign(value->begin(), value->end());
+              a.value.assign(value->begin(), value->end());  // raw bytes, not made UTF-8
               mod.annotation_objects.push_back(std::move(a));
             }
           }
@@ -944,10 +951,10 @@ void Parser::parse_linux_streams() {
         continue;
       }
       m.permissions = std::string(perms);
-      m.device = std::string(dev);
+      m.device = detail::valid_utf8(dev);
       m.inode = inode_value;
       while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
-      m.path = std::string(line);
+      m.path = detail::valid_utf8(line);
       maps.push_back(std::move(m));
     }
     if (bad) stream_error(StreamType::kLinuxMaps, "some lines are not /proc/<pid>/maps lines and were skipped");

@@ -193,11 +193,19 @@ std::string windows_reason(const ExceptionInfo& e) {
   return hex32(e.code);
 }
 
-std::string linux_reason(const ExceptionInfo& e) {
+// Breakpad: "SIGSEGV /SEGV_MAPERR", "SIGILL / ILL_ILLOPN", unknown codes as "/0x00000000".
+// rust-minidump: "SIGSEGV / SEGV_MAPERR", and the bare signal name for an unknown code.
+std::string linux_reason(const ExceptionInfo& e, ReasonStyle style) {
   const std::string flags = hex32(e.flags);
   auto with_code = [&](const char* prefix, std::initializer_list<const char*> names) {
-    std::string out = prefix;
-    if (e.flags >= 1 && e.flags <= names.size()) out += *(names.begin() + (e.flags - 1));
+    std::string_view p = prefix;
+    const bool known = e.flags >= 1 && e.flags <= names.size();
+    if (style == ReasonStyle::kRustMinidump) {
+      std::string signal(p.substr(0, p.find(' ')));
+      return known ? signal + " / " + *(names.begin() + (e.flags - 1)) : signal;
+    }
+    std::string out(p);
+    if (known) out += *(names.begin() + (e.flags - 1));
     else out += flags;
     return out;
   };
@@ -305,13 +313,13 @@ std::string mac_reason(const ExceptionInfo& e, Cpu cpu) {
 
 }  // namespace
 
-std::string Minidump::crash_reason() const {
+std::string Minidump::crash_reason(ReasonStyle style) const {
   if (!exception_) return {};
   const Os os = system_info_ ? system_info_->os : Os::kUnknown;
   switch (os) {
     case Os::kWindows: return windows_reason(*exception_);
     case Os::kLinux:
-    case Os::kAndroid: return linux_reason(*exception_);
+    case Os::kAndroid: return linux_reason(*exception_, style);
     case Os::kMacOs:
     case Os::kIos: return mac_reason(*exception_, cpu());
     default: return hex32(exception_->code);

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <span>
 
+#include "minidump/byte_reader.h"
 #include "minidump/minidump.h"
 
 namespace {
@@ -23,7 +24,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const Minidump& d = *dump;
   const auto file = d.file_bytes();
-  if (debug_dump(d).empty()) std::abort();
+  // Every string the reader returns is valid UTF-8; the listing holds nearly all of them.
+  const std::string listing = debug_dump(d);
+  if (listing.empty() || bw::minidump::detail::valid_utf8(listing) != listing) std::abort();
   (void)d.crash_reason();
   (void)d.crash_address();
   (void)d.process_id();
