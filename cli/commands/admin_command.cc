@@ -1,0 +1,106 @@
+// `breakwater admin`: operator tools. Each group of tools is one function adding its
+// subcommands to `admin` (queue tools below); other groups (users, tokens...) are added beside
+// it in register_admin_command.
+#include <iomanip>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "queue/crash_queue.h"
+
+namespace bw::cli {
+namespace {
+
+queue::QueueKind queue_kind_option(const std::string& name) {
+  auto kind = queue::parse_queue_kind(name);
+  if (!kind) throw CommandFailed(2, "unknown queue '" + name + "' (standard, priority or reprocessing)");
+  return *kind;
+}
+
+// admin queue stats | publish ID [--queue Q] [--ruleset R] | purge Q
+void add_admin_queue_commands(CLI::App& admin, SharedOptions& shared) {
+  auto* queue_cmd = admin.add_subcommand("queue", "inspect and feed the crash queues");
+  queue_cmd->require_subcommand(1);
+
+  auto* stats = queue_cmd->add_subcommand("stats", "messages ready, in flight and dead-lettered per queue");
+  shared.add_to(*stats);
+  auto json_output = std::make_shared<bool>(false);
+  stats->add_flag("--json", *json_output, "print JSON instead of a table");
+  stats->callback([&shared, json_output] {
+    Config config = shared.load_and_init_logging();
+    auto settings = queue::QueueSettings::from_config(config);
+    auto q = queue::open_crash_queue(settings);
+    auto s = q->stats();
+    if (*json_output) {
+      nlohmann::json out = nlohmann::json::object();
+      for (auto kind : queue::kAllQueueKinds) {
+        const auto& d = s.of(kind);
+        out[std::string(queue::to_string(kind))] = {{"name", settings.name(kind)},
+                                                    {"ready", d.ready},
+                                                    {"in_flight", d.in_flight},
+                                                    {"dead_letters", d.dead_letters}};
+      }
+      std::cout << out.dump(2) << "\n";
+      return;
+    }
+    std::cout << std::left << std::setw(14) << "queue" << std::setw(32) << "name" << std::right << std::setw(10)
+              << "ready" << std::setw(11) << "in_flight" << std::setw(14) << "dead_letters" << "\n";
+    for (auto kind : queue::kAllQueueKinds) {
+      const auto& d = s.of(kind);
+      std::cout << std::left << std::setw(14) << queue::to_string(kind) << std::setw(32) << settings.name(kind)
+                << std::right << std::setw(10) << d.ready << std::setw(11) << d.in_flight << std::setw(14)
+                << d.dead_letters << "\n";
+    }
+  });
+
+  auto* publish = queue_cmd->add_subcommand("publish", "queue a crash for processing");
+  shared.add_to(*publish);
+  struct PublishOptions {
+    std::string id;
+    std::string queue = "priority";
+    std::string ruleset = "default";
+  };
+  auto p = std::make_shared<PublishOptions>();
+  publish->add_option("id", p->id, "crash id (bp- prefix allowed)")->required();
+  publish->add_option("--queue", p->queue, "standard, priority or reprocessing")->capture_default_str();
+  publish->add_option("--ruleset", p->ruleset, "default or regenerate_signature")->capture_default_str();
+  publish->callback([&shared, p] {
+    std::string why;
+    auto id = CrashId::parse(p->id, &why);
+    if (!id) throw CommandFailed(2, "invalid crash id '" + p->id + "': " + why);
+    queue::CrashMessage message{*id};
+    if (p->ruleset == "regenerate_signature") {
+      message.ruleset = queue::Ruleset::kRegenerateSignature;
+    } else if (p->ruleset != "default") {
+      throw CommandFailed(2, "unknown ruleset '" + p->ruleset + "' (default or regenerate_signature)");
+    }
+    auto kind = queue_kind_option(p->queue);
+    Config config = shared.load_and_init_logging();
+    auto q = queue::open_crash_queue(queue::QueueSettings::from_config(config));
+    q->publish(message, kind);
+    std::cout << "published " << message.encode() << " to " << queue::to_string(kind) << "\n";
+  });
+
+  auto* purge = queue_cmd->add_subcommand("purge", "drop the ready messages of one queue");
+  shared.add_to(*purge);
+  auto purge_queue = std::make_shared<std::string>();
+  purge->add_option("queue", *purge_queue, "standard, priority or reprocessing")->required();
+  purge->callback([&shared, purge_queue] {
+    auto kind = queue_kind_option(*purge_queue);
+    Config config = shared.load_and_init_logging();
+    auto q = queue::open_crash_queue(queue::QueueSettings::from_config(config));
+    uint64_t n = q->purge(kind);
+    std::cout << "purged " << n << " messages from " << queue::to_string(kind) << "\n";
+  });
+}
+
+}  // namespace
+
+void register_admin_command(CLI::App& app, SharedOptions& shared) {
+  auto* admin = app.add_subcommand("admin", "operator tools");
+  admin->require_subcommand(1);
+  add_admin_queue_commands(*admin, shared);
+}
+
+}  // namespace bw::cli
