@@ -430,17 +430,17 @@ std::vector<NewCrashEntry> CrashRoot::list_new(size_t limit) {
             if (!id || id->str() != name || id->date_folder() != day) continue;  // not ours: leave it
             struct stat st{};
             if (::lstat((folder / name).c_str(), &st) != 0) continue;  // claimed meanwhile
-            if (!has_crash(*id)) {
-              // A link whose crash is gone (removed behind our back): drop it once it is old.
-              if (now_ns() - mtime_ns(st) > stale_ns) ::unlink((folder / name).c_str());
-              continue;
-            }
             in_minute.push_back(NewCrashEntry{day, hour, minute, mtime_ns(st), *id});
           }
           if (names.empty() && !is_current_minute(hour, minute)) ::rmdir(folder.c_str());
           std::sort(in_minute.begin(), in_minute.end(),
                     [](const NewCrashEntry& a, const NewCrashEntry& b) { return a.order_key() < b.order_key(); });
           for (auto& e : in_minute) {
+            if (!has_crash(e.id)) {
+              // A link whose crash is gone (removed behind our back): drop it once it is old.
+              if (now_ns() - e.linked_ns > stale_ns) ::unlink(date_link_path(e.id, hour, minute).c_str());
+              continue;
+            }
             out.push_back(std::move(e));
             if (out.size() >= limit) return out;
           }

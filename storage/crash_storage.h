@@ -67,7 +67,8 @@ bool is_valid_dump_name(std::string_view name);
 void check_dump_name(std::string_view name);
 
 // A dump handed to save_raw_crash: its bytes, or a file holding them. A file is linked or
-// copied, never moved: the caller still owns it and removes it afterwards.
+// copied, never moved: the caller still owns it and removes it afterwards (unlinks it; it must not
+// rewrite it in place, since a hard link shares the bytes).
 struct DumpInput {
   std::string name;  // validated by the caller: [A-Za-z0-9_]{1,30}
   std::variant<std::string, std::filesystem::path> content;
