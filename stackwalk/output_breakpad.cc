@@ -1,5 +1,6 @@
 // Breakpad's human and machine-readable (-m) formats, as minidump_stackwalk prints them.
 #include <algorithm>
+#include <cctype>
 #include <cinttypes>
 #include <cstdio>
 #include <string>
@@ -32,6 +33,14 @@ void appendf(std::string& out, const char* fmt, Args... args) {
 std::string strip_separator(std::string_view s) {
   std::string r(s);
   std::replace(r.begin(), r.end(), '|', '_');
+  return r;
+}
+
+// Breakpad spells a debug id's GUID in uppercase and its age in lowercase hex
+// ("...D17301c"); rust-minidump and the reader use uppercase throughout.
+std::string breakpad_debug_id(const std::string& id) {
+  std::string r = id;
+  for (size_t i = 32; i < r.size(); ++i) r[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(r[i])));
   return r;
 }
 
@@ -228,9 +237,9 @@ std::string format_breakpad_human(const ProcessState& state) {
     if (&m == main) out += "  (main)";
     const ModuleSymbolState& s = state.module_symbols[i];
     if (s.missing()) {
-      out += "  (WARNING: No symbols, " + path_file_name(m.debug_file) + ", " + m.debug_id + ")";
+      out += "  (WARNING: No symbols, " + path_file_name(m.debug_file) + ", " + breakpad_debug_id(m.debug_id) + ")";
     } else if (s.corrupt()) {
-      out += "  (WARNING: Corrupt symbols, " + path_file_name(m.debug_file) + ", " + m.debug_id + ")";
+      out += "  (WARNING: Corrupt symbols, " + path_file_name(m.debug_file) + ", " + breakpad_debug_id(m.debug_id) + ")";
     }
     out += "\n";
   }
@@ -260,7 +269,7 @@ std::string format_breakpad_machine(const ProcessState& state) {
     const minidump::Module& m = dump.modules()[i];
     appendf(out, "Module|%s|%s|%s|%s|0x%" PRIx64 "|0x%" PRIx64 "|%d\n", strip_separator(path_file_name(m.code_file)).c_str(),
             strip_separator(m.version).c_str(), strip_separator(path_file_name(m.debug_file)).c_str(),
-            strip_separator(m.debug_id).c_str(), m.base, m.base + m.size - 1, &m == main ? 1 : 0);
+            strip_separator(breakpad_debug_id(m.debug_id)).c_str(), m.base, m.base + m.size - 1, &m == main ? 1 : 0);
   }
   out += "\n";
 

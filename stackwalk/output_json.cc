@@ -20,6 +20,17 @@ std::string hex(uint64_t value, unsigned word_bytes) {
   return buf;
 }
 
+// rust-minidump spells Linux signal reasons "SIGSEGV / SEGV_MAPERR" and leaves out a code it
+// cannot name ("SIGSEGV"), where Breakpad writes "SIGSEGV /SEGV_MAPERR" and "SIGSEGV /0x00000000".
+std::string rust_crash_reason(const std::string& breakpad) {
+  if (breakpad.rfind("SIG", 0) != 0) return breakpad;
+  size_t sep = breakpad.find(" /");
+  if (sep == std::string::npos || breakpad.compare(sep, 3, " / ") == 0) return breakpad;
+  std::string code = breakpad.substr(sep + 2);
+  if (code.rfind("0x", 0) == 0) return breakpad.substr(0, sep);
+  return breakpad.substr(0, sep) + " / " + code;
+}
+
 json registers_json(const minidump::CpuContext& c, unsigned word) {
   json r = json::object();
   for (size_t i = 0; i < c.register_count(); ++i) {
@@ -144,7 +155,7 @@ json to_json(const ProcessState& state, const JsonOptions& options) {
     crash["assertion"] = nullptr;
   }
   if (exception) {
-    crash["type"] = dump.crash_reason();
+    crash["type"] = rust_crash_reason(dump.crash_reason());
     crash["address"] = hex(dump.crash_address().value_or(0), word);
   } else {
     crash["type"] = nullptr;

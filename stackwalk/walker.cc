@@ -1,8 +1,6 @@
 #include "stackwalk/walker.h"
 
 #include <optional>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 
 #include "stackwalk/postfix_evaluator.h"
@@ -174,7 +172,6 @@ class Walker {
     }
     if (!next) return std::nullopt;
     uint64_t ip = next->context.instruction_pointer();
-    if (std::getenv("BW_WALK_DEBUG")) std::fprintf(stderr, "DEBUG caller trust=%d ip=%llx sp=%llx last_sp=%llx\n", int(next->trust), (unsigned long long)ip, (unsigned long long)next->context.stack_pointer(), (unsigned long long)last.context.stack_pointer());
     if (terminate(ip, next->context.stack_pointer(), last.context.stack_pointer(),
                   last.trust == FrameTrust::kContext)) {
       return std::nullopt;
