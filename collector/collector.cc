@@ -14,6 +14,7 @@
 #include "core/fs_util.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "storage/factory.h"
 
 namespace bw::collector {
 namespace {
@@ -47,7 +48,7 @@ CollectorOptions CollectorOptions::from_config(const Config& config) {
   auto parts = config.get_int("collector", "max_parts");
   if (parts < 1) throw ConfigError("config key 'collector.max_parts' must be at least 1");
   o.max_parts = static_cast<size_t>(parts);
-  o.storage_root = config.data_path(config.get_string("storage", "collector_root"), "collector");
+  o.storage_root = storage::storage_roots(config).collector;
   std::string staging = config.get_string("collector", "staging_dir");
   o.staging_dir = staging.empty() ? o.storage_root.parent_path() / (o.storage_root.filename().string() + "-staging")
                                   : std::filesystem::path(staging);
@@ -236,6 +237,8 @@ http::Response Collector::Impl::store(ParsedSubmission parsed, const http::Reque
 Collector::Collector(CollectorOptions options, storage::CrashStorage& storage)
     : impl_(std::make_unique<Impl>(std::move(options), storage)) {
   fs::create_directories_durably(impl_->options.staging_dir);
+  // The storage creates its root on the first save; the heartbeat checks it before that.
+  if (!impl_->options.storage_root.empty()) fs::create_directories_durably(impl_->options.storage_root);
   // Staging files left by a collector that was killed mid-upload belong to no request any more.
   std::error_code ec;
   auto cutoff = std::filesystem::file_time_type::clock::now() - std::chrono::hours(1);

@@ -168,7 +168,9 @@ void MultipartParser::feed(std::string_view data) {
           end = buf.find("\r\n\r\n");
           skip = 4;
           if (end == std::string_view::npos) {
-            if (buf.size() > limits_.max_header_bytes) throw MultipartError("part headers too long");
+            // Too long only once the terminator could no longer end within the limit, so the
+            // verdict does not depend on how the body was split.
+            if (buf.size() >= limits_.max_header_bytes + 4) throw MultipartError("part headers too long");
             more = false;
             break;
           }

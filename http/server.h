@@ -38,6 +38,8 @@
 #include <variant>
 #include <vector>
 
+#include "core/config.h"
+
 namespace bw::http {
 
 struct Request {
@@ -99,6 +101,9 @@ struct ServerOptions {
   std::chrono::milliseconds request_timeout{600'000};
   std::chrono::milliseconds shutdown_timeout{30'000};
   bool access_log = true;
+
+  // server.listen and the [http] section.
+  static ServerOptions from_config(const Config& config);
 };
 
 class Server {

@@ -14,6 +14,7 @@ build_pkgs=(
 )
 test_pkgs=(
   clang libclang-rt-14-dev rabbitmq-server postgresql postgresql-client procps python3
+  nginx  # peer of the collector benchmark (bench/collector)
 )
 
 pkgs=("${build_pkgs[@]}")

@@ -1,0 +1,32 @@
+// `breakwater collector`: the collector role alone (DESIGN §3), on server.listen.
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "cli/version.h"
+#include "collector/service.h"
+#include "http/health.h"
+#include "http/stop_signals.h"
+
+namespace bw::cli {
+
+void register_collector_command(CLI::App& app, SharedOptions& shared) {
+  auto* sub = app.add_subcommand("collector", "run the collector: POST /submit into the collector buffer");
+  shared.add_to(*sub);
+  sub->callback([&shared] {
+    http::StopSignals signals;  // before any thread starts
+    Config config = shared.load_and_init_logging();
+    collector::CollectorService collector(config);
+    http::Server server(http::ServerOptions::from_config(config));
+    collector.add_routes(server);
+    http::add_health_routes(server, {nlohmann::json{{"version", kVersion}, {"commit", kGitCommit}}.dump(),
+                                     {[&collector] { return collector.health_problems(); }}});
+    server.start();
+    std::cout << "breakwater collector listening on http://" << server.address() << "/submit" << std::endl;
+    signals.wait();
+    server.stop();
+  });
+}
+
+}  // namespace bw::cli

@@ -1,0 +1,24 @@
+// Waiting for SIGINT/SIGTERM in a server process. Construct it first thing (before any thread
+// starts) so the signals are blocked in every thread and delivered only to `wait`.
+// Thread safety: one object per process; `wait` from one thread.
+#pragma once
+
+#include <csignal>
+
+namespace bw::http {
+
+class StopSignals {
+ public:
+  StopSignals();   // blocks SIGINT and SIGTERM in this thread and the threads it starts
+  ~StopSignals();  // restores the previous mask
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+  // Returns the signal that arrived.
+  int wait();
+
+ private:
+  sigset_t set_{};
+  sigset_t previous_{};
+};
+
+}  // namespace bw::http
