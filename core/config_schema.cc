@@ -75,6 +75,16 @@ const std::vector<ConfigKeySpec>& config_schema() {
       {"symbols", "timeout", T::kDuration, "120s", "total time allowed for one symbol download"},
       {"symbols", "negative_ttl", T::kDuration, "1h", "how long a 404 from every symbol server is remembered"},
 
+      // [processor]: breakwater processor and the processor inside serve (processor/, docs/processor.md).
+      {"processor", "workers", T::kInt, "0", "crash-processing threads consuming the queues; 0 = one per core"},
+      {"processor", "worker_processes", T::kInt, "0", "long-lived stack-walking worker processes; 0 = as many as workers"},
+      {"processor", "ruleset", T::kStringList, "cleanup,annotations,stackwalk,derived,truncate,dates,signature", "rules of the default ruleset, in order (bookkeeping always runs last)"},
+      {"processor", "stackwalk_timeout", T::kDuration, "120s", "hard limit for walking one dump; the worker is killed and the crash recorded as failed"},
+      {"processor", "worker_memory_limit", T::kSize, "4GiB", "address-space limit (RLIMIT_AS) of each stack-walking worker; 0 = none"},
+      {"processor", "max_frames", T::kInt, "500", "threads with more frames keep the first and last half of this many"},
+      {"processor", "consume_wait", T::kDuration, "1s", "how long an idle consumer waits for a message before checking for shutdown"},
+      {"processor", "test_hooks", T::kBool, "false", "tests only: honour the BreakwaterTestHook annotation (make a stack-walking worker hang, crash or run out of memory)"},
+
       // [signature]: list files replace the built-in copies of signature/lists/*.txt.
       {"signature", "lists_dir", T::kString, "", "folder with irrelevant.txt, prefix.txt, sentinels.txt, oom.txt; empty: built-in lists"},
       {"signature", "irrelevant_list", T::kString, "", "file replacing the irrelevant-frames list"},

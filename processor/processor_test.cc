@@ -1,0 +1,184 @@
+// The queue-consuming processor on the embedded queue and in-memory storage: ack after save,
+// retries, dead letters recorded as failed processings, deferred crashes, reprocessing, admin.
+#include "processor/processor.h"
+
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "core/fs_util.h"
+#include "processor/admin.h"
+#include "processor/rules.h"
+#include "processor/test_util.h"
+#include "storage/memory_crash_storage.h"
+
+namespace bw::processor {
+namespace {
+
+namespace t = testing;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+// MemoryCrashStorage whose raw-crash reads fail (transiently) while `failing` is set.
+class FlakyStorage final : public storage::MemoryCrashStorage {
+ public:
+  json get_raw_crash(const CrashId& id) override {
+    if (failing) throw storage::TransientStorageError("disk unavailable");
+    return MemoryCrashStorage::get_raw_crash(id);
+  }
+  std::atomic<bool> failing{false};
+};
+
+class ProcessorTest : public ::testing::Test {
+ protected:
+  ProcessorTest()
+      : dir_(std::filesystem::temp_directory_path() / ("bw-processor-" + std::to_string(::getpid()) + "-" + fs::unique_temp_name())),
+        generator_(signature::SignatureGenerator::builtin()),
+        pipeline_(storage_, make_ruleset(default_rule_names(), {&walker_, &generator_, 500}),
+                  make_ruleset({"signature"}, {&walker_, &generator_, 500})) {
+    settings_.embedded_path = dir_ / "queue.sqlite";
+    settings_.max_deliveries = 2;
+    settings_.lease = 30s;
+  }
+  ~ProcessorTest() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<queue::CrashQueue> open() { return queue::open_crash_queue(settings_); }
+
+  CrashId save(ThrottleResult throttle = ThrottleResult::kAccept) {
+    auto id = CrashId::generate(throttle);
+    storage_.save_raw_crash(id, {{"ProductName", "Test"}, {"submitted_timestamp", "2024-01-01T00:00:00+00:00"}},
+                            {{"upload_file_minidump", std::string("MDMP")}});
+    return id;
+  }
+
+  // Runs a processor until `done` holds (or a generous deadline passes).
+  template <typename Pred>
+  bool run_until(Pred done, size_t threads = 2) {
+    Processor p(pipeline_, [this] { return open(); }, threads, 200ms);
+    p.start();
+    auto deadline = std::chrono::steady_clock::now() + 120s;
+    while (!done() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
+    p.stop();
+    counts_ = p.counts();
+    return done();
+  }
+
+  bool processed(const CrashId& id) {
+    try {
+      storage_.get_processed(id);
+      return true;
+    } catch (const storage::CrashNotFound&) {
+      return false;
+    }
+  }
+
+  std::filesystem::path dir_;
+  FlakyStorage storage_;
+  t::FakeDumpWalker walker_;
+  signature::SignatureGenerator generator_;
+  CrashPipeline pipeline_;
+  queue::QueueSettings settings_;
+  ProcessorCounts counts_;
+};
+
+TEST_F(ProcessorTest, ProcessesQueuedCrashesAndAcksAfterSaving) {
+  std::vector<CrashId> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(save());
+  auto q = open();
+  for (const auto& id : ids) q->publish({id}, queue::QueueKind::kStandard);
+  ASSERT_TRUE(run_until([&] {
+    for (const auto& id : ids) {
+      if (!processed(id)) return false;
+    }
+    return q->stats().of(queue::QueueKind::kStandard).in_flight == 0;
+  }));
+  for (const auto& id : ids) EXPECT_EQ(storage_.get_processed(id)["product"], "Test");
+  auto stats = q->stats().of(queue::QueueKind::kStandard);
+  EXPECT_EQ(stats.ready, 0u);
+  EXPECT_EQ(stats.in_flight, 0u);
+  EXPECT_EQ(stats.dead_letters, 0u);
+  EXPECT_EQ(counts_.processed, 5u);
+}
+
+TEST_F(ProcessorTest, DeferredCrashIsProcessedFromThePriorityQueue) {
+  auto id = save(ThrottleResult::kDefer);
+  request_priority(*open(), &storage_, {id.with_prefix()});
+  ASSERT_TRUE(run_until([&] { return processed(id); }, 1));
+  EXPECT_EQ(storage_.get_processed(id)["uuid"], id.str());
+}
+
+TEST_F(ProcessorTest, ReprocessingThroughTheQueueKeepsHistory) {
+  auto id = save();
+  auto q = open();
+  q->publish({id}, queue::QueueKind::kStandard);
+  ASSERT_TRUE(run_until([&] { return processed(id); }, 1));
+  auto result = request_reprocessing(*q, &storage_, {id.str(), "not-an-id", CrashId::generate(ThrottleResult::kAccept).str()},
+                                     queue::Ruleset::kRegenerateSignature);
+  EXPECT_EQ(result.published, std::vector<CrashId>{id});
+  ASSERT_EQ(result.refused.size(), 2u);
+  EXPECT_NE(result.refused[0].find("not a crash id"), std::string::npos);
+  EXPECT_NE(result.refused[1].find("no such crash"), std::string::npos);
+  ASSERT_TRUE(run_until([&] { return storage_.get_processed(id)["processor_history"].size() == 1; }, 1));
+  EXPECT_EQ(storage_.get_processed(id)["processor_ruleset"], "regenerate_signature");
+}
+
+TEST_F(ProcessorTest, TransientFailuresAreRetriedThenRecordedAsFailed) {
+  auto id = save();
+  storage_.failing = true;
+  auto q = open();
+  q->publish({id}, queue::QueueKind::kStandard);
+  // max_deliveries = 2: tried twice, then dead-lettered; the dead-letter handler records the
+  // failure (record_failure does not read the raw crash, so it works while reads fail).
+  ASSERT_TRUE(run_until([&] { return processed(id); }, 1));
+  json p = storage_.get_processed(id);
+  EXPECT_EQ(p["success"], false);
+  std::string note = p["processor_notes"].back();
+  EXPECT_NE(note.find("dead-lettered from the standard queue"), std::string::npos) << note;
+  EXPECT_NE(note.find("disk unavailable"), std::string::npos) << note;
+  EXPECT_EQ(counts_.retried, 2u);
+  EXPECT_EQ(counts_.dead_lettered, 1u);
+  EXPECT_EQ(q->stats().of(queue::QueueKind::kStandard).dead_letters, 1u);
+}
+
+TEST_F(ProcessorTest, MissingRawCrashIsDeadLetteredAtOnceAndRecorded) {
+  auto id = CrashId::generate(ThrottleResult::kAccept);
+  auto q = open();
+  q->publish({id}, queue::QueueKind::kStandard);
+  ASSERT_TRUE(run_until([&] { return processed(id); }, 1));
+  EXPECT_EQ(storage_.get_processed(id)["success"], false);
+  EXPECT_EQ(counts_.retried, 0u);
+  EXPECT_EQ(counts_.dead_lettered, 1u);
+}
+
+TEST_F(ProcessorTest, StopWaitsForTheCrashInHandAndLeavesTheRestQueued) {
+  auto q = open();
+  std::vector<CrashId> ids;
+  for (int i = 0; i < 3; ++i) {
+    ids.push_back(save());
+    q->publish({ids.back()}, queue::QueueKind::kStandard);
+  }
+  Processor p(pipeline_, [this] { return open(); }, 1, 200ms);
+  p.start();
+  p.stop();
+  // Whatever was taken was finished and acked; nothing is left in flight.
+  auto stats = q->stats().of(queue::QueueKind::kStandard);
+  EXPECT_EQ(stats.in_flight, 0u);
+  EXPECT_EQ(stats.ready + p.counts().processed, 3u);
+}
+
+TEST(ProcessorSettings, FromConfig) {
+  auto config = Config::load({.overrides = {{"processor.workers", "3"}, {"processor.stackwalk_timeout", "5s"},
+                                            {"processor.ruleset", "cleanup,stackwalk"}}});
+  auto s = ProcessorSettings::from_config(config);
+  EXPECT_EQ(s.workers, 3u);
+  EXPECT_EQ(s.worker_processes, 3u);
+  EXPECT_EQ(s.stackwalk_timeout, 5s);
+  EXPECT_EQ(s.ruleset, (std::vector<std::string>{"cleanup", "stackwalk"}));
+  EXPECT_EQ(s.max_frames, 500u);
+  EXPECT_FALSE(s.test_hooks);
+  EXPECT_THROW(ProcessorSettings::from_config(Config::load({.overrides = {{"processor.max_frames", "1"}}})), ConfigError);
+  EXPECT_THROW(ProcessorSettings::from_config(Config::load({.overrides = {{"processor.workers", "-1"}}})), ConfigError);
+}
+
+}  // namespace
+}  // namespace bw::processor
