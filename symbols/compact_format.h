@@ -10,9 +10,9 @@
 #include <span>
 #include <string_view>
 #include <type_traits>
-#include <vector>
 
 #include "symbols/module_symbols.h"
+#include "symbols/os_array.h"
 
 namespace bw::symbols::compact {
 
@@ -126,19 +126,19 @@ enum Section : uint32_t {
   kCfiDeltas, kWins, kSectionCount
 };
 
-// The arrays, as plain vectors (after parsing) or views into a mapping (cache file).
+// The arrays as the parser builds them (owned, see os_array.h), or views into a mapping (cache file).
 struct Arrays {
-  std::vector<char> strings;
-  std::vector<Func> funcs;
-  std::vector<Line> lines;
-  std::vector<Public> publics;
-  std::vector<Named> files;
-  std::vector<Named> origins;
-  std::vector<Inline> inlines;
-  std::vector<InlineRange> inline_ranges;
-  std::vector<CfiInit> cfi_inits;
-  std::vector<CfiDelta> cfi_deltas;
-  std::vector<Win> wins;
+  OsArray<char> strings;
+  OsArray<Func> funcs;
+  OsArray<Line> lines;
+  OsArray<Public> publics;
+  OsArray<Named> files;
+  OsArray<Named> origins;
+  OsArray<Inline> inlines;
+  OsArray<InlineRange> inline_ranges;
+  OsArray<CfiInit> cfi_inits;
+  OsArray<CfiDelta> cfi_deltas;
+  OsArray<Win> wins;
 };
 
 struct Views {

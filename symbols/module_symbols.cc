@@ -15,17 +15,17 @@ namespace compact {
 
 Views views_of(const Arrays& a) {
   Views v;
-  v.strings = a.strings;
-  v.funcs = a.funcs;
-  v.lines = a.lines;
-  v.publics = a.publics;
-  v.files = a.files;
-  v.origins = a.origins;
-  v.inlines = a.inlines;
-  v.inline_ranges = a.inline_ranges;
-  v.cfi_inits = a.cfi_inits;
-  v.cfi_deltas = a.cfi_deltas;
-  v.wins = a.wins;
+  v.strings = a.strings.span();
+  v.funcs = a.funcs.span();
+  v.lines = a.lines.span();
+  v.publics = a.publics.span();
+  v.files = a.files.span();
+  v.origins = a.origins.span();
+  v.inlines = a.inlines.span();
+  v.inline_ranges = a.inline_ranges.span();
+  v.cfi_inits = a.cfi_inits.span();
+  v.cfi_deltas = a.cfi_deltas.span();
+  v.wins = a.wins.span();
   return v;
 }
 
@@ -104,12 +104,12 @@ ModuleSymbols::~ModuleSymbols() = default;
 bool ModuleSymbols::from_cache() const { return storage_->map_base != nullptr; }
 
 size_t ModuleSymbols::memory_bytes() const {
-  const Views& v = storage_->views;
   if (storage_->map_base) return storage_->map_size + sizeof(*this);
-  return sizeof(*this) + v.strings.size_bytes() + v.funcs.size_bytes() + v.lines.size_bytes() +
-         v.publics.size_bytes() + v.files.size_bytes() + v.origins.size_bytes() +
-         v.inlines.size_bytes() + v.inline_ranges.size_bytes() + v.cfi_inits.size_bytes() +
-         v.cfi_deltas.size_bytes() + v.wins.size_bytes();
+  const Arrays& a = storage_->arrays;
+  return sizeof(*this) + a.strings.capacity_bytes() + a.funcs.capacity_bytes() +
+         a.lines.capacity_bytes() + a.publics.capacity_bytes() + a.files.capacity_bytes() +
+         a.origins.capacity_bytes() + a.inlines.capacity_bytes() + a.inline_ranges.capacity_bytes() +
+         a.cfi_inits.capacity_bytes() + a.cfi_deltas.capacity_bytes() + a.wins.capacity_bytes();
 }
 
 size_t ModuleSymbols::function_count() const { return storage_->views.funcs.size(); }

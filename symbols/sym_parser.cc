@@ -1,21 +1,21 @@
-// The .sym parser: one pass over the text, line by line, into block lists; then sorting,
-// de-duplication and overlap resolution into the compact arrays (compact_format.h).
+// The .sym parser: one pass over the text, line by line, appending records to the arrays that
+// become the compact form (compact_format.h, os_array.h); then sorting, de-duplication and
+// overlap resolution in place. Line records, most of any file, have a one-pass fast path.
 //
 // Record syntax follows Breakpad's symbol_files.md. Numbers: addresses, sizes and parameter sizes
 // are hex without 0x; line numbers, FILE / INLINE_ORIGIN ids and inline depths are decimal. A
 // number that overflows 64 bits (or 32 bits where the compact form stores 32) makes the line bad.
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <memory>
-#include <new>
-#include <type_traits>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "symbols/compact_format.h"
 #include "symbols/module_symbols.h"
@@ -27,80 +27,6 @@ using namespace compact;
 
 constexpr size_t kMaxErrorsKept = 16;
 constexpr size_t kMaxLineLength = size_t{64} << 20;  // a longer "line" is garbage, skipped
-
-// Memory for parse-time blocks, taken from and given back to the OS directly (mmap/munmap), so
-// that freeing them while the final arrays are built really lowers the footprint instead of
-// leaving holes in the malloc heap. This is what keeps peak memory near the final size.
-class OsBlock {
- public:
-  OsBlock() = default;
-  explicit OsBlock(size_t bytes) : size_(bytes) {
-    void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) throw std::bad_alloc();
-    data_ = static_cast<char*>(p);
-  }
-  OsBlock(OsBlock&& o) noexcept : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
-  OsBlock& operator=(OsBlock&& o) noexcept {
-    release();
-    data_ = std::exchange(o.data_, nullptr);
-    size_ = std::exchange(o.size_, 0);
-    return *this;
-  }
-  ~OsBlock() { release(); }
-  char* data() const { return data_; }
-  size_t size() const { return size_; }
-  void release() {
-    if (data_) ::munmap(data_, size_);
-    data_ = nullptr;
-    size_ = 0;
-  }
-
- private:
-  char* data_ = nullptr;
-  size_t size_ = 0;
-};
-
-// An append-only array of trivially copyable records in fixed blocks, so growing never copies and
-// never needs twice the memory; flattened once at the end, freeing blocks as it goes.
-template <typename T>
-class BlockList {
-  static_assert(std::is_trivially_copyable_v<T>);
-
- public:
-  static constexpr size_t kPerBlock = (size_t{4} << 20) / sizeof(T);
-  void push_back(const T& v) {
-    if (size_ == blocks_.size() * kPerBlock) blocks_.emplace_back(kPerBlock * sizeof(T));
-    std::memcpy(blocks_.back().data() + (size_ % kPerBlock) * sizeof(T), &v, sizeof(T));
-    ++size_;
-  }
-  size_t size() const { return size_; }
-  // A copy of element i; set(i, v) writes it back.
-  T get(size_t i) const {
-    T v;
-    std::memcpy(&v, blocks_[i / kPerBlock].data() + (i % kPerBlock) * sizeof(T), sizeof(T));
-    return v;
-  }
-  void set(size_t i, const T& v) {
-    std::memcpy(blocks_[i / kPerBlock].data() + (i % kPerBlock) * sizeof(T), &v, sizeof(T));
-  }
-  std::vector<T> flatten() {
-    std::vector<T> out(size_);
-    size_t done = 0;
-    for (auto& b : blocks_) {
-      size_t n = std::min(kPerBlock, size_ - done);
-      if (n > 0) std::memcpy(static_cast<void*>(out.data() + done), b.data(), n * sizeof(T));
-      done += n;
-      b.release();
-    }
-    blocks_.clear();
-    size_ = 0;
-    return out;
-  }
-
- private:
-  std::vector<OsBlock> blocks_;
-  size_t size_ = 0;
-};
 
 uint64_t hash_bytes(std::string_view s) {
   uint64_t h = 0x9e3779b97f4a7c15ull ^ s.size();
@@ -118,90 +44,74 @@ uint64_t hash_bytes(std::string_view s) {
   return h;
 }
 
-// Interned strings: each distinct string is stored once; its StrRef offset is its position in the
-// final blob. Storage is in chunks so that growing never copies.
+// The string blob that becomes the final string section (a StrRef offset is a position in it).
+// Strings that repeat (CFI rules, STACK WIN programs, file and inline origin names) are interned:
+// each distinct one is stored once. Function and PUBLIC names are nearly all distinct, so they are
+// appended as they come: looking each one up in a table of a million entries costs a cache miss
+// per name and the table's memory, to save a few percent of the blob. The hash table holds
+// (hash tag << 32) | (entry index + 1), and a slot's position comes from its tag, so growing the
+// table never reads the strings again.
 class Interner {
  public:
+  // Stores `s` without looking for an earlier copy; false when the blob would exceed 4 GiB.
+  bool append(std::string_view s, StrRef* out) {
+    if (s.size() > 0xffffffffu || blob_.size() + s.size() > 0xffffffffull) return false;
+    *out = StrRef{static_cast<uint32_t>(blob_.size()), static_cast<uint32_t>(s.size())};
+    blob_.append(s.data(), s.size());
+    return true;
+  }
+
   // false when the blob would exceed 4 GiB (offsets are 32-bit).
   bool intern(std::string_view s, StrRef* out) {
     if (slots_.empty()) slots_.assign(1 << 12, 0);
     uint64_t h = hash_bytes(s);
     uint32_t tag = static_cast<uint32_t>(h >> 32);
     size_t mask = slots_.size() - 1;
-    size_t i = h & mask;
+    size_t i = tag & mask;
     while (slots_[i] != 0) {
       if (static_cast<uint32_t>(slots_[i] >> 32) == tag) {
-        const Entry& e = entries_[static_cast<uint32_t>(slots_[i]) - 1];
-        if (e.len == s.size() && std::memcmp(e.ptr, s.data(), s.size()) == 0) {
-          *out = StrRef{e.offset, e.len};
+        const StrRef& e = entries_[static_cast<uint32_t>(slots_[i]) - 1];
+        if (e.length == s.size() && std::memcmp(blob_.data() + e.offset, s.data(), s.size()) == 0) {
+          *out = e;
           return true;
         }
       }
       i = (i + 1) & mask;
     }
-    if (s.size() > 0xffffffffu || total_ + s.size() > 0xffffffffull) return false;
-    const char* stored = store(s);
-    Entry e{stored, static_cast<uint32_t>(s.size()), static_cast<uint32_t>(total_ - s.size())};
+    if (s.size() > 0xffffffffu || blob_.size() + s.size() > 0xffffffffull) return false;
+    StrRef e{static_cast<uint32_t>(blob_.size()), static_cast<uint32_t>(s.size())};
+    blob_.append(s.data(), s.size());
     entries_.push_back(e);
     slots_[i] = (uint64_t{tag} << 32) | entries_.size();
     if (entries_.size() * 2 > slots_.size()) grow();
-    *out = StrRef{e.offset, e.len};
+    *out = e;
     return true;
   }
 
-  std::vector<char> take_blob() {
+  // The blob; the index is dropped (it is only needed while parsing).
+  OsArray<char> take_blob() {
     std::vector<uint64_t>().swap(slots_);
-    std::vector<Entry>().swap(entries_);
-    std::vector<char> blob;
-    blob.reserve(total_);
-    for (auto& c : chunks_) {
-      blob.insert(blob.end(), c.data.data(), c.data.data() + c.used);
-      c.data.release();
-    }
-    chunks_.clear();
-    return blob;
+    entries_.clear();
+    entries_.shrink_to_fit();
+    return std::move(blob_);
   }
 
  private:
-  struct Chunk {
-    OsBlock data;
-    size_t used = 0;
-  };
-  struct Entry {
-    const char* ptr;
-    uint32_t len;
-    uint32_t offset;
-  };
-  const char* store(std::string_view s) {
-    if (chunks_.empty() || chunks_.back().data.size() - chunks_.back().used < s.size()) {
-      Chunk c;
-      c.data = OsBlock(std::max<size_t>(size_t{4} << 20, (s.size() + 4095) / 4096 * 4096));
-      chunks_.push_back(std::move(c));
-    }
-    Chunk& c = chunks_.back();
-    char* p = c.data.data() + c.used;
-    if (!s.empty()) std::memcpy(p, s.data(), s.size());
-    c.used += s.size();
-    total_ += s.size();
-    return p;
-  }
   void grow() {
     std::vector<uint64_t> bigger(slots_.size() * 2, 0);
     size_t mask = bigger.size() - 1;
-    for (uint32_t idx = 0; idx < entries_.size(); ++idx) {
-      const Entry& e = entries_[idx];
-      uint64_t h = hash_bytes({e.ptr, e.len});
-      size_t i = h & mask;
+    for (uint64_t slot : slots_) {
+      if (slot == 0) continue;
+      size_t i = static_cast<uint32_t>(slot >> 32) & mask;
       while (bigger[i] != 0) i = (i + 1) & mask;
-      bigger[i] = (uint64_t{static_cast<uint32_t>(h >> 32)} << 32) | (idx + 1);
+      bigger[i] = slot;
     }
     slots_.swap(bigger);
   }
 
-  std::vector<Chunk> chunks_;
-  uint64_t total_ = 0;
-  std::vector<Entry> entries_;
-  std::vector<uint64_t> slots_;  // (hash tag << 32) | (entry index + 1); 0 = empty
+  OsArray<char> blob_;
+  OsArray<StrRef> entries_;
+  std::vector<uint64_t> slots_;  // 0 = empty
 };
 
 // Splits off the next space- or tab-separated token.
@@ -267,11 +177,60 @@ bool all_hex(std::string_view s) {
   return true;
 }
 
+// Hex digit values, 0xff for anything else.
+constexpr auto kHexValue = [] {
+  std::array<uint8_t, 256> t{};
+  for (auto& v : t) v = 0xff;
+  for (int c = '0'; c <= '9'; ++c) t[static_cast<size_t>(c)] = static_cast<uint8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) t[static_cast<size_t>(c)] = static_cast<uint8_t>(c - 'a' + 10);
+  for (int c = 'A'; c <= 'F'; ++c) t[static_cast<size_t>(c)] = static_cast<uint8_t>(c - 'A' + 10);
+  return t;
+}();
+
+// The fast path's scanners: same digits, limits and overflow rules as parse_hex / parse_dec32,
+// stopping at the first character that is not a digit.
+inline bool scan_hex(const char*& p, const char* end, uint64_t* out) {
+  const char* start = p;
+  uint64_t v = 0;
+  for (; p < end; ++p) {
+    uint8_t d = kHexValue[static_cast<unsigned char>(*p)];
+    if (d == 0xff) break;
+    if (v >> 60) return false;
+    v = (v << 4) | d;
+  }
+  *out = v;
+  return p != start;
+}
+
+inline bool scan_dec32(const char*& p, const char* end, uint32_t* out) {
+  const char* start = p;
+  uint64_t v = 0;
+  for (; p < end && *p >= '0' && *p <= '9'; ++p) {
+    if (p - start == 10) return false;
+    v = v * 10 + static_cast<uint64_t>(*p - '0');
+  }
+  if (p == start || v > 0xffffffffull) return false;
+  *out = static_cast<uint32_t>(v);
+  return true;
+}
+
+inline bool scan_space(const char*& p, const char* end) {
+  if (p == end || *p != ' ') return false;
+  ++p;
+  return true;
+}
+
 class Builder {
  public:
   void add_line(std::string_view line) {
     ++stats_.lines;
     while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
+    // Line records are most of a file: try the one-pass form first (lowercase hex, as dump_syms
+    // writes). Anything unusual falls through to the general parser, which reports errors.
+    if (in_func_ && !line.empty() && kHexValue[static_cast<unsigned char>(line[0])] != 0xff &&
+        fast_line_record(line)) {
+      return;
+    }
     std::string_view rest = line;
     std::string_view kind = next_token(rest);
     if (kind.empty()) return;  // blank line
@@ -328,7 +287,7 @@ class Builder {
     return nullptr;  // other INFO records (GENERATOR...) carry nothing we use
   }
 
-  const char* on_named(std::string_view rest, std::vector<Named>& table, const char* bad_why) {
+  const char* on_named(std::string_view rest, OsArray<Named>& table, const char* bad_why) {
     uint32_t id;
     if (!parse_dec32(next_token(rest), &id)) return bad_why;
     std::string_view name = rest_of_line(rest);
@@ -360,7 +319,7 @@ class Builder {
   }
 
   const char* on_func(std::string_view rest) {
-    in_func_ = false;
+    close_function();
     std::string_view tok = next_token(rest);
     uint32_t multiple = 0;
     if (tok == "m") {
@@ -377,7 +336,7 @@ class Builder {
     if (f.address + size < f.address) return "FUNC range wraps around";
     std::string_view name = rest_of_line(rest);
     if (name.empty()) return "FUNC without a name";
-    if (!strings_.intern(name, &f.name)) return "string table full";
+    if (!strings_.append(name, &f.name)) return "string table full";
     f.size = static_cast<uint32_t>(size);
     f.multiple = multiple;
     f.first_line = static_cast<uint32_t>(lines_.size());
@@ -386,30 +345,82 @@ class Builder {
       ++stats_.dropped_records;  // cannot contain any address; its lines and inlines go too
       return nullptr;
     }
-    funcs_.push_back(f);
+    cur_ = f;
+    cur_line_end_ = 0;
+    cur_lines_unordered_ = false;
     in_func_ = true;
     return nullptr;
   }
 
+  // The function being read is complete: put its lines in order (dropping overlaps, the first
+  // kept wins, as Breakpad's range map does) and store it.
+  void close_function() {
+    if (!in_func_) return;
+    in_func_ = false;
+    if (cur_lines_unordered_) {
+      Line* run = lines_.data() + cur_.first_line;
+      size_t n = cur_.line_count;
+      std::stable_sort(run, run + n, [](const Line& x, const Line& y) { return x.offset < y.offset; });
+      size_t w = 0;
+      uint64_t kept_end = 0;
+      for (size_t i = 0; i < n; ++i) {
+        if (w > 0 && run[i].offset < kept_end) {
+          ++stats_.dropped_records;
+          continue;
+        }
+        kept_end = uint64_t{run[i].offset} + run[i].size;
+        run[w++] = run[i];
+      }
+      cur_.line_count = static_cast<uint32_t>(w);
+      lines_.resize(cur_.first_line + w);
+    }
+    funcs_.push_back(cur_);
+  }
+
+  // One-pass parse of "<hex address> <hex size> <dec line> <dec file>"; false (nothing done) for
+  // anything else, which the general parser then handles.
+  bool fast_line_record(std::string_view text) {
+    const char* p = text.data();
+    const char* end = p + text.size();
+    uint64_t address, size;
+    uint32_t line, file;
+    if (!scan_hex(p, end, &address) || !scan_space(p, end) || !scan_hex(p, end, &size) ||
+        !scan_space(p, end) || !scan_dec32(p, end, &line) || !scan_space(p, end) ||
+        !scan_dec32(p, end, &file) || p != end) {
+      return false;
+    }
+    add_line_record(address, size, line, file);
+    return true;
+  }
+
+  void add_line_record(uint64_t address, uint64_t size, uint32_t line, uint32_t file) {
+    if (size == 0 || address < cur_.address || address - cur_.address >= cur_.size) {
+      ++stats_.dropped_records;  // empty, or outside its function: no lookup can reach it
+      return;
+    }
+    Line l;
+    l.offset = static_cast<uint32_t>(address - cur_.address);
+    l.size = static_cast<uint32_t>(std::min<uint64_t>(size, cur_.size - l.offset));
+    l.file = file;
+    l.line = line;
+    // Lines normally come in address order without overlaps; anything else is sorted out when
+    // the function closes.
+    if (l.offset < cur_line_end_) cur_lines_unordered_ = true;
+    else cur_line_end_ = uint64_t{l.offset} + l.size;
+    lines_.push_back(l);
+    ++cur_.line_count;
+  }
+
   const char* on_line(std::string_view first, std::string_view rest) {
     uint64_t address, size;
-    Line l;
+    uint32_t line, file;
     if (!parse_hex(first, &address) || !parse_hex(next_token(rest), &size) ||
-        !parse_dec32(next_token(rest), &l.line) || !parse_dec32(next_token(rest), &l.file) ||
+        !parse_dec32(next_token(rest), &line) || !parse_dec32(next_token(rest), &file) ||
         !rest_of_line(rest).empty()) {
       return "bad line record";
     }
     if (!in_func_) return "line record outside a FUNC";
-    Func f = funcs_.get(funcs_.size() - 1);
-    if (size == 0 || address < f.address || address - f.address >= f.size) {
-      ++stats_.dropped_records;  // empty, or outside its function: no lookup can reach it
-      return nullptr;
-    }
-    l.offset = static_cast<uint32_t>(address - f.address);
-    l.size = static_cast<uint32_t>(std::min<uint64_t>(size, f.size - l.offset));
-    lines_.push_back(l);
-    ++f.line_count;
-    funcs_.set(funcs_.size() - 1, f);
+    add_line_record(address, size, line, file);
     return nullptr;
   }
 
@@ -448,16 +459,14 @@ class Builder {
     if (!in_func_) return "INLINE record outside a FUNC";
     uint32_t index = static_cast<uint32_t>(inlines_.size());
     inlines_.push_back(rec);
-    Func f = funcs_.get(funcs_.size() - 1);
     for (auto [a, s] : ranges) {
       if (s == 0) {
         ++stats_.dropped_records;
         continue;
       }
       inline_ranges_.push_back(InlineRange{a, static_cast<uint32_t>(s), index});
-      ++f.inline_range_count;
+      ++cur_.inline_range_count;
     }
-    funcs_.set(funcs_.size() - 1, f);
     return nullptr;
   }
 
@@ -473,7 +482,7 @@ class Builder {
     }
     std::string_view name = rest_of_line(rest);
     if (name.empty()) return "PUBLIC without a name";
-    if (!strings_.intern(name, &p.name)) return "string table full";
+    if (!strings_.append(name, &p.name)) return "string table full";
     publics_.push_back(p);
     return nullptr;
   }
@@ -561,113 +570,120 @@ class Builder {
   bool have_module_ = false;
   ParseStats stats_;
   Interner strings_;
-  BlockList<Func> funcs_;  // in file order until finish()
-  BlockList<Line> lines_;
-  BlockList<Public> publics_;
-  std::vector<Named> files_;
-  std::vector<Named> origins_;
-  BlockList<Inline> inlines_;
-  BlockList<InlineRange> inline_ranges_;
-  BlockList<CfiInit> cfi_inits_;
-  BlockList<CfiDelta> cfi_deltas_;
-  BlockList<Win> wins_;
-  bool in_func_ = false;
+  OsArray<Func> funcs_;  // in file order until finish()
+  OsArray<Line> lines_;  // each function's lines are one run, in order once it is closed
+  OsArray<Public> publics_;
+  OsArray<Named> files_;
+  OsArray<Named> origins_;
+  OsArray<Inline> inlines_;
+  OsArray<InlineRange> inline_ranges_;
+  OsArray<CfiInit> cfi_inits_;
+  OsArray<CfiDelta> cfi_deltas_;
+  OsArray<Win> wins_;
+  bool in_func_ = false;     // the last FUNC was valid: cur_ is open and takes lines and INLINEs
+  Func cur_;                 // stored by close_function()
+  uint64_t cur_line_end_ = 0;  // end of cur_'s last line, while they come in order
+  bool cur_lines_unordered_ = false;
 };
 
 // Sorts by id and keeps the first record of each id (file order), as Breakpad's map insert does.
-size_t sort_named(std::vector<Named>& table) {
+size_t sort_named(OsArray<Named>& table) {
   std::stable_sort(table.begin(), table.end(), [](const Named& a, const Named& b) { return a.id < b.id; });
   auto end = std::unique(table.begin(), table.end(), [](const Named& a, const Named& b) { return a.id == b.id; });
   size_t dropped = static_cast<size_t>(table.end() - end);
-  table.erase(end, table.end());
+  table.resize(table.size() - dropped);
+  return dropped;
+}
+
+// Sorts by address, stably (file order breaks ties). Real files are sorted or nearly so, a few
+// records out of place: the records in order stay where they are, the others are taken out,
+// sorted and merged back, in O(n + k log k) time and k records of memory, where a plain stable
+// sort would need a buffer of n/2 records (fresh pages) and n log n moves. Mostly unsorted
+// input gets the plain stable sort.
+template <typename T>
+void sort_by_address(OsArray<T>& arr) {
+  const size_t n = arr.size();
+  // A record is out of place when it is below the last record kept in place.
+  size_t out_of_place = 0;
+  uint64_t last_kept = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (i > 0 && arr[i].address < last_kept) ++out_of_place;
+    else last_kept = arr[i].address;
+  }
+  if (out_of_place == 0) return;
+  if (out_of_place > n / 8) {
+    std::stable_sort(arr.begin(), arr.end(), [](const T& x, const T& y) { return x.address < y.address; });
+    return;
+  }
+  std::vector<T> rest;
+  rest.reserve(out_of_place);
+  size_t kept = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (kept > 0 && arr[i].address < arr[kept - 1].address) rest.push_back(arr[i]);
+    else arr[kept++] = arr[i];
+  }
+  std::stable_sort(rest.begin(), rest.end(), [](const T& x, const T& y) { return x.address < y.address; });
+  // Merge from the back. On equal addresses the record kept in place goes first: every kept
+  // record with the address of a taken-out one came before it in the file (later kept records
+  // are at or above the address that made it out of place), so file order is preserved.
+  size_t i = kept, j = rest.size(), k = n;
+  while (j > 0) {
+    if (i > 0 && arr[i - 1].address > rest[j - 1].address) arr[--k] = arr[--i];
+    else arr[--k] = rest[--j];
+  }
+}
+
+// Keeps, in address order, each range that does not overlap the last kept one.
+template <typename T>
+uint64_t drop_overlaps(OsArray<T>& arr) {
+  size_t w = 0;
+  for (size_t i = 0; i < arr.size(); ++i) {
+    if (w > 0 && arr[i].address < arr[w - 1].address + arr[w - 1].size) continue;
+    arr[w++] = arr[i];
+  }
+  uint64_t dropped = arr.size() - w;
+  arr.resize(w);
   return dropped;
 }
 
 std::shared_ptr<const ModuleSymbols> Builder::finish() {
+  close_function();
   Arrays a;
   // The string index is only needed while parsing: drop it before the arrays are assembled.
   a.strings = strings_.take_blob();
-  a.funcs = funcs_.flatten();
-  a.lines = lines_.flatten();
-
-  // Lines: within each function (its lines are one run, functions still in file order), sort by
-  // offset if needed and drop lines overlapping an earlier kept one; compact in one pass.
-  size_t w = 0;
-  for (Func& f : a.funcs) {
-    auto first = a.lines.begin() + f.first_line;
-    auto last = first + f.line_count;
-    if (!std::is_sorted(first, last, [](const Line& x, const Line& y) { return x.offset < y.offset; })) {
-      std::stable_sort(first, last, [](const Line& x, const Line& y) { return x.offset < y.offset; });
-    }
-    size_t start = w;
-    uint64_t kept_end = 0;
-    for (auto it = first; it != last; ++it) {
-      if (w > start && it->offset < kept_end) {
-        ++stats_.dropped_records;
-        continue;
-      }
-      kept_end = uint64_t{it->offset} + it->size;
-      a.lines[w++] = *it;
-    }
-    f.first_line = static_cast<uint32_t>(start);
-    f.line_count = static_cast<uint32_t>(w - start);
-  }
-  a.lines.resize(w);
-  a.lines.shrink_to_fit();
+  // Lines are already in their final order (close_function); functions that lose below keep
+  // their runs in the array, unreferenced.
+  a.lines = std::move(lines_);
 
   // Functions: by address; a function overlapping an earlier-kept one is dropped (the first of
   // equal addresses in file order wins, as with Breakpad's range map).
-  auto by_address = [](const auto& x, const auto& y) { return x.address < y.address; };
-  if (!std::is_sorted(a.funcs.begin(), a.funcs.end(), by_address)) {
-    std::stable_sort(a.funcs.begin(), a.funcs.end(), by_address);
-  }
-  w = 0;
-  for (size_t i = 0; i < a.funcs.size(); ++i) {
-    if (w > 0 && a.funcs[i].address < a.funcs[w - 1].address + a.funcs[w - 1].size) {
-      ++stats_.dropped_records;
-      continue;
-    }
-    a.funcs[w++] = a.funcs[i];
-  }
-  a.funcs.resize(w);
+  a.funcs = std::move(funcs_);
+  sort_by_address(a.funcs);
+  stats_.dropped_records += drop_overlaps(a.funcs);
 
   // PUBLIC: by address, first of equal addresses wins.
-  a.publics = publics_.flatten();
-  if (!std::is_sorted(a.publics.begin(), a.publics.end(), by_address)) {
-    std::stable_sort(a.publics.begin(), a.publics.end(), by_address);
-  }
+  a.publics = std::move(publics_);
+  sort_by_address(a.publics);
   auto pend = std::unique(a.publics.begin(), a.publics.end(),
                           [](const Public& x, const Public& y) { return x.address == y.address; });
   stats_.dropped_records += static_cast<uint64_t>(a.publics.end() - pend);
-  a.publics.erase(pend, a.publics.end());
+  a.publics.resize(static_cast<size_t>(pend - a.publics.begin()));
 
   stats_.dropped_records += sort_named(files_);
   stats_.dropped_records += sort_named(origins_);
   a.files = std::move(files_);
   a.origins = std::move(origins_);
-  a.inlines = inlines_.flatten();
-  a.inline_ranges = inline_ranges_.flatten();
+  a.inlines = std::move(inlines_);
+  a.inline_ranges = std::move(inline_ranges_);
 
   // CFI INIT: by address, overlaps dropped. Deltas: by address, the last of equal addresses wins
   // (Breakpad assigns them into a map).
-  a.cfi_inits = cfi_inits_.flatten();
-  if (!std::is_sorted(a.cfi_inits.begin(), a.cfi_inits.end(), by_address)) {
-    std::stable_sort(a.cfi_inits.begin(), a.cfi_inits.end(), by_address);
-  }
-  w = 0;
-  for (size_t i = 0; i < a.cfi_inits.size(); ++i) {
-    if (w > 0 && a.cfi_inits[i].address < a.cfi_inits[w - 1].address + a.cfi_inits[w - 1].size) {
-      ++stats_.dropped_records;
-      continue;
-    }
-    a.cfi_inits[w++] = a.cfi_inits[i];
-  }
-  a.cfi_inits.resize(w);
-  a.cfi_deltas = cfi_deltas_.flatten();
-  if (!std::is_sorted(a.cfi_deltas.begin(), a.cfi_deltas.end(), by_address)) {
-    std::stable_sort(a.cfi_deltas.begin(), a.cfi_deltas.end(), by_address);
-  }
-  w = 0;
+  a.cfi_inits = std::move(cfi_inits_);
+  sort_by_address(a.cfi_inits);
+  stats_.dropped_records += drop_overlaps(a.cfi_inits);
+  a.cfi_deltas = std::move(cfi_deltas_);
+  sort_by_address(a.cfi_deltas);
+  size_t w = 0;
   for (size_t i = 0; i < a.cfi_deltas.size(); ++i) {
     if (w > 0 && a.cfi_deltas[i].address == a.cfi_deltas[w - 1].address) {
       a.cfi_deltas[w - 1] = a.cfi_deltas[i];
@@ -681,7 +697,7 @@ std::shared_ptr<const ModuleSymbols> Builder::finish() {
   // STACK WIN: per type a tree of nested ranges (Breakpad's contained range map): sorted by
   // (type, address, size descending); each record's parent is the innermost one containing it.
   // Exact duplicates and partial overlaps are dropped.
-  a.wins = wins_.flatten();
+  a.wins = std::move(wins_);
   std::stable_sort(a.wins.begin(), a.wins.end(), [](const Win& x, const Win& y) {
     if (x.type != y.type) return x.type < y.type;
     if (x.address != y.address) return x.address < y.address;
@@ -714,6 +730,18 @@ std::shared_ptr<const ModuleSymbols> Builder::finish() {
   }
   a.wins.resize(w);
 
+  // Growth leaves spare capacity; give it back before the module is kept for a long time.
+  a.strings.shrink_to_fit();
+  a.funcs.shrink_to_fit();
+  a.lines.shrink_to_fit();
+  a.publics.shrink_to_fit();
+  a.files.shrink_to_fit();
+  a.origins.shrink_to_fit();
+  a.inlines.shrink_to_fit();
+  a.inline_ranges.shrink_to_fit();
+  a.cfi_inits.shrink_to_fit();
+  a.cfi_deltas.shrink_to_fit();
+  a.wins.shrink_to_fit();
   return std::make_shared<const ModuleSymbols>(std::move(info_), std::move(stats_),
                                                std::make_unique<ModuleSymbols::Storage>(std::move(a)));
 }

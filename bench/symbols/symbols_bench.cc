@@ -1,5 +1,6 @@
 // One measurement per process, so each run is cold in memory (the OS page cache aside):
 //   symbols_bench parse FILE.sym CACHE   first parse: wall time and peak RSS; then writes CACHE
+//                                        (CACHE "-": no cache file, e.g. to profile the parse alone)
 //   symbols_bench load CACHE FILE.sym    reload from the cache file: wall time and peak RSS
 // Prints one line of key=value pairs; run_symbols_bench.sh repeats and takes medians.
 #include <sys/resource.h>
@@ -61,7 +62,7 @@ int main(int argc, char** argv) {
     double rss = peak_rss_mb();
     auto stamp = bw::symbols::stamp_of(argv[2]);
     auto t2 = clock::now();
-    if (!m->write_cache(argv[3], *stamp, &error)) {
+    if (std::strcmp(argv[3], "-") != 0 && !m->write_cache(argv[3], *stamp, &error)) {
       std::fprintf(stderr, "%s\n", error.c_str());
       return 1;
     }
