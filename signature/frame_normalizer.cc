@@ -156,7 +156,8 @@ size_t copy_operator_token(std::string_view s, size_t i, std::string& out) {
       return j;
     }
   }
-  if (j < s.size()) out += ' ';  // conversion operator: `operator bool`, `operator char const*`
+  // Conversion operator: `operator bool`, `operator char const*`; the type starts with a name.
+  if (j < s.size() && is_ident_char(s[j])) out += ' ';
   return j;
 }
 
@@ -214,7 +215,8 @@ std::string collapse_cpp(std::string_view s) {
     } else if (c == '<') {
       // `Foo <T>` loses the space, but `operator< <T>` keeps it: `operator<<T>` would read as `<<`.
       if (out.size() >= 2 && out.back() == ' ' && out[out.size() - 2] != '<' && out[out.size() - 2] != '>') out.pop_back();
-      bool lambda = at_segment_start(out) && s.substr(i + 1, 7) == "lambda_";  // MSVC `<lambda_1f2e...>`
+      // MSVC `<lambda_1f2e...>` (and its normalized form `<lambda>`).
+      bool lambda = at_segment_start(out) && (s.substr(i + 1, 7) == "lambda_" || s.substr(i + 1, 7) == "lambda>");
       out += lambda ? "<lambda>" : "<T>";
       i = skip_angle(s, i);
     } else if (c == '(') {
@@ -229,10 +231,9 @@ std::string collapse_cpp(std::string_view s) {
       i = scope;
     } else if (c == '[') {
       std::string_view rest = s.substr(i);
-      if (rest.substr(0, 8) == "[thunk]:") {
+      if (rest.substr(0, 8) == "[thunk]:" && (out.empty() || out.back() == ' ')) {  // MSVC adjustor thunks
         i += 8;
-      } else if (rest.substr(0, 7) == "[clone " || rest.substr(0, 5) == "[abi:") {
-        if (!out.empty() && out.back() == ' ') out.pop_back();
+      } else if ((rest.substr(0, 6) == "[clone" && rest.size() > 6 && is_space(rest[6])) || rest.substr(0, 5) == "[abi:") {
         i = skip_group(s, i, '[', ']');
       } else {
         out += c;
@@ -320,12 +321,12 @@ std::string collapse_rust(std::string_view s, int depth) {
     std::string_view inner = s.substr(i + 1, (closed ? end - 1 : end) - (i + 1));
     bool turbofish = ends_with(out, "::");
     bool impl_block = inner.substr(0, 5) == "impl ";
-    if (turbofish && !impl_block) {
+    if (turbofish && (!impl_block || depth >= kMaxRustNesting)) {
       out.resize(out.size() - 2);
     } else if (at_segment_start(out) && depth < kMaxRustNesting) {
       out += '<';
       out += collapse_rust(inner, depth + 1);
-      out += '>';
+      if (closed) out += '>';  // a truncated name stays truncated
     } else {
       out += "<T>";
     }
@@ -352,6 +353,18 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+// Clone suffixes and hashes can also surface at the end once argument lists and generics are
+// gone (`f(int).cold` → `f.cold`): strip them again so normalizing is idempotent.
+std::string strip_trailing_noise(std::string s, bool rust) {
+  for (;;) {
+    std::string_view t = strip_clone_suffixes(s);
+    if (rust) t = strip_rust_hash(t);
+    while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
+    if (t.size() == s.size()) return s;
+    s.resize(t.size());
+  }
+}
+
 }  // namespace
 
 std::string normalize_cpp_function(std::string_view name) {
@@ -359,13 +372,14 @@ std::string normalize_cpp_function(std::string_view name) {
   // Objective-C methods (`-[NSView display]`) have no templates or argument lists to drop.
   if (s.size() >= 2 && (s[0] == '-' || s[0] == '+') && s[1] == '[') return collapse_whitespace(s);
   std::string unified = unify_anonymous_namespace(strip_clone_suffixes(s));
-  return strip_return_type(collapse_cpp(unified));
+  // Unified again after whitespace is collapsed (`` `anonymous  namespace' `` with two spaces).
+  return strip_trailing_noise(strip_return_type(unify_anonymous_namespace(collapse_cpp(unified))), false);
 }
 
 std::string normalize_rust_function(std::string_view name) {
   std::string_view s = strip_clone_suffixes(trim(name));
   s = strip_rust_hash(s);
-  return collapse_rust(s, 0);
+  return strip_trailing_noise(collapse_rust(s, 0), true);
 }
 
 bool is_rust_function(std::string_view function, std::string_view file) {

@@ -200,11 +200,16 @@ TEST(NormalizeFrame, HostileInputStaysBounded) {
 TEST(NormalizeFrame, IsIdempotent) {
   for (const char* name : {"std::operator<< <std::char_traits<char> >(std::ostream&, char const*)",
                            "nsTSubstring<char>::operator char const*() const", "operator delete[](void*)",
-                           "`anonymous namespace'::CrashFunction", "void Foo<int>::Bar(int) const"}) {
+                           "`anonymous namespace'::CrashFunction", "void Foo<int>::Bar(int) const",
+                           // Shapes the fuzzer found (fuzz/signature/regressions/).
+                           "`anonymous namespace'::<lambda_7c2a91f3b1d2>::operator()(void)",
+                           "Foo::operator char .part\n() const", "a[thunk][thunk]::", "x::operator[clone .y]!z",
+                           "f [clone\n.cold]", "A::operator(n()::B::operator(x)", "`anonymous  namespace'::f"}) {
     std::string once = normalize_cpp_function(name);
     EXPECT_EQ(normalize_cpp_function(once), once) << name;
   }
-  for (const char* name : {"<fn() as core::ops::function::FnOnce<()>>::call_once", "std::rt::lang_start::<()>::{closure#0}"}) {
+  for (const char* name : {"<fn() as core::ops::function::FnOnce<()>>::call_once", "std::rt::lang_start::<()>::{closure#0}",
+                           "<<a::b as core-", "x::foo::h0123456789abcdef::<u8>"}) {
     std::string once = normalize_rust_function(name);
     EXPECT_EQ(normalize_rust_function(once), once) << name;
   }
