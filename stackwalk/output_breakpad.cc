@@ -267,7 +267,7 @@ std::string format_breakpad_machine(const ProcessState& state) {
   const minidump::Module* main = dump.main_module();
   for (size_t i : modules_by_address(dump)) {
     const minidump::Module& m = dump.modules()[i];
-    appendf(out, "Module|%s|%s|%s|%s|0x%" PRIx64 "|0x%" PRIx64 "|%d\n", strip_separator(path_file_name(m.code_file)).c_str(),
+    appendf(out, "Module|%s|%s|%s|%s|0x%08" PRIx64 "|0x%08" PRIx64 "|%d\n", strip_separator(path_file_name(m.code_file)).c_str(),
             strip_separator(m.version).c_str(), strip_separator(path_file_name(m.debug_file)).c_str(),
             strip_separator(breakpad_debug_id(m.debug_id)).c_str(), m.base, m.base + m.size - 1, &m == main ? 1 : 0);
   }
