@@ -3,10 +3,13 @@
 
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 
+#include "core/log.h"
 #include "symbols/compact_format.h"
 
 namespace bw::symbols {
@@ -83,6 +86,58 @@ uint64_t checksum(const void* data, size_t size, uint64_t seed) {
   return c.finish();
 }
 
+uint64_t block_seed(uint64_t block_index) { return 0x62776b626c6f636bull + block_index * kP1; }
+
+uint64_t block_checksum(const void* data, size_t size, uint64_t block_index) {
+  return checksum(data, size, block_seed(block_index));
+}
+
+BlockVerifier::BlockVerifier(const char* data, uint64_t size, const uint64_t* sums, std::string file,
+                             uint64_t dev, uint64_t ino)
+    : data_(data),
+      size_(size),
+      sums_(sums),
+      blocks_((size + kBlockSize - 1) / kBlockSize),
+      words_(static_cast<size_t>((blocks_ + 63) / 64)),
+      verified_(new std::atomic<uint64_t>[words_ > 0 ? words_ : 1]),
+      file_(std::move(file)),
+      dev_(dev),
+      ino_(ino) {
+  for (size_t i = 0; i < (words_ > 0 ? words_ : 1); ++i) verified_[i].store(0, std::memory_order_relaxed);
+}
+
+bool BlockVerifier::verify(uint64_t block) const {
+  uint64_t start = block * kBlockSize;
+  size_t len = static_cast<size_t>(std::min(kBlockSize, size_ - start));
+  if (block_checksum(data_ + start, len, block) != sums_[block]) return fail(block);
+  verified_[block / 64].fetch_or(uint64_t{1} << (block % 64), std::memory_order_relaxed);
+  return true;
+}
+
+bool BlockVerifier::check_all() const {
+  bool ok = true;
+  for (uint64_t b = 0; b < blocks_; ++b) {
+    if (!(verified_[b / 64].load(std::memory_order_relaxed) & (uint64_t{1} << (b % 64)))) ok = verify(b) && ok;
+  }
+  return ok;
+}
+
+bool BlockVerifier::fail(uint64_t block) const {
+  if (damaged_.exchange(true)) return false;
+  // First detection: remove the cache file, unless it has been replaced since it was mapped.
+  struct stat st {};
+  bool removed = false;
+  if (::stat(file_.c_str(), &st) == 0 && static_cast<uint64_t>(st.st_dev) == dev_ &&
+      static_cast<uint64_t>(st.st_ino) == ino_) {
+    removed = ::unlink(file_.c_str()) == 0;
+  }
+  bw::log_fields(*bw::logger("symbols"), spdlog::level::warn, "symbol cache file damaged",
+                 {{"file", file_},
+                  {"block", block == ~uint64_t{0} ? std::string("outside the data") : std::to_string(block)},
+                  {"removed", removed ? "yes" : "no"}});
+  return false;
+}
+
 }  // namespace compact
 
 using namespace compact;
@@ -103,8 +158,15 @@ ModuleSymbols::~ModuleSymbols() = default;
 
 bool ModuleSymbols::from_cache() const { return storage_->map_base != nullptr; }
 
+bool ModuleSymbols::damage_detected() const { return storage_->verifier && storage_->verifier->damaged(); }
+
+bool ModuleSymbols::verify_cache() const { return !storage_->verifier || storage_->verifier->check_all(); }
+
 size_t ModuleSymbols::memory_bytes() const {
-  if (storage_->map_base) return storage_->map_size + sizeof(*this);
+  if (storage_->map_base) {
+    return storage_->map_size + sizeof(*this) +
+           (storage_->verifier ? storage_->verifier->memory_bytes() : 0);
+  }
   const Arrays& a = storage_->arrays;
   return sizeof(*this) + a.strings.capacity_bytes() + a.funcs.capacity_bytes() +
          a.lines.capacity_bytes() + a.publics.capacity_bytes() + a.files.capacity_bytes() +
@@ -125,20 +187,50 @@ bool spans_equal(std::span<const T> a, std::span<const T> b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
 }
 
-// Index of the last element with address <= x, or -1.
-template <typename T>
-ptrdiff_t last_at_or_before(std::span<const T> arr, uint64_t x) {
-  auto it = std::upper_bound(arr.begin(), arr.end(), x,
-                             [](uint64_t v, const T& e) { return v < e.address; });
-  return (it - arr.begin()) - 1;
-}
+// Every read a lookup makes goes through here: for a mapped cache file, the blocks it touches are
+// checked (once each) before their bytes are trusted. A lookup that touched a damaged block
+// answers nothing (ok() is false); reads stay in bounds either way.
+class Reader {
+ public:
+  explicit Reader(const ModuleSymbols::Storage& s) : v(s.views), verifier_(s.verifier.get()) {}
 
-std::string_view name_of(std::span<const Named> table, const Views& v, uint32_t id) {
-  auto it = std::lower_bound(table.begin(), table.end(), id,
-                             [](const Named& n, uint32_t want) { return n.id < want; });
-  if (it == table.end() || it->id != id) return {};
-  return v.str(it->name);
-}
+  template <typename T>
+  const T& at(std::span<const T> arr, size_t i) {
+    return touch(arr[i]);
+  }
+  template <typename T>
+  const T& touch(const T& e) {
+    if (verifier_ && !verifier_->check(&e, sizeof(T))) ok_ = false;
+    return e;
+  }
+  std::string_view str(StrRef ref) {
+    std::string_view s = v.str(ref);
+    if (verifier_ && !verifier_->check(s.data(), s.size())) ok_ = false;
+    return s;
+  }
+  bool ok() const { return ok_; }
+
+  // Index of the last element with address <= x, or -1.
+  template <typename T>
+  ptrdiff_t last_at_or_before(std::span<const T> arr, uint64_t x) {
+    auto it = std::upper_bound(arr.begin(), arr.end(), x,
+                               [this](uint64_t val, const T& e) { return val < touch(e).address; });
+    return (it - arr.begin()) - 1;
+  }
+
+  std::string_view name_of(std::span<const Named> table, uint32_t id) {
+    auto it = std::lower_bound(table.begin(), table.end(), id,
+                               [this](const Named& n, uint32_t want) { return touch(n).id < want; });
+    if (it == table.end() || touch(*it).id != id) return {};
+    return str(it->name);
+  }
+
+  const Views& v;
+
+ private:
+  const compact::BlockVerifier* verifier_;
+  bool ok_ = true;
+};
 
 }  // namespace
 
@@ -159,12 +251,13 @@ bool ModuleSymbols::same_content(const ModuleSymbols& other) const {
 }
 
 std::optional<SymbolLookup> ModuleSymbols::lookup(uint64_t offset) const {
-  const Views& v = storage_->views;
+  Reader rd(*storage_);
+  const Views& v = rd.v;
   SymbolLookup r;
-  ptrdiff_t fi = last_at_or_before(v.funcs, offset);
-  const Func* func = fi >= 0 ? &v.funcs[static_cast<size_t>(fi)] : nullptr;
+  ptrdiff_t fi = rd.last_at_or_before(v.funcs, offset);
+  const Func* func = fi >= 0 ? &rd.at(v.funcs, static_cast<size_t>(fi)) : nullptr;
   if (func && offset - func->address < func->size) {
-    r.function_name = v.str(func->name);
+    r.function_name = rd.str(func->name);
     r.function_start = func->address;
     r.function_size = func->size;
     r.parameter_size = func->parameter_size;
@@ -175,12 +268,12 @@ std::optional<SymbolLookup> ModuleSymbols::lookup(uint64_t offset) const {
     if (func->first_line <= v.lines.size() && func->line_count <= v.lines.size() - func->first_line) {
       auto lines = v.lines.subspan(func->first_line, func->line_count);
       auto it = std::upper_bound(lines.begin(), lines.end(), rel,
-                                 [](uint64_t x, const Line& l) { return x < l.offset; });
+                                 [&rd](uint64_t x, const Line& l) { return x < rd.touch(l).offset; });
       if (it != lines.begin()) {
-        const Line& l = *(it - 1);
+        const Line& l = rd.touch(*(it - 1));
         if (rel - l.offset < l.size) {
           r.has_line = true;
-          r.source_file = name_of(v.files, v, l.file);
+          r.source_file = rd.name_of(v.files, l.file);
           r.source_line = l.line;
           r.line_start = func->address + l.offset;
           r.line_size = l.size;
@@ -197,6 +290,7 @@ std::optional<SymbolLookup> ModuleSymbols::lookup(uint64_t offset) const {
       auto ranges = v.inline_ranges.subspan(func->first_inline_range, func->inline_range_count);
       std::vector<const InlineRange*> hits;
       for (const InlineRange& ir : ranges) {
+        rd.touch(ir);
         if (offset >= ir.address && offset - ir.address < ir.size && ir.record < v.inlines.size()) {
           hits.push_back(&ir);
         }
@@ -204,32 +298,34 @@ std::optional<SymbolLookup> ModuleSymbols::lookup(uint64_t offset) const {
       for (uint32_t depth = 0; depth <= hits.size(); ++depth) {
         const InlineRange* chosen = nullptr;
         for (const InlineRange* h : hits) {
-          if (v.inlines[h->record].depth == depth && (!chosen || h->record < chosen->record)) chosen = h;
+          if (rd.at(v.inlines, h->record).depth == depth && (!chosen || h->record < chosen->record)) chosen = h;
         }
         if (!chosen) break;
         const Inline& rec = v.inlines[chosen->record];
         InlineFrame frame;
-        frame.function_name = name_of(v.origins, v, rec.origin);
-        if (rec.call_file != kNone) frame.call_file = name_of(v.files, v, rec.call_file);
+        frame.function_name = rd.name_of(v.origins, rec.origin);
+        if (rec.call_file != kNone) frame.call_file = rd.name_of(v.files, rec.call_file);
         frame.call_line = rec.call_line;
         frame.start = chosen->address;
         frame.size = chosen->size;
         r.inlines.push_back(frame);
       }
     }
+    if (!rd.ok()) return std::nullopt;
     return r;
   }
 
   // Nearest preceding PUBLIC, unless a FUNC starts between it and the offset.
-  ptrdiff_t pi = last_at_or_before(v.publics, offset);
-  if (pi < 0) return std::nullopt;
-  const Public& p = v.publics[static_cast<size_t>(pi)];
+  ptrdiff_t pi = rd.last_at_or_before(v.publics, offset);
+  if (pi < 0 || !rd.ok()) return std::nullopt;
+  const Public& p = rd.at(v.publics, static_cast<size_t>(pi));
   if (func && p.address <= func->address) return std::nullopt;
-  r.function_name = v.str(p.name);
+  r.function_name = rd.str(p.name);
   r.function_start = p.address;
   r.parameter_size = p.parameter_size;
   r.is_public = true;
   r.is_multiple = p.multiple != 0;
+  if (!rd.ok()) return std::nullopt;
   return r;
 }
 
@@ -284,36 +380,39 @@ bool apply_cfi_rules(std::string_view text, CfiRules& out) {
 }  // namespace
 
 std::optional<CfiRules> ModuleSymbols::find_cfi(uint64_t offset) const {
-  const Views& v = storage_->views;
-  ptrdiff_t ii = last_at_or_before(v.cfi_inits, offset);
+  Reader rd(*storage_);
+  const Views& v = rd.v;
+  ptrdiff_t ii = rd.last_at_or_before(v.cfi_inits, offset);
   if (ii < 0) return std::nullopt;
-  const CfiInit& init = v.cfi_inits[static_cast<size_t>(ii)];
-  if (offset - init.address >= init.size) return std::nullopt;
+  const CfiInit& init = rd.at(v.cfi_inits, static_cast<size_t>(ii));
+  if (offset - init.address >= init.size || !rd.ok()) return std::nullopt;
   CfiRules out;
   out.init_start = init.address;
   out.init_size = init.size;
-  if (!apply_cfi_rules(v.str(init.rules), out)) return std::nullopt;
+  if (!apply_cfi_rules(rd.str(init.rules), out)) return std::nullopt;
   auto it = std::lower_bound(v.cfi_deltas.begin(), v.cfi_deltas.end(), init.address,
-                             [](const CfiDelta& d, uint64_t x) { return d.address < x; });
-  for (; it != v.cfi_deltas.end() && it->address <= offset; ++it) {
-    if (!apply_cfi_rules(v.str(it->rules), out)) return std::nullopt;
+                             [&rd](const CfiDelta& d, uint64_t x) { return rd.touch(d).address < x; });
+  for (; it != v.cfi_deltas.end() && rd.touch(*it).address <= offset; ++it) {
+    if (!apply_cfi_rules(rd.str(it->rules), out)) return std::nullopt;
   }
+  if (!rd.ok()) return std::nullopt;
   return out;
 }
 
 std::optional<WinFrameInfo> ModuleSymbols::find_win_frame(uint64_t offset) const {
-  const Views& v = storage_->views;
+  Reader rd(*storage_);
+  const Views& v = rd.v;
   for (uint8_t type : {uint8_t{4}, uint8_t{0}}) {
     auto lo = std::lower_bound(v.wins.begin(), v.wins.end(), type,
-                               [](const Win& w, uint8_t t) { return w.type < t; });
+                               [&rd](const Win& w, uint8_t t) { return rd.touch(w).type < t; });
     auto hi = std::upper_bound(lo, v.wins.end(), type,
-                               [](uint8_t t, const Win& w) { return t < w.type; });
+                               [&rd](uint8_t t, const Win& w) { return t < rd.touch(w).type; });
     std::span<const Win> of_type(lo, hi);
-    ptrdiff_t i = last_at_or_before(of_type, offset);
+    ptrdiff_t i = rd.last_at_or_before(of_type, offset);
     size_t base = static_cast<size_t>(lo - v.wins.begin());
     // Walk up the nesting until a range contains the offset; parents always have smaller indices.
     while (i >= 0) {
-      const Win& w = of_type[static_cast<size_t>(i)];
+      const Win& w = rd.at(of_type, static_cast<size_t>(i));
       if (offset >= w.address && offset - w.address < w.size) {
         WinFrameInfo out;
         out.type = static_cast<WinFrameType>(w.type);
@@ -326,8 +425,9 @@ std::optional<WinFrameInfo> ModuleSymbols::find_win_frame(uint64_t offset) const
         out.locals_size = w.locals_size;
         out.max_stack_size = w.max_stack_size;
         out.has_program_string = w.has_program_string != 0;
-        if (out.has_program_string) out.program_string = v.str(w.program);
+        if (out.has_program_string) out.program_string = rd.str(w.program);
         out.allocates_base_pointer = w.allocates_base_pointer != 0;
+        if (!rd.ok()) return std::nullopt;
         return out;
       }
       if (w.parent == kNone || w.parent < base || w.parent - base >= static_cast<size_t>(i)) break;

@@ -6,8 +6,9 @@
 //   few are kept with their line numbers, is_corrupt() becomes true, and parsing goes on.
 // - The compact form is sorted arrays of fixed-size records plus one blob of interned strings,
 //   with offsets instead of pointers, so it can be written to a cache file and memory-mapped back
-//   (write_cache / load_cache). A cache file is versioned and checksummed; one that is damaged,
-//   from another format version or built from another .sym is refused with a reason.
+//   (write_cache / load_cache). A cache file is versioned and checksummed; one whose header is
+//   damaged, from another format version or built from another .sym is refused with a reason; its
+//   data is checked block by block as lookups first read it (damage_detected()).
 // - lookup(): the FUNC containing the offset, else the nearest preceding PUBLIC (only when no FUNC
 //   starts after that PUBLIC and before the offset); the line record containing the offset; the
 //   INLINE frames at the offset, outermost first. find_cfi(): the STACK CFI INIT rules covering the
@@ -135,8 +136,10 @@ class ModuleSymbols {
   bool write_cache(const std::filesystem::path& path, const SourceStamp& source,
                    std::string* error) const;
   // Maps a cache file. nullptr and *error set if it is missing, damaged (size, magic, version,
-  // header or payload checksum, section bounds) or its recorded source differs from
-  // `expected_source` (when given).
+  // header or block-table checksum, section bounds, metadata blocks) or its recorded source
+  // differs from `expected_source` (when given). The rest of the data is checked lazily, block by
+  // block, as lookups first read it (see damage_detected()), so loading costs the same whatever
+  // the module's size.
   static std::shared_ptr<const ModuleSymbols> load_cache(
       const std::filesystem::path& path, const std::optional<SourceStamp>& expected_source,
       std::string* error);
@@ -149,6 +152,14 @@ class ModuleSymbols {
   const ParseStats& stats() const { return stats_; }
   bool is_corrupt() const { return stats_.bad_lines > 0; }
   bool from_cache() const;
+  // For a module mapped from a cache file: true once a lookup read a block of the file that does
+  // not match its checksum. Lookups that would read a damaged block answer nothing; the cache file
+  // has been removed, so the next load parses the .sym again (CachingSymbolSupplier does that).
+  // Always false for a parsed module.
+  bool damage_detected() const;
+  // Checks every block of the cache file now (the full cost the lazy check avoids); false if any is
+  // damaged. Always true for a parsed module.
+  bool verify_cache() const;
 
   // Bytes this object holds (heap or mapped), what the LRU accounts.
   size_t memory_bytes() const;

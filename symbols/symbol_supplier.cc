@@ -191,10 +191,19 @@ SymbolResult CachingSymbolSupplier::get(const ModuleKey& module) {
   {
     std::unique_lock lock(state_->mutex);
     if (auto it = state_->index.find(key); it != state_->index.end()) {
-      state_->lru.splice(state_->lru.begin(), state_->lru, it->second);
-      ++state_->hits;
-      state_->hit_counter->inc();
-      return it->second->result;
+      const auto& kept = it->second->result.symbols;
+      if (kept && kept->damage_detected()) {
+        // Its cache file turned out damaged (and is gone): drop it and load the module afresh.
+        state_->bytes -= it->second->bytes;
+        state_->lru.erase(it->second);
+        state_->index.erase(it);
+        state_->bytes_gauge->set(static_cast<double>(state_->bytes));
+      } else {
+        state_->lru.splice(state_->lru.begin(), state_->lru, it->second);
+        ++state_->hits;
+        state_->hit_counter->inc();
+        return it->second->result;
+      }
     }
     if (auto it = state_->loading.find(key); it != state_->loading.end()) {
       auto waiting = it->second;

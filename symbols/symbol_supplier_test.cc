@@ -115,15 +115,33 @@ TEST(LocalSupplier, FindsParsesAndCaches) {
   EXPECT_TRUE(again.symbols->from_cache());
   EXPECT_TRUE(again.symbols->same_content(*r.symbols));
 
-  // A damaged cache file is refused and rebuilt.
-  {
+  // Damaged data in the cache file is found when it is read (here: all of it, at once); the file
+  // is removed, so the next request parses the .sym and writes a good cache again.
+  auto flip = [&](uint64_t at) {
     std::fstream f(cache_file, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(static_cast<std::streamoff>(fs::file_size(cache_file) / 2));
-    f.put('\x5a');
-  }
+    f.seekg(static_cast<std::streamoff>(at));
+    char c = 0;
+    f.get(c);
+    f.seekp(static_cast<std::streamoff>(at));
+    f.put(static_cast<char>(c ^ 0x5a));
+  };
+  flip(fs::file_size(cache_file) / 2);
+  auto damaged = local.get(kTestApp);
+  ASSERT_EQ(damaged.status, SymbolStatus::kFound);
+  EXPECT_TRUE(damaged.symbols->from_cache());
+  EXPECT_FALSE(damaged.symbols->verify_cache());
+  EXPECT_TRUE(damaged.symbols->damage_detected());
+  EXPECT_FALSE(fs::exists(cache_file));
   auto rebuilt = local.get(kTestApp);
   ASSERT_EQ(rebuilt.status, SymbolStatus::kFound);
   EXPECT_FALSE(rebuilt.symbols->from_cache());
+  auto reloaded = local.get(kTestApp);
+  EXPECT_TRUE(reloaded.symbols->from_cache());
+  EXPECT_TRUE(reloaded.symbols->verify_cache());
+
+  // A damaged header is refused at load and the cache rebuilt at once.
+  flip(20);
+  EXPECT_FALSE(local.get(kTestApp).symbols->from_cache());
   EXPECT_TRUE(local.get(kTestApp).symbols->from_cache());
 
   EXPECT_EQ(local.get(ModuleKey{"missing.pdb", "00", "", ""}).status, SymbolStatus::kNotFound);
@@ -159,6 +177,37 @@ TEST(CachingSupplier, LruBoundedByMemoryAndHits) {
   EXPECT_EQ(cache.cached_modules(), 1u);
   EXPECT_LE(cache.cached_bytes(), small + 1024);
   EXPECT_EQ(cache.get(ModuleKey{"none.pdb", "00", "", ""}).status, SymbolStatus::kNotFound);
+}
+
+TEST(CachingSupplier, ModuleWithDamagedCacheFileIsLoadedAgain) {
+  TempDir cache;
+  std::vector<std::unique_ptr<SymbolSupplier>> suppliers;
+  suppliers.push_back(std::make_unique<LocalSymbolSupplier>(std::vector<fs::path>{kStore}, cache.path()));
+  CachingSymbolSupplier caching(std::move(suppliers), size_t{1} << 30);
+  ASSERT_FALSE(caching.get(kTestApp).symbols->from_cache());  // parses and writes the cache file
+  // A second supplier stack (another process, say) maps the cache file.
+  std::vector<std::unique_ptr<SymbolSupplier>> mapped_suppliers;
+  mapped_suppliers.push_back(std::make_unique<LocalSymbolSupplier>(std::vector<fs::path>{kStore}, cache.path()));
+  CachingSymbolSupplier mapped(std::move(mapped_suppliers), size_t{1} << 30);
+  auto first = mapped.get(kTestApp);
+  ASSERT_TRUE(first.symbols->from_cache());
+  fs::path cache_file = cache.path() / "compact" / "test_app.pdb" / "5A9832E5287241C1838ED98914E9B7FF1" /
+                        "test_app.sym.bwsymc";
+  {
+    std::fstream f(cache_file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(fs::file_size(cache_file) - 100));
+    f.put('\x7f');
+  }
+  // The mapping is MAP_PRIVATE of a file written in place: the damage shows through it.
+  EXPECT_FALSE(first.symbols->verify_cache());
+  auto second = mapped.get(kTestApp);  // not a hit: loaded afresh, from the .sym
+  ASSERT_EQ(second.status, SymbolStatus::kFound);
+  EXPECT_NE(second.symbols.get(), first.symbols.get());
+  EXPECT_FALSE(second.symbols->from_cache());
+  EXPECT_FALSE(second.symbols->damage_detected());
+  EXPECT_EQ(mapped.hits(), 0u);
+  EXPECT_EQ(mapped.get(kTestApp).symbols.get(), second.symbols.get());
+  EXPECT_EQ(mapped.hits(), 1u);
 }
 
 TEST(CachingSupplier, EvictsLeastRecentlyUsed) {
