@@ -404,7 +404,13 @@ bool CrashRoot::move_entry(const fsys::path& from, const fsys::path& to, bool du
     if (errno != ENOENT) io_error("rename", from);
     struct stat st{};
     if (::lstat(from.c_str(), &st) != 0) return false;  // someone else moved it first
-    ensure_dir(to.parent_path());
+    if (durable) {
+      ensure_dir(to.parent_path());
+    } else {
+      // Claim moves are not fsync'd (at least once is enough), so neither are their folders.
+      std::error_code ec;
+      fsys::create_directories(to.parent_path(), ec);
+    }
   }
   io_error("rename", from, ENOENT);
 }

@@ -117,6 +117,27 @@ void BM_ClaimConfirmRemove(benchmark::State& state) {
 }
 BENCHMARK(BM_ClaimConfirmRemove)->Arg(100)->Arg(1000)->UseRealTime();
 
+// claim + confirm alone (no fsync on this path), backlog of state.range(0) crashes.
+void BM_ClaimConfirm(benchmark::State& state) {
+  Scratch scratch;
+  FileSystemRawCrashStorage store(scratch.path());
+  const auto backlog = static_cast<int>(state.range(0));
+  for (int i = 0; i < backlog; ++i) store.save_raw_crash(CrashId::generate(bw::ThrottleResult::kAccept), kRaw, {});
+  for (auto _ : state) {
+    auto id = store.claim_new_crash();
+    if (!id) {
+      state.SkipWithError("backlog ran out");
+      break;
+    }
+    store.confirm_new_crash(*id);
+    state.PauseTiming();
+    store.save_raw_crash(CrashId::generate(bw::ThrottleResult::kAccept), kRaw, {});
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ClaimConfirm)->Arg(100)->Arg(1000)->UseRealTime();
+
 // new_crashes(100) over a backlog of state.range(0) crashes.
 void BM_NewCrashesListing(benchmark::State& state) {
   Scratch scratch;
