@@ -41,7 +41,8 @@ inline constexpr const char* kStatusWalkerError = "ERROR_STACKWALKER";
 
 struct WalkRequest {
   std::filesystem::path dump;
-  // Test hook for the worker ("stackwalk_hang", "stackwalk_crash", "stackwalk_oom"); honoured
+  // Test hook for the worker ("stackwalk_hang", "stackwalk_crash", "stackwalk_oom",
+  // "stackwalk_slow"); honoured
   // only by workers started with test hooks enabled.
   std::string test_hook;
 };

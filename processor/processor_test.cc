@@ -166,9 +166,15 @@ TEST_F(ProcessorTest, StopWaitsForTheCrashInHandAndLeavesTheRestQueued) {
   EXPECT_EQ(stats.ready + p.counts().processed, 3u);
 }
 
+Config config_with(std::vector<std::pair<std::string, std::string>> overrides) {
+  Config::Sources sources;
+  sources.overrides = std::move(overrides);
+  return Config::load(sources);
+}
+
 TEST(ProcessorSettings, FromConfig) {
-  auto config = Config::load({.overrides = {{"processor.workers", "3"}, {"processor.stackwalk_timeout", "5s"},
-                                            {"processor.ruleset", "cleanup,stackwalk"}}});
+  auto config = config_with({{"processor.workers", "3"}, {"processor.stackwalk_timeout", "5s"},
+                             {"processor.ruleset", "cleanup,stackwalk"}});
   auto s = ProcessorSettings::from_config(config);
   EXPECT_EQ(s.workers, 3u);
   EXPECT_EQ(s.worker_processes, 3u);
@@ -176,8 +182,8 @@ TEST(ProcessorSettings, FromConfig) {
   EXPECT_EQ(s.ruleset, (std::vector<std::string>{"cleanup", "stackwalk"}));
   EXPECT_EQ(s.max_frames, 500u);
   EXPECT_FALSE(s.test_hooks);
-  EXPECT_THROW(ProcessorSettings::from_config(Config::load({.overrides = {{"processor.max_frames", "1"}}})), ConfigError);
-  EXPECT_THROW(ProcessorSettings::from_config(Config::load({.overrides = {{"processor.workers", "-1"}}})), ConfigError);
+  EXPECT_THROW(ProcessorSettings::from_config(config_with({{"processor.max_frames", "1"}})), ConfigError);
+  EXPECT_THROW(ProcessorSettings::from_config(config_with({{"processor.workers", "-1"}})), ConfigError);
 }
 
 }  // namespace

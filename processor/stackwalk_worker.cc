@@ -6,6 +6,7 @@
 #include <memory>
 #include <cstring>
 #include <new>
+#include <thread>
 #include <vector>
 
 #include "core/log.h"
@@ -62,6 +63,8 @@ int run_stackwalk_worker(int in_fd, int out_fd) {
         if (request->test_hook == "stackwalk_hang") hang();
         if (request->test_hook == "stackwalk_crash") crash();
         if (request->test_hook == "stackwalk_oom") exhaust_memory();
+        // Slow but successful: keeps a crash in flight long enough to kill its processor.
+        if (request->test_hook == "stackwalk_slow") std::this_thread::sleep_for(std::chrono::seconds(10));
       }
       uint64_t hits = supplier->hits(), misses = supplier->misses();
       WalkResult result;

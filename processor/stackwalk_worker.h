@@ -8,7 +8,8 @@
 // kWorkerOutOfMemoryExit so the pool can say so. Protocol errors exit with kWorkerProtocolExit.
 //
 // Test hooks (only when the hello enables them, i.e. processor.test_hooks): "stackwalk_hang"
-// never answers, "stackwalk_crash" dies of SIGSEGV, "stackwalk_oom" allocates until memory runs out.
+// never answers, "stackwalk_crash" dies of SIGSEGV, "stackwalk_oom" allocates until memory runs out,
+// "stackwalk_slow" waits 10 s and then walks normally.
 // Thread safety: single-threaded; the process does nothing else.
 #pragma once
 

@@ -7,7 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "processor/admin.h"
 #include "queue/crash_queue.h"
+#include "storage/factory.h"
 
 namespace bw::cli {
 namespace {
@@ -95,12 +97,48 @@ void add_admin_queue_commands(CLI::App& admin, SharedOptions& shared) {
   });
 }
 
+// admin reprocess ID... [--ruleset R] | priority ID... (processor/admin.h)
+void add_admin_processing_commands(CLI::App& admin, SharedOptions& shared) {
+  struct Options {
+    std::vector<std::string> ids;
+    std::string ruleset = "default";
+  };
+  auto run = [&shared](const Options& o, bool reprocess) {
+    queue::Ruleset ruleset = queue::Ruleset::kDefault;
+    if (o.ruleset == "regenerate_signature") {
+      ruleset = queue::Ruleset::kRegenerateSignature;
+    } else if (o.ruleset != "default") {
+      throw CommandFailed(2, "unknown ruleset '" + o.ruleset + "' (default or regenerate_signature)");
+    }
+    Config config = shared.load_and_init_logging();
+    auto storage = storage::make_primary_storage(config);
+    auto q = queue::open_crash_queue(queue::QueueSettings::from_config(config));
+    auto result = reprocess ? processor::request_reprocessing(*q, storage.get(), o.ids, ruleset)
+                            : processor::request_priority(*q, storage.get(), o.ids);
+    for (const auto& id : result.published) std::cout << "queued " << id.str() << "\n";
+    for (const auto& refused : result.refused) std::cerr << "refused " << refused << "\n";
+    if (!result.refused.empty()) throw CommandFailed(1, std::to_string(result.refused.size()) + " crash ids refused");
+  };
+  auto* reprocess = admin.add_subcommand("reprocess", "process stored crashes again (reprocessing queue)");
+  shared.add_to(*reprocess);
+  auto r = std::make_shared<Options>();
+  reprocess->add_option("ids", r->ids, "crash ids (bp- prefix allowed)")->required();
+  reprocess->add_option("--ruleset", r->ruleset, "default or regenerate_signature")->capture_default_str();
+  reprocess->callback([run, r] { run(*r, true); });
+  auto* priority = admin.add_subcommand("priority", "process crashes now, ahead of the rest (priority queue)");
+  shared.add_to(*priority);
+  auto p = std::make_shared<Options>();
+  priority->add_option("ids", p->ids, "crash ids (bp- prefix allowed)")->required();
+  priority->callback([run, p] { run(*p, false); });
+}
+
 }  // namespace
 
 void register_admin_command(CLI::App& app, SharedOptions& shared) {
   auto* admin = app.add_subcommand("admin", "operator tools");
   admin->require_subcommand(1);
   add_admin_queue_commands(*admin, shared);
+  add_admin_processing_commands(*admin, shared);
 }
 
 }  // namespace bw::cli

@@ -6,49 +6,24 @@
 // crashes into the primary storage ([storage]) and serves /metrics and the health routes on
 // --listen (server.listen; port 0 picks a free one, printed in the log). SIGINT or SIGTERM stops
 // it gracefully: each thread finishes the crash in hand and acks it, the rest stay queued.
-#include <signal.h>
-
-
 #include "cli/command.h"
 #include "core/log.h"
 #include "http/health.h"
 #include "http/server.h"
+#include "http/stop_signals.h"
 #include "processor/processor.h"
 #include "processor/stackwalk_worker.h"
 #include "storage/factory.h"
 
 namespace bw::cli {
-namespace {
-
-// Blocks SIGINT and SIGTERM in the calling thread (and so in every thread it starts afterwards);
-// wait_for_stop_signal then takes them synchronously.
-void block_stop_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-}
-
-int wait_for_stop_signal() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  int sig = 0;
-  sigwait(&set, &sig);
-  return sig;
-}
-
-}  // namespace
 
 void register_processor_command(CLI::App& app, SharedOptions& shared) {
   auto* sub = app.add_subcommand("processor", "process queued crashes: stack walk, rules, signature, save");
   shared.add_to(*sub);
   sub->callback([&shared] {
+    http::StopSignals signals;  // before any thread starts
     Config config = shared.load_and_init_logging();
     auto log = bw::logger("processor");
-    block_stop_signals();
     auto storage = storage::make_primary_storage(config);
     processor::ProcessorService service(config, *storage, queue::QueueSettings::from_config(config),
                                         processor::breakwater_worker_command());
@@ -60,7 +35,7 @@ void register_processor_command(CLI::App& app, SharedOptions& shared) {
                {{"listen", server.address() + ":" + std::to_string(server.port())},
                 {"threads", std::to_string(service.settings().workers)},
                 {"worker_processes", std::to_string(service.settings().worker_processes)}});
-    int sig = wait_for_stop_signal();
+    int sig = signals.wait();
     log_fields(*log, spdlog::level::info, "stopping", {{"signal", std::to_string(sig)}});
     service.stop();
     server.stop();

@@ -1,15 +1,20 @@
 // `breakwater serve`: every role in one process on one listener, with the embedded defaults
-// (DESIGN §1, §14): data under ./var, 127.0.0.1:8000. For now it runs the collector; the crash
-// mover, processors and web app join here as they land.
+// (DESIGN §1, §14): data under ./var, 127.0.0.1:8000. It runs the collector, the crash mover
+// and the processors (stack-walking worker processes included); the web app joins as it lands.
+#include <algorithm>
 #include <iostream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
 #include "cli/version.h"
 #include "collector/service.h"
+#include "crashmover/crash_mover.h"
 #include "http/health.h"
 #include "http/stop_signals.h"
+#include "processor/processor.h"
+#include "storage/factory.h"
 
 namespace bw::cli {
 
@@ -24,12 +29,28 @@ void register_serve_command(CLI::App& app, SharedOptions& shared) {
     collector::CollectorService collector(config);
     collector.add_routes(server);
 
+    // The crash mover and the processors, on the embedded queue unless --queue-url says otherwise.
+    auto primary = storage::make_primary_storage(config);
+    auto queue_settings = queue::QueueSettings::from_config(config);
+    auto mover_queue = queue::open_crash_queue(queue_settings);
+    auto mover_settings = crashmover::MoverSettings::from_config(config);
+    // In one process the mover polls a local folder: a short idle wait is cheap and keeps
+    // submit-to-processed latency well under a second.
+    mover_settings.idle_wait = std::min(mover_settings.idle_wait, std::chrono::milliseconds(100));
+    crashmover::CrashMover mover({&collector.buffer()}, *primary, *mover_queue, mover_settings);
+    processor::ProcessorService processing(config, *primary, queue_settings, processor::breakwater_worker_command());
+
     http::add_health_routes(server, {nlohmann::json{{"version", kVersion}, {"commit", kGitCommit}}.dump(),
                                      {[&collector] { return collector.health_problems(); }}});
     server.start();
+    std::thread mover_thread([&mover] { mover.run(); });
+    processing.start();
     std::cout << "breakwater serving on http://" << server.address() << "/ (submit crashes to /submit)" << std::endl;
     signals.wait();
     server.stop();
+    mover.stop();
+    mover_thread.join();
+    processing.stop();
   });
 }
 
