@@ -185,6 +185,10 @@ CrashMover::BatchResult CrashMover::move_claimed(storage::CrashStorage& buffer, 
   for (const auto& id : stored) {
     try {
       buffer.confirm_new_crash(id);
+      // DESIGN §6: once stored and queued, the crash leaves the collector's buffer for good.
+      buffer.remove(id);
+    } catch (const storage::CrashNotFound&) {
+      // Another mover whose claim had expired finished it first: already gone.
     } catch (const std::exception& e) {
       // Moved but still listed: its claim expires and it is moved again, harmlessly.
       log->warn("confirming crash {} failed: {}", id.str(), e.what());

@@ -70,6 +70,9 @@ TEST(CrashMover, MovesAcceptedToStandardAndQueuesThemDeferredToDeferredOnly) {
   EXPECT_EQ(queued.size(), accepted.size());
   for (const auto& id : accepted) EXPECT_EQ(queued[id.str()], 1);
   EXPECT_TRUE(buffer.new_crashes(100).empty());
+  // Moved crashes leave the buffer entirely, not only its date tree.
+  for (const auto& id : accepted) EXPECT_FALSE(buffer.has_raw_crash(id));
+  for (const auto& id : deferred) EXPECT_FALSE(buffer.has_raw_crash(id));
   EXPECT_EQ(mover.backlog().crashes, 0u);
   auto counts = mover.counts();
   EXPECT_EQ(counts.moved, 8u);
