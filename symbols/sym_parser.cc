@@ -91,8 +91,7 @@ class Interner {
   // The blob; the index is dropped (it is only needed while parsing).
   OsArray<char> take_blob() {
     std::vector<uint64_t>().swap(slots_);
-    entries_.clear();
-    entries_.shrink_to_fit();
+    entries_ = OsArray<StrRef>();
     return std::move(blob_);
   }
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/log.h"
 #include "symbols/module_symbols.h"
 
 namespace {
@@ -49,6 +50,12 @@ std::filesystem::path cache_path() {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  // Damaged cache files are logged as warnings; here they are the point, one per input.
+  static const bool quiet = [] {
+    bw::init_logging("error", bw::LogFormat::kPlain);
+    return true;
+  }();
+  (void)quiet;
   std::string_view text(reinterpret_cast<const char*>(data), size);
   auto m = bw::symbols::ModuleSymbols::parse(text);
   if (!m) std::abort();
