@@ -288,7 +288,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) {
       log_fields(*server_->log, spdlog::level::info, "request body not received",
                  {{"path", req_.path}, {"peer", peer_}, {"received", std::to_string(received_)}, {"reason", ec.message()}});
-      if (ec == beast::error::timeout) return respond(Response::text(408, "request body timed out\n"), true);
+      // On a timeout Beast has already closed the socket: no answer can be sent.
       return close();
     }
     size_t got = body_buf_.size() - parser_->get().body().size;
