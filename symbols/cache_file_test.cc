@@ -2,10 +2,13 @@
 // the cache was built; damage to its data is found when a lookup first reads the damaged block.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "symbols/module_symbols.h"
 
@@ -114,6 +117,31 @@ TEST_F(CacheFile, IntactFileVerifiesAndLoadsLazily) {
   EXPECT_FALSE(m->damage_detected());
   EXPECT_TRUE(parsed_->verify_cache());  // a parsed module has nothing to verify
   EXPECT_FALSE(parsed_->damage_detected());
+}
+
+TEST_F(CacheFile, ConcurrentLookupsOnAFreshMappingAgreeWithTheParse) {
+  // Many threads reach unverified blocks at once: each may hash a block, all must agree.
+  std::string error;
+  auto m = ModuleSymbols::load_cache(path_, stamp_, &error);
+  ASSERT_TRUE(m) << error;
+  std::atomic<int> mismatches{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (uint64_t off = 0x1000 + static_cast<uint64_t>(t) * 7; off < 0x40000; off += 0x3b) {
+        auto want = parsed_->lookup(off);
+        auto got = m->lookup(off);
+        if (want.has_value() != got.has_value() ||
+            (want && (want->function_name != got->function_name || want->source_line != got->source_line))) {
+          ++mismatches;
+        }
+        if (parsed_->find_cfi(off).has_value() != m->find_cfi(off).has_value()) ++mismatches;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(mismatches.load(), 0);
+  EXPECT_FALSE(m->damage_detected());
 }
 
 TEST_F(CacheFile, BlockTableDamageIsRefused) {
