@@ -63,7 +63,7 @@ class Walker {
  public:
   Walker(const minidump::Minidump& dump, const ModuleMap& modules, const minidump::MemoryRegion* stack,
          SymbolSource& symbols, const WalkLimits& limits)
-      : dump_(dump), modules_(modules), stack_(stack), reader_(stack), symbols_(symbols), limits_(limits) {
+      : dump_(dump), modules_(modules), reader_(stack), symbols_(symbols), limits_(limits) {
     const auto& si = dump.system_info();
     windows_ = si && si->os == minidump::Os::kWindows;
     ios_ = si && si->os == minidump::Os::kIos;
@@ -651,7 +651,6 @@ class Walker {
 
   const minidump::Minidump& dump_;
   const ModuleMap& modules_;
-  const minidump::MemoryRegion* stack_;
   StackReader reader_;
   SymbolSource& symbols_;
   WalkLimits limits_;
