@@ -39,6 +39,12 @@ namespace {
 
 int run_stackwalk_worker(int in_fd, int out_fd) {
   auto log = bw::logger("stackwalk-worker");
+  if (out_fd == STDOUT_FILENO) {
+    // Keep the protocol on a private descriptor and point stdout at stderr, so a stray print
+    // from any library cannot corrupt the frames.
+    int protocol = ::dup(STDOUT_FILENO);
+    if (protocol >= 0 && ::dup2(STDERR_FILENO, STDOUT_FILENO) >= 0) out_fd = protocol;
+  }
   FrameDecoder decoder;
   std::string frame, why;
   if (read_frame(in_fd, decoder, std::nullopt, &frame) != ReadStatus::kFrame) return kWorkerProtocolExit;
