@@ -361,9 +361,8 @@ TEST_F(CollectorHttpTest, GzipBombIs413NothingStoredMemoryBounded) {
   }
   ASSERT_LT(bomb_body.size(), 25u << 20);
   testing::reset_peak_rss();
-  uint64_t before = testing::peak_rss_bytes();
   auto r = post_multipart(bomb_body, {{"Content-Encoding", "gzip"}});
-  uint64_t growth = testing::peak_rss_bytes() - before;
+  uint64_t growth = testing::peak_rss_growth();
   EXPECT_EQ(r.status, 413);
   EXPECT_EQ(r.body, "Discarded=too_large");
   EXPECT_EQ(stored(), 0u);
@@ -381,7 +380,6 @@ TEST_F(CollectorHttpTest, HundredMegabyteDumpWithSmallMemory) {
   EVP_MD_CTX* sha = EVP_MD_CTX_new();
   EVP_DigestInit_ex(sha, EVP_sha256(), nullptr);
   testing::reset_peak_rss();
-  uint64_t before = testing::peak_rss_bytes();
   http::Connection c("127.0.0.1", server_->port());
   c.send("POST /submit HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=BB\r\nContent-Length: " +
          std::to_string(head.size() + dump_size + tail.size()) + "\r\n\r\n" + head);
@@ -392,7 +390,7 @@ TEST_F(CollectorHttpTest, HundredMegabyteDumpWithSmallMemory) {
   }
   c.send(tail);
   auto id = id_of(c.read_response(300s));
-  uint64_t growth = testing::peak_rss_bytes() - before;
+  uint64_t growth = testing::peak_rss_growth();
   unsigned char d[EVP_MAX_MD_SIZE];
   unsigned len = 0;
   EVP_DigestFinal_ex(sha, d, &len);

@@ -33,7 +33,28 @@ uint64_t peak_rss_bytes() {
   throw std::runtime_error("no VmHWM in /proc/self/status");
 }
 
-void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+namespace {
+uint64_t status_kib(const char* field) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  size_t n = std::strlen(field);
+  while (std::getline(status, line)) {
+    if (line.compare(0, n, field) == 0) return std::stoull(line.substr(n)) * 1024;
+  }
+  throw std::runtime_error(std::string("no ") + field + " in /proc/self/status");
+}
+uint64_t g_rss_at_reset = 0;
+}  // namespace
+
+void reset_peak_rss() {
+  std::ofstream("/proc/self/clear_refs") << "5";
+  g_rss_at_reset = status_kib("VmRSS:");
+}
+
+uint64_t peak_rss_growth() {
+  uint64_t peak = status_kib("VmHWM:");
+  return peak > g_rss_at_reset ? peak - g_rss_at_reset : 0;
+}
 
 std::string gzip_of_zeros(uint64_t zeros) {
   z_stream z{};

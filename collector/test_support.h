@@ -27,6 +27,9 @@ class TempDir {
 // resident size (/proc/self/clear_refs), so a test can measure the growth of its own section.
 uint64_t peak_rss_bytes();
 void reset_peak_rss();
+// How much the peak grew since reset_peak_rss(): the peak now minus the resident size at the
+// reset (0 if it shrank; the kernel updates the peak lazily while memory is being returned).
+uint64_t peak_rss_growth();
 
 // gzip of `zeros` zero bytes, built in pieces (the input never exists in memory).
 std::string gzip_of_zeros(uint64_t zeros);
