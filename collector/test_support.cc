@@ -15,15 +15,6 @@
 
 namespace bw::collector::testing {
 
-TempDir::TempDir() : path_(std::filesystem::temp_directory_path() / ("bw-collector-" + fs::unique_temp_name())) {
-  std::filesystem::create_directories(path_);
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
 uint64_t peak_rss_bytes() {
   std::ifstream status("/proc/self/status");
   std::string line;

@@ -10,18 +10,11 @@
 #include <filesystem>
 #include <string>
 #include <vector>
+#include "core/temp_dir.h"
 
 namespace bw::collector::testing {
 
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using bw::test_support::TempDir;
 
 // Peak resident memory of this process (VmHWM) in bytes, and a reset of that peak to the current
 // resident size (/proc/self/clear_refs), so a test can measure the growth of its own section.

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/fs_util.h"
+#include "core/temp_dir.h"
 #include "queue/crash_queue.h"
 #include "storage/fs_crash_storage.h"
 
@@ -43,23 +44,7 @@ inline std::filesystem::path fast_temp_base() {
   return std::filesystem::temp_directory_path();
 }
 
-class TempDir {
- public:
-  explicit TempDir(const std::filesystem::path& base = std::filesystem::temp_directory_path())
-      : path_(base / ("bw-mover-test-" + fs::unique_temp_name())) {
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using bw::test_support::TempDir;
 
 inline std::string utc_now_iso() {
   std::time_t t = std::time(nullptr);

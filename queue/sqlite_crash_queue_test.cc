@@ -12,29 +12,14 @@
 #include <thread>
 
 #include "queue/crash_queue_contract.h"
+#include "core/temp_dir.h"
 
 namespace bw::queue {
 namespace {
 
 using namespace std::chrono_literals;
 
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() / ("bw-queue-test-" + std::to_string(::getpid()) + "-" +
-                                                      std::to_string(rd()));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using bw::test_support::TempDir;
 
 class SqliteBackend : public contract::QueueBackend {
  public:

@@ -7,27 +7,11 @@
 
 #include "core/crash_id.h"
 #include "core/fs_util.h"
+#include "core/temp_dir.h"
 
 namespace bw::storage::testing {
 
-class TempDir {
- public:
-  explicit TempDir(const std::filesystem::path& base = std::filesystem::temp_directory_path())
-      : path_(base / ("bw-storage-test-" + fs::unique_temp_name())) {
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& sub) const { return path_ / sub; }
-
- private:
-  std::filesystem::path path_;
-};
+using bw::test_support::TempDir;
 
 // Binary bytes with NULs and every byte value, reproducible from the seed.
 inline std::string binary_bytes(size_t size, uint32_t seed) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "symbols/module_symbols.h"
+#include "core/temp_dir.h"
 
 namespace bw::symbols {
 namespace {
@@ -42,23 +43,7 @@ std::string read_all(const fs::path& p) {
   return s.str();
 }
 
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() / ("bw-symbols-test-" + std::to_string(::getpid()) + "-" +
-                                         std::to_string(counter_++));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  static inline int counter_ = 0;
-  fs::path path_;
-};
+using bw::test_support::TempDir;
 
 TEST(Corpus, EveryCorpusSymFileParsesCleanly) {
   auto files = corpus_sym_files();

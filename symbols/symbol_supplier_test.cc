@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "symbols/symbol_supplier.h"
+#include "core/temp_dir.h"
 
 namespace bw::symbols {
 namespace {
@@ -28,23 +29,7 @@ const fs::path kStore = fs::path(BW_TESTDATA_DIR) / "symbols";
 const ModuleKey kLinuxInline{"linux_inline", "BBA6FA10B8AAB33D00000000000000000", "", ""};
 const ModuleKey kTestApp{"c:\\build\\test_app.pdb", "5A9832E5287241C1838ED98914E9B7FF1", "test_app.exe", ""};
 
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("bw-supplier-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using bw::test_support::TempDir;
 
 std::string read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
