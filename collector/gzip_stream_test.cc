@@ -58,6 +58,29 @@ TEST(GzipStreamTest, CorruptDataIsAnError) {
   });
 }
 
+// The trailer is checked by our code (libdeflate's CRC-32), so test both of its fields, with the
+// trailer arriving whole and split across pieces, and in a second member.
+TEST(GzipStreamTest, WrongTrailerChecksumOrLengthIsAnError) {
+  const std::string good = gzip_compress(random_bytes(70'000, 4));
+  for (size_t field : {size_t{8}, size_t{4}}) {  // CRC-32 at size-8, ISIZE at size-4
+    std::string bad = good;
+    bad[bad.size() - field] ^= 0x01;
+    for (size_t piece : {size_t{1}, size_t{3}, size_t{7}, bad.size()}) {
+      GzipInflater inf(UINT64_MAX, [](std::string_view) {});
+      EXPECT_THROW(
+          {
+            for (size_t at = 0; at < bad.size(); at += piece) inf.feed(std::string_view(bad).substr(at, piece));
+            inf.finish();
+          },
+          GzipError)
+          << "field at -" << field << ", pieces of " << piece;
+    }
+    GzipInflater second(UINT64_MAX, [](std::string_view) {});
+    EXPECT_THROW(second.feed(gzip_compress("first member") + bad), GzipError);
+  }
+  EXPECT_EQ(inflate_in_pieces(good, 1).size(), 70'000u);
+}
+
 TEST(GzipStreamTest, TruncatedStreamFailsAtFinish) {
   std::string gz = gzip_compress(random_bytes(10'000, 3));
   GzipInflater inf(UINT64_MAX, [](std::string_view) {});

@@ -114,11 +114,27 @@ void MultipartParser::parse_headers(std::string_view block) {
 }
 
 void MultipartParser::feed(std::string_view data) {
-  pending_.append(data);
+  // Dump bytes are parsed where they lie: only what `consume` cannot settle yet (a possible
+  // delimiter start, an unfinished header block) is copied into pending_, and only a bounded
+  // slice of the new data joins it, so a large body is not copied once more on its way to disk.
+  while (!data.empty()) {
+    if (pending_.empty()) {
+      size_t used = consume(data);
+      pending_.assign(data.substr(used));
+      return;
+    }
+    size_t take = std::min(data.size(), std::max<size_t>(pending_.size(), 4096));
+    pending_.append(data.substr(0, take));
+    data.remove_prefix(take);
+    pending_.erase(0, consume(pending_));
+  }
+}
+
+size_t MultipartParser::consume(std::string_view input) {
   size_t pos = 0;
   bool more = true;
   while (more) {
-    std::string_view buf(pending_);
+    std::string_view buf(input);
     buf.remove_prefix(pos);
     switch (state_) {
       case State::kPreamble: {
@@ -201,12 +217,12 @@ void MultipartParser::feed(std::string_view data) {
         break;
       }
       case State::kEpilogue:
-        pos = pending_.size();  // anything after the closing delimiter is ignored
+        pos = input.size();  // anything after the closing delimiter is ignored
         more = false;
         break;
     }
   }
-  pending_.erase(0, pos);
+  return pos;
 }
 
 void MultipartParser::finish() {

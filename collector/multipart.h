@@ -59,6 +59,8 @@ class MultipartParser {
  private:
   enum class State { kPreamble, kAfterDelimiter, kHeaders, kBody, kEpilogue };
   void parse_headers(std::string_view block);
+  // Parses as far as `input` allows; returns how many bytes were used up.
+  size_t consume(std::string_view input);
 
   std::string delimiter_;  // "\r\n--" + boundary
   MultipartSink& sink_;

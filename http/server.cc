@@ -150,6 +150,10 @@ class Session : public std::enable_shared_from_this<Session> {
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) peer_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+    // Beast reads at most the buffer's free capacity (never less than 512 bytes): without room
+    // reserved up front, a body arrives in header-sized reads of ~2 KiB, each a full trip
+    // through the reactor, the timer and the body handler.
+    buffer_.reserve(kBodyPiece);
   }
 
   ~Session() {

@@ -36,6 +36,20 @@ wait_port() {
   echo "nothing listening on $1" >&2; return 1
 }
 
+# CPU seconds (user + system) used so far by a process and its live children, from /proc.
+cpu_seconds() {
+  local total=0 p
+  for p in "$1" $(pgrep -P "$1" || true); do
+    [ -r "/proc/$p/stat" ] || continue
+    total=$(awk -v t="$total" -v hz="$(getconf CLK_TCK)" '{sub(/^.*\) /, ""); print t + ($12 + $13) / hz}' "/proc/$p/stat")
+  done
+  echo "$total"
+}
+# Adds the server's CPU milliseconds per answered crash to the load generator's JSON line.
+with_cpu() {
+  python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r["server_cpu_ms_per_crash"]=float(sys.argv[2])*1000/max(1,r["ok"]); print(json.dumps(r))' "$1" "$2"
+}
+
 run_collector() {
   local port; port="$(free_port)"
   rm -rf "$work/bw"
@@ -43,7 +57,8 @@ run_collector() {
     >"$work/bw.out" 2>"$work/bw.err" &
   local pid=$!; pids+=("$pid")
   wait_port "$port"
-  "$gen" --port "$port" --connections "$conns" --seconds "$seconds" --body-kb 400
+  local out; out="$("$gen" --port "$port" --connections "$conns" --seconds "$seconds" --body-kb 400)"
+  with_cpu "$out" "$(cpu_seconds "$pid")"
   kill "$pid"; wait "$pid" || true
 }
 
@@ -75,7 +90,8 @@ CONF
   nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" -e "$work/nginx/logs/error.log" &
   local pid=$!; pids+=("$pid")
   wait_port "$port"
-  "$gen" --port "$port" --connections "$conns" --seconds "$seconds" --body-kb 400 --method PUT --path /submit --per-connection-path
+  local out; out="$("$gen" --port "$port" --connections "$conns" --seconds "$seconds" --body-kb 400 --method PUT --path /submit --per-connection-path)"
+  with_cpu "$out" "$(cpu_seconds "$pid")"
   kill "$pid"; wait "$pid" || true
 }
 
@@ -94,9 +110,9 @@ for line in open(sys.argv[1]):
 def med(who, key): return statistics.median(r[key] for r in runs[who])
 errors = sum(r["errors"] for rs in runs.values() for r in rs)
 print(f"body {runs['collector'][0]['body_bytes']} bytes, {runs['collector'][0]['connections']} connections, {len(runs['collector'])} rounds (medians)")
-print(f"{'':10} {'crashes/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
+print(f"{'':10} {'crashes/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms/crash':>13}")
 for who in ("collector", "nginx"):
-    print(f"{who:10} {med(who,'per_second'):10.1f} {med(who,'p50_ms'):8.1f} {med(who,'p99_ms'):8.1f}")
+    print(f"{who:10} {med(who,'per_second'):10.1f} {med(who,'p50_ms'):8.1f} {med(who,'p99_ms'):8.1f} {med(who,'server_cpu_ms_per_crash'):13.2f}")
 print(f"ratio collector/nginx: {med('collector','per_second')/med('nginx','per_second'):.2f}   errors: {errors}")
 sys.exit(1 if errors else 0)
 PY
