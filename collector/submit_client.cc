@@ -1,21 +1,14 @@
 #include "collector/submit_client.h"
 
-#include <curl/curl.h>
-
-#include <mutex>
 #include <random>
 #include <stdexcept>
 
 #include "collector/gzip_stream.h"
 #include "core/fs_util.h"
+#include "core/libcurl.h"
 
 namespace bw::collector {
 namespace {
-
-void init_curl_once() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
 
 size_t collect(char* data, size_t size, size_t n, void* user) {
   static_cast<std::string*>(user)->append(data, size * n);
@@ -74,7 +67,7 @@ std::string build_multipart_body(const std::string& boundary, const nlohmann::js
 }
 
 SubmitResult submit_crash(const SubmitRequest& request) {
-  init_curl_once();
+  const LibCurl& lib = libcurl();
   std::vector<std::pair<std::string, std::string>> dumps;
   for (const auto& [name, path] : request.dumps) {
     try {
@@ -87,34 +80,34 @@ SubmitResult submit_crash(const SubmitRequest& request) {
   std::string body = build_multipart_body(boundary, request.annotations, request.json_extra, dumps);
   if (request.gzip) body = gzip_compress(body);
 
-  CURL* curl = curl_easy_init();
+  CURL* curl = lib.easy_init();
   if (!curl) throw std::runtime_error("curl_easy_init failed");
   curl_slist* headers = nullptr;
-  headers = curl_slist_append(headers, ("Content-Type: multipart/form-data; boundary=" + boundary).c_str());
-  if (request.gzip) headers = curl_slist_append(headers, "Content-Encoding: gzip");
+  headers = lib.slist_append(headers, ("Content-Type: multipart/form-data; boundary=" + boundary).c_str());
+  if (request.gzip) headers = lib.slist_append(headers, "Content-Encoding: gzip");
   Reader reader{body};
   SubmitResult result;
-  curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(curl, CURLOPT_POST, 1L);
-  curl_easy_setopt(curl, CURLOPT_USERAGENT, request.user_agent.c_str());
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, static_cast<long>(request.timeout.count()));
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &result.body);
+  lib.easy_setopt(curl, CURLOPT_URL, request.url.c_str());
+  lib.easy_setopt(curl, CURLOPT_POST, 1L);
+  lib.easy_setopt(curl, CURLOPT_USERAGENT, request.user_agent.c_str());
+  lib.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  lib.easy_setopt(curl, CURLOPT_TIMEOUT, static_cast<long>(request.timeout.count()));
+  lib.easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+  lib.easy_setopt(curl, CURLOPT_WRITEDATA, &result.body);
   if (request.chunked) {
-    headers = curl_slist_append(headers, "Transfer-Encoding: chunked");
-    curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_piece);
-    curl_easy_setopt(curl, CURLOPT_READDATA, &reader);
+    headers = lib.slist_append(headers, "Transfer-Encoding: chunked");
+    lib.easy_setopt(curl, CURLOPT_READFUNCTION, read_piece);
+    lib.easy_setopt(curl, CURLOPT_READDATA, &reader);
   } else {
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    lib.easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+    lib.easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
   }
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  CURLcode rc = curl_easy_perform(curl);
-  if (rc == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.status);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(curl);
-  if (rc != CURLE_OK) throw std::runtime_error(std::string("POST ") + request.url + ": " + curl_easy_strerror(rc));
+  lib.easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  CURLcode rc = lib.easy_perform(curl);
+  if (rc == CURLE_OK) lib.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.status);
+  lib.slist_free_all(headers);
+  lib.easy_cleanup(curl);
+  if (rc != CURLE_OK) throw std::runtime_error(std::string("POST ") + request.url + ": " + lib.easy_strerror(rc));
   return result;
 }
 

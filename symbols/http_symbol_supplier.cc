@@ -1,6 +1,5 @@
 // HTTP symbol servers (Tecken layout) through libcurl, with an on-disk cache of downloads, a
 // negative cache of 404s and one download per module at a time.
-#include <curl/curl.h>
 #include <zlib.h>
 
 #include <atomic>
@@ -12,6 +11,7 @@
 #include <mutex>
 
 #include "core/fs_util.h"
+#include "core/libcurl.h"
 #include "core/log.h"
 #include "symbols/sym_file_loader.h"
 #include "symbols/symbol_supplier.h"
@@ -27,11 +27,6 @@ struct HttpSymbolSupplier::State {
 };
 
 namespace {
-
-void global_curl_init() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
 
 std::string percent_encode_path(std::string_view rel) {
   static const char* hex = "0123456789ABCDEF";
@@ -67,34 +62,35 @@ Fetch fetch(const std::string& url, const fs::path& out_path, const HttpSymbolOp
     result.detail = "cannot create " + out_path.string() + ": " + std::strerror(errno);
     return result;
   }
-  CURL* h = curl_easy_init();
+  const LibCurl& curl = libcurl();
+  CURL* h = curl.easy_init();
   if (!h) {
     std::fclose(out);
     result.detail = "curl_easy_init failed";
     return result;
   }
   char errbuf[CURL_ERROR_SIZE] = {};
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout.count()));
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options.total_timeout.count()));
-  curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");  // gzip/deflate Content-Encoding decoded
-  curl_easy_setopt(h, CURLOPT_USERAGENT, options.user_agent.c_str());
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_to_file);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
-  CURLcode rc = curl_easy_perform(h);
+  curl.easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl.easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+  curl.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl.easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+  curl.easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+  curl.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl.easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout.count()));
+  curl.easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options.total_timeout.count()));
+  curl.easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");  // gzip/deflate Content-Encoding decoded
+  curl.easy_setopt(h, CURLOPT_USERAGENT, options.user_agent.c_str());
+  curl.easy_setopt(h, CURLOPT_WRITEFUNCTION, write_to_file);
+  curl.easy_setopt(h, CURLOPT_WRITEDATA, out);
+  CURLcode rc = curl.easy_perform(h);
   long status = 0;
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(h);
+  curl.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  curl.easy_cleanup(h);
   bool write_ok = std::fflush(out) == 0 && ::fsync(fileno(out)) == 0;
   write_ok = std::fclose(out) == 0 && write_ok;
   if (rc != CURLE_OK) {
-    result.detail = url + ": " + (errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    result.detail = url + ": " + (errbuf[0] ? errbuf : curl.easy_strerror(rc));
   } else if (status == 404 || status == 410) {
     result.outcome = FetchOutcome::kNotFound;
     result.detail = url + ": HTTP " + std::to_string(status);
@@ -162,7 +158,7 @@ bool fresh_marker(const fs::path& marker, std::chrono::seconds ttl) {
 
 HttpSymbolSupplier::HttpSymbolSupplier(HttpSymbolOptions options)
     : options_(std::move(options)), state_(std::make_unique<State>()) {
-  global_curl_init();
+  libcurl();  // fails here, at construction, if libcurl is missing
   for (auto& url : options_.urls) {
     while (!url.empty() && url.back() == '/') url.pop_back();
   }
