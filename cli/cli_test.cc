@@ -15,8 +15,8 @@ struct Run {
   std::string output;  // stdout and stderr
 };
 
-Run run(const std::string& args) {
-  std::string cmd = std::string(BW_BREAKWATER_BIN) + " " + args + " 2>&1";
+Run run_binary(const std::string& binary, const std::string& args) {
+  std::string cmd = binary + " " + args + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   std::string out;
   std::array<char, 4096> buf{};
@@ -25,6 +25,9 @@ Run run(const std::string& args) {
   int status = pclose(p);
   return {WEXITSTATUS(status), out};
 }
+
+Run run(const std::string& args) { return run_binary(BW_BREAKWATER_BIN, args); }
+Run run_all(const std::string& args) { return run_binary(BW_BREAKWATER_ALL_BIN, args); }
 
 TEST(CliTest, VersionPrintsVersion) {
   auto r = run("version");
@@ -74,6 +77,59 @@ TEST(CliTest, ConfigurationDocsListEveryKey) {
   ASSERT_NE(end, std::string::npos);
   std::string table = docs.substr(begin + 20, end - begin - 20);
   EXPECT_EQ(table + "\n", r.output) << "docs/configuration.md is stale: run scripts/gen-config-docs.sh";
+}
+
+}  // namespace
+
+// `breakwater` (front_main.cc) walks stacks itself and hands everything else to breakwater-all.
+namespace {
+
+const std::string kDumps = std::string(BW_TESTDATA_DIR) + "/minidumps/";
+const std::string kSymbols = std::string(BW_TESTDATA_DIR) + "/symbols";
+
+TEST(FrontTest, StackwalkPrintsWhatBreakwaterAllPrints) {
+  for (const char* dump : {"linux-mini.dmp", "firefox-windows-x86_64.dmp"}) {
+    for (const char* format : {"--json", "-m", "--human"}) {
+      std::string args = std::string("stackwalk ") + format + " " + kDumps + dump + " " + kSymbols;
+      auto front = run(args);
+      auto all = run_all(args);
+      EXPECT_EQ(front.exit_code, 0) << args;
+      EXPECT_GT(front.output.size(), 500u) << args;
+      EXPECT_EQ(front.output, all.output) << args;
+    }
+  }
+  auto bad = run("stackwalk --json " + kDumps + "invalid-range.dmp");
+  EXPECT_EQ(bad.exit_code, run_all("stackwalk --json " + kDumps + "invalid-range.dmp").exit_code) << bad.output;
+}
+
+TEST(FrontTest, OtherCommandsAndHelpAreBreakwaterAlls) {
+  EXPECT_EQ(run("version").output, run_all("version").output);
+  auto help = run("--help");
+  EXPECT_EQ(help.output, run_all("--help").output);
+  EXPECT_NE(help.output.find("serve"), std::string::npos) << help.output;
+  EXPECT_EQ(run("stackwalk --help").output, run_all("stackwalk --help").output);
+}
+
+TEST(FrontTest, HttpSymbolsHandTheWalkToBreakwaterAll) {
+  // No server listens on port 1: the HTTP supplier (only in breakwater-all, with libcurl) finds
+  // nothing and the walk goes on with the local symbols, as breakwater-all's own run does.
+  auto cache = std::filesystem::temp_directory_path() / ("bw-front-" + bw::fs::unique_temp_name());
+  std::string args = "stackwalk -m --symbols-cache " + cache.string() + " " + kDumps + "linux-mini.dmp " + kSymbols +
+                     " --symbols-url http://127.0.0.1:1/";
+  auto front = run(args);
+  EXPECT_EQ(front.exit_code, 0) << front.output;
+  EXPECT_EQ(front.output, run_all(args).output);
+  std::filesystem::remove_all(cache);
+}
+
+TEST(FrontTest, MissingBreakwaterAllIsAClearError) {
+  auto dir = std::filesystem::temp_directory_path() / ("bw-front-" + bw::fs::unique_temp_name());
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy_file(BW_BREAKWATER_BIN, dir / "breakwater");
+  auto r = run_binary((dir / "breakwater").string(), "version");
+  EXPECT_EQ(r.exit_code, 127);
+  EXPECT_NE(r.output.find("cannot run " + (dir / "breakwater-all").string()), std::string::npos) << r.output;
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -1,10 +1,10 @@
 #include "core/crash_id.h"
 
-#include <openssl/rand.h>
-
 #include <array>
 #include <ctime>
 #include <stdexcept>
+
+#include "core/random.h"
 
 namespace bw {
 namespace {
@@ -29,9 +29,7 @@ bool is_valid_civil_date(int year, int month, int day) {
 
 CrashId CrashId::generate(ThrottleResult throttle, std::chrono::system_clock::time_point when) {
   std::array<unsigned char, 16> bytes{};
-  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
-    throw std::runtime_error("crash id: no randomness available");
-  }
+  random_bytes(bytes.data(), bytes.size());
   bytes[6] = static_cast<unsigned char>((bytes[6] & 0x0f) | 0x40);  // version 4
   bytes[8] = static_cast<unsigned char>((bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
   std::string text;

@@ -1,13 +1,14 @@
 #include "core/fs_util.h"
 
 #include <fcntl.h>
-#include <openssl/rand.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <system_error>
+
+#include "core/random.h"
 
 namespace bw::fs {
 namespace {
@@ -102,7 +103,7 @@ std::string read_file(const std::filesystem::path& path) {
 
 std::string unique_temp_name() {
   unsigned char bytes[8];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("no randomness for a temporary name");
+  random_bytes(bytes, sizeof bytes);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out = "tmp-";
   for (unsigned char b : bytes) {
