@@ -1,4 +1,4 @@
-// How subcommands plug into the `breakwater` binary.
+// How subcommands plug into breakwater-all (and `stackwalk` into `breakwater`, front_main.cc).
 //
 // Each subcommand lives in cli/commands/<name>_command.cc and defines
 //   void bw::cli::register_<name>_command(CLI::App& app, SharedOptions& shared);
