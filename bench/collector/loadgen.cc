@@ -20,7 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "collector/gzip_stream.h"
+#include "bench/collector/crash_body.h"
 #include "collector/submit_client.h"
 #include "http/client.h"
 
@@ -59,29 +59,11 @@ Options parse_args(int argc, char** argv) {
   return o;
 }
 
-// A gzip'd multipart crash of about `kb` KiB: a dump of 3·kb KiB whose first third is random.
-std::pair<std::string, std::string> make_crash(int kb) {
-  std::mt19937_64 gen(42);
-  std::string dump(static_cast<size_t>(kb) * 3 * 1024, '\0');
-  std::memcpy(dump.data(), "MDMP\x93\xa7", 6);
-  for (size_t i = 64; i < dump.size() / 3; i += 8) {
-    uint64_t r = gen();
-    std::memcpy(dump.data() + i, &r, 8);
-  }
-  nlohmann::json ann = {{"ProductName", "Firefox"},     {"Version", "120.0"},          {"ReleaseChannel", "release"},
-                        {"BuildID", "20231120000000"}, {"CrashTime", "1700000000"},  {"Throttleable", "1"},
-                        {"URL", "https://example.com"}, {"Vendor", "Mozilla"},         {"useragent_locale", "en-US"}};
-  std::string boundary = bw::collector::random_boundary();
-  std::string body = bw::collector::gzip_compress(
-      bw::collector::build_multipart_body(boundary, ann, false, {{"upload_file_minidump", dump}}));
-  return {boundary, body};
-}
-
 }  // namespace
 
 int main(int argc, char** argv) try {
   Options o = parse_args(argc, argv);
-  auto [boundary, body] = make_crash(o.body_kb);
+  auto [boundary, body] = bench::make_crash(o.body_kb);
   std::atomic<bool> stop{false};
   std::mutex mu;
   std::vector<double> latencies_ms;
