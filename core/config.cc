@@ -12,12 +12,6 @@ namespace {
 
 std::string full_name(const ConfigKeySpec& s) { return s.section + "." + s.key; }
 
-std::string env_name(const ConfigKeySpec& s) {
-  std::string out = "BREAKWATER_" + s.section + "_" + s.key;
-  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
 const char* type_name(ConfigType t) {
   switch (t) {
     case ConfigType::kString: return "a string";
@@ -378,6 +372,12 @@ std::map<std::string, std::string> process_environment() {
     env.emplace(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
   }
   return env;
+}
+
+std::string env_name(const ConfigKeySpec& s) {
+  std::string out = "BREAKWATER_" + s.section + "_" + s.key;
+  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
 }
 
 }  // namespace bw

@@ -48,6 +48,9 @@ struct ConfigKeySpec {
 // Every key Breakwater knows, grouped by section (config_schema.cc).
 const std::vector<ConfigKeySpec>& config_schema();
 
+// The environment variable that sets a key: BREAKWATER_<SECTION>_<KEY>, upper case.
+std::string env_name(const ConfigKeySpec& spec);
+
 // Parses "25MiB", "512KB", "1G", "1234" into bytes; throws std::invalid_argument.
 uint64_t parse_size(std::string_view text);
 // Parses "120s", "5m", "250ms", "2h", "30" (seconds) into milliseconds; throws std::invalid_argument.

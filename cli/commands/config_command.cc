@@ -23,8 +23,7 @@ const char* type_label(ConfigType t) {
 void print_keys() {
   std::cout << "| key | type | default | environment variable | meaning |\n|---|---|---|---|---|\n";
   for (const auto& k : config_schema()) {
-    std::string env = "BREAKWATER_" + k.section + "_" + k.key;
-    for (auto& c : env) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    std::string env = env_name(k);
     if (k.type == ConfigType::kTableArray) env = "(file only)";
     std::cout << "| `" << k.section << "." << k.key << "` | " << type_label(k.type) << " | "
               << (k.default_value.empty() ? "" : "`" + k.default_value + "`") << " | `" << env << "` | " << k.help
