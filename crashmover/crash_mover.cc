@@ -78,6 +78,12 @@ CrashMover::CrashMover(std::vector<storage::CrashStorage*> buffers, storage::Cra
 }
 
 CrashMover::BatchResult CrashMover::move_batch() {
+  BatchResult result = move_one_batch();
+  if (result != BatchResult::kFailed) failures_.succeed();
+  return result;
+}
+
+CrashMover::BatchResult CrashMover::move_one_batch() {
   for (size_t tried = 0; tried < buffers_.size(); ++tried) {
     storage::CrashStorage& buffer = *buffers_[next_buffer_];
     next_buffer_ = (next_buffer_ + 1) % buffers_.size();
@@ -93,6 +99,7 @@ CrashMover::BatchResult CrashMover::move_batch() {
       }
     } catch (const std::exception& e) {
       logger("crashmover")->warn("claiming from a collector buffer failed: {}", e.what());
+      failures_.fail(std::string("collector buffer: ") + e.what());
       for (const auto& id : claimed) {
         try {
           buffer.release_new_crash(id);
@@ -203,6 +210,7 @@ CrashMover::BatchResult CrashMover::move_claimed(storage::CrashStorage& buffer, 
     }
   }
   if (!failure.empty()) {
+    failures_.fail(failure);
     retries_++;
     m.retries.inc();
     log_fields(*log, spdlog::level::warn, "crash mover batch failed, backing off",
@@ -268,6 +276,11 @@ void CrashMover::stop() {
 void CrashMover::wait_for(std::chrono::milliseconds duration) {
   std::unique_lock lock(stop_mutex_);
   stop_cv_.wait_for(lock, duration, [this] { return stopping_; });
+}
+
+std::vector<std::string> CrashMover::health_problems() const {
+  if (auto p = failures_.problem("crash mover")) return {*p};
+  return {};
 }
 
 MoverCounts CrashMover::counts() const {

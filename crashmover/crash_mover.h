@@ -31,8 +31,10 @@
 #include <cstdint>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <vector>
 
+#include "core/failure_streak.h"
 #include "queue/crash_queue.h"
 #include "storage/crash_storage.h"
 
@@ -84,10 +86,13 @@ class CrashMover {
   MoverCounts counts() const;
   // New crashes waiting in all buffers (walks their date trees).
   Backlog backlog();
+  // For /__heartbeat__: one sentence while batches are failing (since when, the last reason).
+  std::vector<std::string> health_problems() const;
   // The wait the next failure will cause (for tests and logs).
   std::chrono::milliseconds current_backoff() const { return backoff_; }
 
  private:
+  BatchResult move_one_batch();
   BatchResult move_claimed(storage::CrashStorage& buffer, const std::vector<CrashId>& claimed,
                            std::chrono::steady_clock::time_point claim_deadline);
   void after(BatchResult result, bool stop_when_idle, bool& finished);
@@ -102,6 +107,7 @@ class CrashMover {
   std::chrono::milliseconds backoff_;
   std::chrono::steady_clock::time_point next_backlog_refresh_{};
 
+  FailureStreak failures_;
   std::atomic<uint64_t> moved_{0}, queued_{0}, deferred_{0}, retries_{0}, failed_{0};
   std::mutex stop_mutex_;
   std::condition_variable stop_cv_;

@@ -147,6 +147,9 @@ TEST(CrashMover, PrimaryStorageDownBacklogGrowsThenDrainsToZero) {
 
   // The collector keeps saving while the mover fails and backs off.
   ASSERT_TRUE(eventually([&] { return mover.counts().retries >= 3; }, 60s));
+  auto problems = mover.health_problems();
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("crash mover: failing for"), std::string::npos) << problems[0];
   for (int i = 0; i < 30; ++i) {
     ids.push_back(CrashId::generate(ThrottleResult::kAccept));
     collect(collector, ids.back());
@@ -158,6 +161,8 @@ TEST(CrashMover, PrimaryStorageDownBacklogGrowsThenDrainsToZero) {
 
   site.repair_standard_root();
   ASSERT_TRUE(eventually([&] { return mover.counts().moved == 50; }, 120s));
+  // moved_ counts inside the batch; the streak ends when the batch returns.
+  EXPECT_TRUE(eventually([&] { return mover.health_problems().empty(); }, 60s));
   mover.stop();
   runner.join();
   EXPECT_EQ(mover.backlog().crashes, 0u);
@@ -191,10 +196,13 @@ TEST(CrashMover, QueueDownBacklogGrowsThenDrains) {
   ASSERT_TRUE(eventually([&] { return mover.counts().retries >= 2; }, 60s));
   EXPECT_EQ(mover.counts().moved, 0u) << "nothing is confirmed before it is queued";
   EXPECT_EQ(mover.backlog().crashes, 20u);
+  ASSERT_EQ(mover.health_problems().size(), 1u);
+  EXPECT_NE(mover.health_problems()[0].find("queue"), std::string::npos) << mover.health_problems()[0];
 
   sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
   sqlite3_close(db);
   ASSERT_TRUE(eventually([&] { return mover.counts().moved == 20; }, 120s));
+  EXPECT_TRUE(eventually([&] { return mover.health_problems().empty(); }, 60s));
   mover.stop();
   runner.join();
   EXPECT_EQ(mover.backlog().crashes, 0u);

@@ -157,10 +157,12 @@ void Processor::run_thread(size_t index) {
         queue->set_dead_letter_handler([this](const queue::DeadLetter& l) { on_dead_letter(l); });
       }
       auto delivery = queue->consume(consume_wait_);
+      queue_failures_.succeed();
       backoff = std::chrono::milliseconds(500);
       if (delivery) handle(*queue, *delivery);
     } catch (const std::exception& e) {
       // Queue unreachable (or could not be opened): back off, reopen, and carry on.
+      queue_failures_.fail(std::string("queue: ") + e.what());
       log_fields(*log, spdlog::level::warn, "queue unavailable; retrying",
                  {{"thread", std::to_string(index)}, {"error", e.what()}, {"wait_ms", std::to_string(backoff.count())}});
       queue.reset();
@@ -168,6 +170,11 @@ void Processor::run_thread(size_t index) {
       backoff = std::min(backoff * 2, max_backoff);
     }
   }
+}
+
+std::vector<std::string> Processor::health_problems() const {
+  if (auto p = queue_failures_.problem("processor")) return {*p};
+  return {};
 }
 
 std::vector<std::string> breakwater_worker_command() {

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/failure_streak.h"
 #include "processor/crash_pipeline.h"
 #include "processor/worker_pool.h"
 #include "queue/crash_queue.h"
@@ -81,6 +82,8 @@ class Processor {
   void on_dead_letter(const queue::DeadLetter& letter);
 
   ProcessorCounts counts() const;
+  // For /__heartbeat__: one sentence while the queue cannot be consumed (since when, why).
+  std::vector<std::string> health_problems() const;
 
  private:
   void run_thread(size_t index);
@@ -95,6 +98,7 @@ class Processor {
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;
   std::atomic<uint64_t> processed_{0}, failed_{0}, retried_{0}, dead_lettered_{0};
+  FailureStreak queue_failures_;
 };
 
 // The argv of a stack-walking worker when running inside the `breakwater` binary: this same

@@ -100,6 +100,30 @@ TEST_F(ProcessorTest, ProcessesQueuedCrashesAndAcksAfterSaving) {
   EXPECT_EQ(counts_.processed, 5u);
 }
 
+TEST_F(ProcessorTest, UnreachableQueueIsAHealthProblemUntilItComesBack) {
+  std::atomic<bool> queue_down{true};
+  Processor p(
+      pipeline_,
+      [&]() -> std::unique_ptr<queue::CrashQueue> {
+        if (queue_down) throw queue::QueueUnavailable("connection refused");
+        return open();
+      },
+      1, 100ms);
+  EXPECT_TRUE(p.health_problems().empty()) << "healthy before it has tried";
+  p.start();
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (p.health_problems().empty() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+  auto problems = p.health_problems();
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("processor: failing for"), std::string::npos) << problems[0];
+  EXPECT_NE(problems[0].find("connection refused"), std::string::npos) << problems[0];
+  queue_down = false;
+  deadline = std::chrono::steady_clock::now() + 60s;
+  while (!p.health_problems().empty() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(p.health_problems().empty());
+  p.stop();
+}
+
 TEST_F(ProcessorTest, DeferredCrashIsProcessedFromThePriorityQueue) {
   auto id = save(ThrottleResult::kDefer);
   request_priority(*open(), &storage_, {id.with_prefix()});

@@ -40,8 +40,11 @@ void register_serve_command(CLI::App& app, SharedOptions& shared) {
     crashmover::CrashMover mover({&collector.buffer()}, *primary, *mover_queue, mover_settings);
     processor::ProcessorService processing(config, *primary, queue_settings, processor::breakwater_worker_command());
 
+    // One /__heartbeat__ for the whole process: every role's check.
     http::add_health_routes(server, {nlohmann::json{{"version", kVersion}, {"commit", kGitCommit}}.dump(),
-                                     {[&collector] { return collector.health_problems(); }}});
+                                     {[&collector] { return collector.health_problems(); },
+                                      [&mover] { return mover.health_problems(); },
+                                      [&processing] { return processing.processor().health_problems(); }}});
     server.start();
     std::thread mover_thread([&mover] { mover.run(); });
     processing.start();
