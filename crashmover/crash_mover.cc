@@ -88,25 +88,15 @@ CrashMover::BatchResult CrashMover::move_one_batch() {
     storage::CrashStorage& buffer = *buffers_[next_buffer_];
     next_buffer_ = (next_buffer_ + 1) % buffers_.size();
     std::vector<CrashId> claimed;
-    // Claims expire after claim_lease: stop claiming, and later moving, well before that (slow
-    // storage) and give the rest back, so no other mover takes a crash this one still holds.
+    // Claims expire after claim_lease: stop moving well before that (slow storage) and give the
+    // rest back, so no other mover takes a crash this one still holds.
     const auto claim_deadline = std::chrono::steady_clock::now() + settings_.claim_lease / 2;
     try {
-      while (claimed.size() < settings_.batch_size && std::chrono::steady_clock::now() < claim_deadline) {
-        auto id = buffer.claim_new_crash(settings_.claim_lease);
-        if (!id) break;
-        claimed.push_back(*id);
-      }
+      // One call claims the batch (one listing of the date folder, not one per crash).
+      claimed = buffer.claim_new_crashes(settings_.batch_size, settings_.claim_lease);
     } catch (const std::exception& e) {
       logger("crashmover")->warn("claiming from a collector buffer failed: {}", e.what());
       failures_.fail(std::string("collector buffer: ") + e.what());
-      for (const auto& id : claimed) {
-        try {
-          buffer.release_new_crash(id);
-        } catch (const std::exception&) {
-          // The claim expires by itself.
-        }
-      }
       retries_++;
       MoverMetrics::get().retries.inc();
       return BatchResult::kFailed;

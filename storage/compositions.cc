@@ -113,6 +113,20 @@ std::optional<CrashId> PairCrashStorage::claim_new_crash(std::chrono::seconds le
   return second_->claim_new_crash(lease);
 }
 
+std::vector<CrashId> PairCrashStorage::claim_new_crashes(size_t max, std::chrono::seconds lease) {
+  auto claimed = first_->claim_new_crashes(max, lease);
+  if (claimed.size() < max) {
+    try {
+      auto more = second_->claim_new_crashes(max - claimed.size(), lease);
+      claimed.insert(claimed.end(), more.begin(), more.end());
+    } catch (...) {
+      release_all(*first_, claimed);
+      throw;
+    }
+  }
+  return claimed;
+}
+
 void PairCrashStorage::confirm_new_crash(const CrashId& id) {
   first_->confirm_new_crash(id);
   second_->confirm_new_crash(id);

@@ -41,6 +41,9 @@ class PolyCrashStorage : public CrashStorage {
   std::optional<CrashId> claim_new_crash(std::chrono::seconds lease = std::chrono::seconds(300)) override {
     return first().claim_new_crash(lease);
   }
+  std::vector<CrashId> claim_new_crashes(size_t max, std::chrono::seconds lease = std::chrono::seconds(300)) override {
+    return first().claim_new_crashes(max, lease);
+  }
   void confirm_new_crash(const CrashId& id) override { first().confirm_new_crash(id); }
   void release_new_crash(const CrashId& id) override { first().release_new_crash(id); }
 
@@ -61,6 +64,7 @@ class PairCrashStorage : public CrashStorage {
   void remove(const CrashId& id) override;
   std::vector<CrashId> new_crashes(size_t limit) override;
   std::optional<CrashId> claim_new_crash(std::chrono::seconds lease = std::chrono::seconds(300)) override;
+  std::vector<CrashId> claim_new_crashes(size_t max, std::chrono::seconds lease = std::chrono::seconds(300)) override;
   void confirm_new_crash(const CrashId& id) override;
   void release_new_crash(const CrashId& id) override;
 

@@ -47,4 +47,29 @@ void DumpFiles::add(std::string name, std::filesystem::path path, bool temporary
   paths_[std::move(name)] = std::move(path);
 }
 
+std::vector<CrashId> CrashStorage::claim_new_crashes(size_t max, std::chrono::seconds lease) {
+  std::vector<CrashId> claimed;
+  try {
+    while (claimed.size() < max) {
+      auto id = claim_new_crash(lease);
+      if (!id) break;
+      claimed.push_back(*id);
+    }
+  } catch (...) {
+    release_all(*this, claimed);
+    throw;
+  }
+  return claimed;
+}
+
+void release_all(CrashStorage& storage, const std::vector<CrashId>& claimed) noexcept {
+  for (const auto& id : claimed) {
+    try {
+      storage.release_new_crash(id);
+    } catch (...) {
+      // The claim expires by itself.
+    }
+  }
+}
+
 }  // namespace bw::storage

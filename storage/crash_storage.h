@@ -123,6 +123,11 @@ class CrashStorage {
   // Atomically claims the oldest unclaimed new crash: two consumers never hold the same crash.
   // A claim not confirmed or released within `lease` expires and the crash is offered again.
   virtual std::optional<CrashId> claim_new_crash(std::chrono::seconds lease = std::chrono::seconds(300)) = 0;
+  // Claims up to `max` of the oldest unclaimed new crashes at once, oldest first, with the same
+  // promises as claim_new_crash (a consumer's batch). Fewer (or none) when fewer are waiting.
+  // If it throws, it holds none of the claims it made. The default calls claim_new_crash;
+  // file-system storage lists each date folder once per batch instead of once per crash.
+  virtual std::vector<CrashId> claim_new_crashes(size_t max, std::chrono::seconds lease = std::chrono::seconds(300));
   // The consumer is done (saved elsewhere, queued): forget the crash in the date tree (claimed or
   // not: a consumer whose lease ran out still finishes the job). Forgetting a crash that is not
   // new is a no-op, so a retried confirm is harmless.
@@ -131,5 +136,8 @@ class CrashStorage {
   // A no-op when the crash is not claimed (its lease already expired and it was offered again).
   virtual void release_new_crash(const CrashId& id) = 0;
 };
+
+// Releases each claim, ignoring failures (an unreleased claim expires by itself).
+void release_all(CrashStorage& storage, const std::vector<CrashId>& claimed) noexcept;
 
 }  // namespace bw::storage

@@ -239,6 +239,23 @@ TEST_P(CrashStorageTest, ClaimConfirmAndRelease) {
   EXPECT_FALSE(store_->claim_new_crash().has_value());
 }
 
+TEST_P(CrashStorageTest, BatchClaimsTakeTheOldestAtOnce) {
+  std::vector<CrashId> ids;
+  for (int i = 0; i < 25; ++i) ids.push_back(save_sample());
+  EXPECT_TRUE(store_->claim_new_crashes(0).empty());
+  auto first = store_->claim_new_crashes(10);
+  EXPECT_EQ(first, std::vector<CrashId>(ids.begin(), ids.begin() + 10));
+  EXPECT_EQ(store_->new_crashes(100), std::vector<CrashId>(ids.begin() + 10, ids.end()));
+  EXPECT_EQ(store_->claim_new_crash(), ids[10]);  // single claims and batches mix
+  auto rest = store_->claim_new_crashes(100);
+  EXPECT_EQ(rest, std::vector<CrashId>(ids.begin() + 11, ids.end()));
+  EXPECT_TRUE(store_->claim_new_crashes(5).empty());
+  store_->release_new_crash(ids[3]);
+  EXPECT_EQ(store_->claim_new_crashes(3), std::vector<CrashId>{ids[3]});
+  for (const auto& id : ids) store_->confirm_new_crash(id);
+  EXPECT_TRUE(store_->new_crashes(10).empty());
+}
+
 TEST_P(CrashStorageTest, AnUnconfirmedCrashIsOfferedAgainWhenTheConsumerDoesNotFinish) {
   auto id = save_sample();
   // A consumer that claims and then dies: with a zero lease the claim is already expired.

@@ -114,20 +114,43 @@ std::vector<CrashId> FileSystemStorageBase::new_crashes(size_t limit) {
 }
 
 std::optional<CrashId> FileSystemStorageBase::claim_new_crash(std::chrono::seconds lease) {
-  // Each round lists the oldest few candidates of every root and tries them in order; a failed
-  // try means another walker took that crash, so the next listing no longer shows it.
-  for (;;) {
-    std::vector<std::pair<NewCrashEntry, CrashRoot*>> candidates;
-    for (auto& r : raw_roots_) {
-      for (auto& e : r->list_new(kClaimBatch)) candidates.emplace_back(std::move(e), r.get());
+  auto claimed = claim_new_crashes(1, lease);
+  if (claimed.empty()) return std::nullopt;
+  return claimed.front();
+}
+
+std::vector<CrashId> FileSystemStorageBase::claim_new_crashes(size_t max, std::chrono::seconds lease) {
+  // Each round lists the oldest candidates of every root (a few more than wanted) and tries them
+  // in order; a failed try means another walker took that crash, so the next listing no longer
+  // shows it. One listing serves a whole batch: listing a busy minute folder is the cost.
+  std::vector<CrashId> claimed;
+  try {
+    while (claimed.size() < max) {
+      const size_t want = max - claimed.size();
+      const size_t list = want + std::min<size_t>(want, kClaimBatch);
+      std::vector<std::pair<NewCrashEntry, CrashRoot*>> candidates;
+      bool more_waiting = false;
+      for (auto& r : raw_roots_) {
+        auto listed = r->list_new(list);
+        more_waiting = more_waiting || listed.size() == list;
+        for (auto& e : listed) candidates.emplace_back(std::move(e), r.get());
+      }
+      if (candidates.empty()) break;
+      std::sort(candidates.begin(), candidates.end(),
+                [](const auto& a, const auto& b) { return a.first.order_key() < b.first.order_key(); });
+      for (auto& [entry, root] : candidates) {
+        if (claimed.size() == max) break;
+        if (root->try_claim(entry, lease)) claimed.push_back(entry.id);
+      }
+      // Short of `max` means every candidate was tried; if no listing was cut off at `list`,
+      // those were all there were, and the ones we did not get went to other walkers.
+      if (claimed.size() < max && !more_waiting) break;
     }
-    if (candidates.empty()) return std::nullopt;
-    std::sort(candidates.begin(), candidates.end(),
-              [](const auto& a, const auto& b) { return a.first.order_key() < b.first.order_key(); });
-    for (auto& [entry, root] : candidates) {
-      if (root->try_claim(entry, lease)) return entry.id;
-    }
+  } catch (...) {
+    release_all(*this, claimed);
+    throw;
   }
+  return claimed;
 }
 
 void FileSystemStorageBase::confirm_new_crash(const CrashId& id) {

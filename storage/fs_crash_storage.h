@@ -48,6 +48,7 @@ class FileSystemStorageBase : public CrashStorage {
   void remove(const CrashId& id) override;
   std::vector<CrashId> new_crashes(size_t limit) override;
   std::optional<CrashId> claim_new_crash(std::chrono::seconds lease = std::chrono::seconds(300)) override;
+  std::vector<CrashId> claim_new_crashes(size_t max, std::chrono::seconds lease = std::chrono::seconds(300)) override;
   void confirm_new_crash(const CrashId& id) override;
   void release_new_crash(const CrashId& id) override;
 

@@ -265,8 +265,9 @@ TEST(FileSystemCrashStorageTest, ClaimsAreMovedAsideAndEmptyDateFoldersArePruned
   EXPECT_FALSE(fsys::exists(root / id.date_folder() / "name")) << "emptied name folders are pruned";
 }
 
-// 4 writer threads and 2 walker threads on one root: every crash is yielded exactly once.
-TEST(FileSystemCrashStorageTest, ConcurrentWritersAndWalkerThreadsYieldEachCrashOnce) {
+// 4 writer threads and 2 walker threads on one root, one claiming a crash at a time and one in
+// batches of 7: every crash is yielded exactly once.
+TEST(FileSystemCrashStorageTest, ConcurrentWritersAndSingleAndBatchWalkersYieldEachCrashOnce) {
   TempDir dir;
   FileSystemRawCrashStorage store(dir / "root");
   constexpr int kWriters = 4, kPerWriter = 60;
@@ -276,32 +277,41 @@ TEST(FileSystemCrashStorageTest, ConcurrentWritersAndWalkerThreadsYieldEachCrash
   std::atomic<int> writers_left{kWriters};
   std::atomic<bool> failed{false};
 
-  auto walker = [&] {
+  auto walker = [&](size_t batch) {
     FileSystemRawCrashStorage own(dir / "root");  // as a separate instance would
     for (;;) {
       bool done = writers_left.load() == 0;
-      auto id = own.claim_new_crash();
-      if (!id) {
+      std::vector<CrashId> ids;
+      if (batch == 1) {
+        if (auto id = own.claim_new_crash()) ids.push_back(*id);
+      } else {
+        ids = own.claim_new_crashes(batch);
+        if (ids.size() > batch) failed = true;
+      }
+      if (ids.empty()) {
         if (done) return;
         std::this_thread::yield();
         continue;
       }
-      // The claimed crash is complete.
-      try {
-        if (own.get_raw_crash(*id)["uuid"] != id->str()) failed = true;
-        if (own.get_dump(*id, "upload_file_minidump").size() != 2000) failed = true;
-      } catch (const std::exception&) {
-        failed = true;
+      for (const auto& id : ids) {
+        // The claimed crash is complete.
+        try {
+          if (own.get_raw_crash(id)["uuid"] != id.str()) failed = true;
+          if (own.get_dump(id, "upload_file_minidump").size() != 2000) failed = true;
+        } catch (const std::exception&) {
+          failed = true;
+        }
+        {
+          std::lock_guard lock(mu);
+          ++yielded[id];
+        }
+        own.confirm_new_crash(id);
       }
-      {
-        std::lock_guard lock(mu);
-        ++yielded[*id];
-      }
-      own.confirm_new_crash(*id);
     }
   };
   std::vector<std::thread> threads;
-  for (int w = 0; w < 2; ++w) threads.emplace_back(walker);
+  threads.emplace_back(walker, 1);
+  threads.emplace_back(walker, 7);
   for (int w = 0; w < kWriters; ++w) {
     threads.emplace_back([&, w] {
       for (int i = 0; i < kPerWriter; ++i) {

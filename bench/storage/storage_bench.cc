@@ -136,7 +136,31 @@ void BM_ClaimConfirm(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_ClaimConfirm)->Arg(100)->Arg(1000)->UseRealTime();
+BENCHMARK(BM_ClaimConfirm)->Arg(100)->Arg(1000)->Arg(10000)->UseRealTime();
+
+// The crash mover's claim: a batch of 100 (claim_new_crashes) + confirm each, backlog of
+// state.range(0) crashes; items are crashes, so it compares per crash with BM_ClaimConfirm.
+void BM_ClaimBatchConfirm(benchmark::State& state) {
+  Scratch scratch;
+  FileSystemRawCrashStorage store(scratch.path());
+  const auto backlog = static_cast<int>(state.range(0));
+  for (int i = 0; i < backlog; ++i) store.save_raw_crash(CrashId::generate(bw::ThrottleResult::kAccept), kRaw, {});
+  int64_t crashes = 0;
+  for (auto _ : state) {
+    auto ids = store.claim_new_crashes(100);
+    if (ids.size() != 100) {
+      state.SkipWithError("backlog ran out");
+      break;
+    }
+    for (const auto& id : ids) store.confirm_new_crash(id);
+    crashes += static_cast<int64_t>(ids.size());
+    state.PauseTiming();
+    for (size_t i = 0; i < ids.size(); ++i) store.save_raw_crash(CrashId::generate(bw::ThrottleResult::kAccept), kRaw, {});
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(crashes);
+}
+BENCHMARK(BM_ClaimBatchConfirm)->Arg(1000)->Arg(10000)->UseRealTime();
 
 // new_crashes(100) over a backlog of state.range(0) crashes.
 void BM_NewCrashesListing(benchmark::State& state) {
