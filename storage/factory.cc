@@ -16,7 +16,12 @@ std::unique_ptr<FileSystemRawCrashStorage> make_collector_buffer(const Config& c
 
 std::unique_ptr<FileSystemCrashStorage> make_primary_storage(const Config& config) {
   auto roots = storage_roots(config);
-  return std::make_unique<FileSystemCrashStorage>(roots.standard, roots.deferred, roots.processed);
+  // No date tree: the queue is what says which crashes await processing, and links nobody
+  // confirms would pile up until retention (and cost an fsync per moved crash).
+  FileSystemStorageOptions options;
+  options.standard_date_tree = false;
+  options.deferred_date_tree = false;
+  return std::make_unique<FileSystemCrashStorage>(roots.standard, roots.deferred, roots.processed, options);
 }
 
 }  // namespace bw::storage

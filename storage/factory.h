@@ -28,6 +28,7 @@ struct StorageRoots {
 StorageRoots storage_roots(const Config& config);
 
 std::unique_ptr<FileSystemRawCrashStorage> make_collector_buffer(const Config& config);
+// Primary storage keeps no date tree (new_crashes() is always empty): the queues drive processing.
 std::unique_ptr<FileSystemCrashStorage> make_primary_storage(const Config& config);
 
 }  // namespace bw::storage

@@ -43,6 +43,9 @@ TEST(StorageFactoryTest, BuiltStoragesWriteUnderTheirRoots) {
   EXPECT_TRUE(std::filesystem::is_directory(dir.path() / "crashes" / "standard" / id.date_folder()));
   EXPECT_TRUE(std::filesystem::is_directory(dir.path() / "crashes" / "processed" / id.date_folder()));
   EXPECT_EQ(buffer->claim_new_crash(), id);
+  // The queue, not a date tree, says what awaits processing in primary storage.
+  EXPECT_TRUE(primary->new_crashes(10).empty());
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "crashes" / "standard" / id.date_folder() / "date"));
 }
 
 TEST(StorageFactoryTest, ProcessedRootMustNotBeARawRoot) {
