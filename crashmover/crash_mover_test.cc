@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include <atomic>
+#include <cstdio>
 #include <set>
 #include <thread>
 
@@ -229,11 +230,17 @@ TEST(CrashMover, SigkillMidBatchLosesNothing) {
   pid_t child = ::fork();
   if (child == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a test runner that was killed
-    storage::FileSystemRawCrashStorage buffer(site.buffer_a);
-    auto primary = site.primary();
-    auto q = queue::open_crash_queue(site.queue_settings());
-    CrashMover mover({&buffer}, *primary, *q, settings);
-    mover.run();
+    try {
+      storage::FileSystemRawCrashStorage buffer(site.buffer_a);
+      auto primary = site.primary();
+      auto q = queue::open_crash_queue(site.queue_settings());
+      CrashMover mover({&buffer}, *primary, *q, settings);
+      mover.run();
+    } catch (const std::exception& e) {
+      // Not into GoogleTest's handler: this is a forked copy of the test runner.
+      std::fprintf(stderr, "mover child: %s\n", e.what());
+      ::_exit(2);
+    }
     ::_exit(0);
   }
   ASSERT_GT(child, 0);

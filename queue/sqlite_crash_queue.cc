@@ -123,9 +123,25 @@ SqliteCrashQueue::SqliteCrashQueue(QueueSettings settings)
   db_.reset(raw);
   if (rc != SQLITE_OK) fail("cannot open " + path.string());
   sqlite3_busy_timeout(db_.get(), 10000);
-  exec("PRAGMA journal_mode=WAL");
-  exec("PRAGMA synchronous=FULL");
-  exec(kSchema);
+  // Several processes may open a new queue file at once (a crash mover and processors started
+  // together). Switching to WAL and creating the tables can then fail at once with "database is
+  // locked" (SQLite does not wait on a lock it could deadlock on), or with an I/O error while the
+  // other connection is mid-switch. Both steps are idempotent, so they are retried for as long as
+  // the busy timeout.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    try {
+      exec("PRAGMA journal_mode=WAL");
+      exec("PRAGMA synchronous=FULL");
+      exec(kSchema);
+      break;
+    } catch (const QueueUnavailable&) {
+      int code = sqlite3_errcode(db_.get()) & 0xff;  // the primary code of an extended one
+      bool transient = code == SQLITE_BUSY || code == SQLITE_LOCKED || code == SQLITE_IOERR;
+      if (!transient || std::chrono::steady_clock::now() >= give_up) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
 
   notify_path_ = path;
   notify_path_ += ".notify";

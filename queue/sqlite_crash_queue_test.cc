@@ -149,6 +149,47 @@ TEST(SqliteCrashQueue, SeveralProcessesShareOneFile) {
   for (const auto& m : messages) EXPECT_EQ(seen.count(m.id.str()), 1u);
 }
 
+// Processes started together (a crash mover and processors) all open a queue file that does not
+// exist yet; none may fail on the first one's switch to WAL or table creation.
+TEST(SqliteCrashQueue, ProcessesOpeningANewFileTogetherAllSucceed) {
+  for (int round = 0; round < 5; ++round) {
+    TempDir dir;
+    QueueSettings s;
+    s.embedded_path = dir.path() / "queue" / "crash-queue.sqlite";
+    constexpr int kProcesses = 6;
+    int go[2];
+    ASSERT_EQ(::pipe(go), 0);
+    std::vector<pid_t> children;
+    for (int p = 0; p < kProcesses; ++p) {
+      pid_t pid = ::fork();
+      ASSERT_GE(pid, 0);
+      if (pid == 0) {
+        ::close(go[1]);
+        char c;
+        if (::read(go[0], &c, 1) < 0) ::_exit(5);  // all start at once when the pipe closes
+        int code = 0;
+        try {
+          SqliteCrashQueue q(s);
+          q.publish(CrashMessage{CrashId::generate(ThrottleResult::kAccept)}, QueueKind::kStandard);
+        } catch (...) {
+          code = 4;
+        }
+        ::_exit(code);
+      }
+      children.push_back(pid);
+    }
+    ::close(go[0]);
+    ::close(go[1]);
+    for (pid_t pid : children) {
+      int status = 0;
+      ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "round " << round << ", status " << status;
+    }
+    SqliteCrashQueue q(s);
+    EXPECT_EQ(q.stats().of(QueueKind::kStandard).ready, static_cast<uint64_t>(kProcesses)) << "round " << round;
+  }
+}
+
 TEST(SqliteCrashQueue, UnwritableLocationIsQueueUnavailable) {
   QueueSettings s;
   s.embedded_path = "/proc/version/cannot/be/here.sqlite";
