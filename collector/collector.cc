@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <ctime>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -14,6 +13,7 @@
 #include "core/fs_util.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/timestamp.h"
 #include "storage/factory.h"
 
 namespace bw::collector {
@@ -24,15 +24,6 @@ constexpr int kRawCrashVersion = 2;
 // Keys the collector sets itself: a client annotation with one of these names is kept under
 // "client_<name>" so that nothing the client sent is silently lost.
 const char* const kCollectorKeys[] = {"uuid", "submitted_timestamp", "version", "metadata"};
-
-std::string iso_timestamp(std::chrono::system_clock::time_point t) {
-  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(micros / 1'000'000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}+00:00", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                     tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(micros % 1'000'000));
-}
 
 http::Response discarded(int status, const std::string& reason) {
   return http::Response::text(status, reason.empty() ? "" : "Discarded=" + reason);

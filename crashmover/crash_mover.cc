@@ -1,6 +1,5 @@
 #include "crashmover/crash_mover.h"
 
-#include <cstdio>
 #include <ctime>
 #include <stdexcept>
 #include <string>
@@ -8,6 +7,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/timestamp.h"
 
 namespace bw::crashmover {
 namespace {
@@ -38,21 +38,6 @@ struct MoverMetrics {
   }
 };
 
-// "2026-11-22T01:27:34.123456+00:00" or "...Z" → seconds since the epoch (UTC).
-std::optional<std::time_t> parse_utc_timestamp(const std::string& text) {
-  std::tm tm{};
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d", &year, &month, &day, &hour, &minute, &second) != 6) {
-    return std::nullopt;
-  }
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  return timegm(&tm);
-}
 
 }  // namespace
 
@@ -287,7 +272,7 @@ Backlog CrashMover::backlog() {
     try {
       auto raw = buffer->get_raw_crash(ids.front());
       if (raw.contains("submitted_timestamp") && raw["submitted_timestamp"].is_string()) {
-        auto t = parse_utc_timestamp(raw["submitted_timestamp"].get<std::string>());
+        auto t = parse_iso_seconds(raw["submitted_timestamp"].get<std::string>());
         if (t && (!oldest || *t < *oldest)) oldest = t;
       }
     } catch (const std::exception&) {

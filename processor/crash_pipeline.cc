@@ -1,5 +1,6 @@
 #include "processor/crash_pipeline.h"
 
+#include "core/timestamp.h"
 #include "processor/rules.h"
 
 namespace bw::processor {
@@ -78,8 +79,8 @@ void CrashPipeline::finish(ProcessingContext& context, const std::optional<json>
   p["processor_history"] = std::move(history);
   p["processor_notes"] = context.notes;
   p["processor_ruleset"] = std::string(queue::to_string(ruleset));
-  p["started_datetime"] = iso_now(context.started);
-  p["completed_datetime"] = iso_now(std::chrono::system_clock::now());
+  p["started_datetime"] = iso_timestamp(context.started);
+  p["completed_datetime"] = iso_timestamp(std::chrono::system_clock::now());
   p["success"] = !context.failed;
   p["uuid"] = context.id.str();
 }

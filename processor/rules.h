@@ -123,11 +123,5 @@ const std::vector<std::string>& default_rule_names();
 std::unique_ptr<Rule> make_rule(std::string_view name, const RuleDependencies& deps);
 Ruleset make_ruleset(const std::vector<std::string>& names, const RuleDependencies& deps);
 
-// Parses an ISO-8601 UTC timestamp as the collector writes it ("2024-05-01T12:34:56.123456+00:00",
-// also "Z" or no zone, fraction optional) into seconds since the epoch; nullopt otherwise.
-std::optional<int64_t> parse_iso_seconds(std::string_view text);
-// "2024-05-01T12:34:56+00:00".
-std::string iso_from_seconds(int64_t seconds);
-std::string iso_now(std::chrono::system_clock::time_point now);
 
 }  // namespace bw::processor

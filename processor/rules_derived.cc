@@ -1,9 +1,8 @@
 // derived, truncate and dates: fields computed from json_dump and the annotations.
-#include <ctime>
 #include <set>
 
-#include <fmt/format.h>
 
+#include "core/timestamp.h"
 #include "processor/rules.h"
 
 namespace bw::processor {
@@ -160,58 +159,6 @@ void TruncateStacksRule::action(ProcessingContext& context) {
   if (auto it = dump.find("crashing_thread"); it != dump.end()) truncate(*it, "crashing thread", false);
 }
 
-std::optional<int64_t> parse_iso_seconds(std::string_view t) {
-  // YYYY-MM-DDTHH:MM:SS[.fraction][Z|+00:00]
-  if (t.size() < 19 || t[4] != '-' || t[7] != '-' || (t[10] != 'T' && t[10] != ' ') || t[13] != ':' || t[16] != ':') {
-    return std::nullopt;
-  }
-  auto num = [&](size_t pos, size_t len) -> int {
-    int v = 0;
-    for (size_t i = pos; i < pos + len; ++i) {
-      if (t[i] < '0' || t[i] > '9') return -1;
-      v = v * 10 + (t[i] - '0');
-    }
-    return v;
-  };
-  int year = num(0, 4), month = num(5, 2), day = num(8, 2), hour = num(11, 2), minute = num(14, 2), second = num(17, 2);
-  if (year < 1970 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 ||
-      minute > 59 || second < 0 || second > 60) {
-    return std::nullopt;
-  }
-  size_t pos = 19;
-  if (pos < t.size() && t[pos] == '.') {
-    ++pos;
-    size_t digits = 0;
-    while (pos < t.size() && t[pos] >= '0' && t[pos] <= '9') ++pos, ++digits;
-    if (digits == 0) return std::nullopt;
-  }
-  std::string_view zone = t.substr(pos);
-  if (!(zone.empty() || zone == "Z" || zone == "+00:00" || zone == "-00:00")) return std::nullopt;
-  std::tm tm{};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  return static_cast<int64_t>(timegm(&tm));
-}
-
-std::string iso_from_seconds(int64_t seconds) {
-  std::time_t s = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  if (!gmtime_r(&s, &tm)) return {};
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+00:00", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                     tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
-std::string iso_now(std::chrono::system_clock::time_point now) {
-  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
-  std::string base = iso_from_seconds(micros / 1'000'000);
-  // Insert the fraction before the zone.
-  return base.substr(0, 19) + fmt::format(".{:06}", micros % 1'000'000) + base.substr(19);
-}
-
 void DatesRule::action(ProcessingContext& context) {
   json& p = context.processed;
   std::optional<int64_t> submitted;
@@ -221,7 +168,7 @@ void DatesRule::action(ProcessingContext& context) {
   if (submitted) {
     p["date_processed"] = iso_from_seconds(*submitted);
   } else {
-    p["date_processed"] = iso_now(context.started);
+    p["date_processed"] = iso_timestamp(context.started);
     context.note("no valid submitted_timestamp; date_processed is the processing time");
   }
 

@@ -283,17 +283,6 @@ TEST(TruncateStacksRule, KeepsHeadAndTailOfLongThreads) {
   EXPECT_TRUE(has_note_containing(c, "thread 0: 1297 frames truncated"));
 }
 
-TEST(Iso, ParsesCollectorTimestampsAndRefusesOthers) {
-  EXPECT_EQ(parse_iso_seconds("2016-09-18T10:00:00.123456+00:00"), 1474192800);
-  EXPECT_EQ(parse_iso_seconds("2016-09-18T10:00:00Z"), 1474192800);
-  EXPECT_EQ(parse_iso_seconds("2016-09-18T10:00:00"), 1474192800);
-  EXPECT_FALSE(parse_iso_seconds("2016-09-18T10:00:00+02:00"));
-  EXPECT_FALSE(parse_iso_seconds("2016-13-18T10:00:00Z"));
-  EXPECT_FALSE(parse_iso_seconds("2016-09-18T10:00:00."));
-  EXPECT_FALSE(parse_iso_seconds("yesterday"));
-  EXPECT_EQ(iso_from_seconds(1474192800), "2016-09-18T10:00:00+00:00");
-}
-
 TEST(DatesRule, ComputesCrashTimeAgesAndDateProcessed) {
   ProcessingContext c(test_id());
   c.raw_crash = {{"submitted_timestamp", "2021-01-06T20:00:00.000000+00:00"}, {"CrashTime", "1609962905"}};
