@@ -1,7 +1,6 @@
 // derived, truncate and dates: fields computed from json_dump and the annotations.
 #include <set>
 
-
 #include "core/timestamp.h"
 #include "processor/rules.h"
 
