@@ -42,6 +42,9 @@ const std::vector<ConfigKeySpec>& config_schema() {
 
       // [index]
       {"index", "url", T::kString, "", "postgresql://... selects PostgreSQL; empty: SQLite in the data folder"},
+      {"index", "sqlite_path", T::kString, "", "SQLite index file; default <data>/index/crashes.sqlite"},
+      {"index", "readers", T::kInt, "4", "SQLite index: read connections (searches running at once), 1-64"},
+      {"index", "annotations", T::kStringList, "", "raw-crash annotations made searchable, each Name:type or Name:type:public (docs/search.md)"},
 
       // [http]: the HTTP server layer shared by the collector and the web app (http/server.h).
       {"http", "io_threads", T::kInt, "0", "threads reading and writing sockets; 0 = one per core"},
