@@ -1,0 +1,351 @@
+#include "testing/postgres/postgres_server.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace bw::testing {
+namespace {
+
+constexpr const char* kBinDir = "/usr/lib/postgresql/15/bin";
+constexpr const char* kLogin = "breakwater";
+
+std::string bin(const char* name) { return std::string(kBinDir) + "/" + name; }
+
+int free_loopback_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error("socket: " + std::string(std::strerror(errno)));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd);
+    throw std::runtime_error("cannot find a free port: " + std::string(std::strerror(errno)));
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string random_token(size_t length) {
+  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::random_device rd;
+  std::string out;
+  for (size_t i = 0; i < length; ++i) out.push_back(kAlphabet[rd() % (sizeof kAlphabet - 1)]);
+  return out;
+}
+
+// What a forked child needs, built before fork: after fork only async-signal-safe calls are
+// allowed (the test process may have threads).
+struct ChildPlan {
+  std::vector<std::string> args;
+  std::vector<std::string> env;
+  std::string log;
+  std::string cwd;
+  bool drop = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+// fork + exec in its own process group, stdout/stderr appended to the log. When `drop` is set the
+// child becomes uid/gid (no supplementary groups) before exec. The parent-death signal is set
+// after the credential change (which would clear it): SIGQUIT is PostgreSQL's immediate shutdown,
+// so a crashed test leaves no server behind.
+pid_t spawn(ChildPlan plan) {
+  std::vector<char*> argv;
+  for (auto& s : plan.args) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (auto& s : plan.env) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  pid_t parent = ::getpid();
+
+  pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork: " + std::string(std::strerror(errno)));
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    if (plan.drop) {
+      if (::setgroups(0, nullptr) != 0 || ::setgid(plan.gid) != 0 || ::setuid(plan.uid) != 0) ::_exit(125);
+    }
+    ::prctl(PR_SET_PDEATHSIG, SIGQUIT);
+    if (::getppid() != parent) ::_exit(127);
+    int fd = ::open(plan.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+    }
+    if (null_fd >= 0) ::dup2(null_fd, 0);
+    if (::chdir(plan.cwd.c_str()) != 0) ::_exit(126);
+    ::execve(argv[0], argv.data(), envp.data());
+    ::_exit(127);
+  }
+  ::setpgid(pid, pid);  // also from the parent, so killpg works at once
+  return pid;
+}
+
+// The environment for initdb and postgres: ours without PG* and locale variables (a developer's
+// PGDATA or PGPORT must not leak in), plus a fixed locale and time zone.
+std::vector<std::string> child_env(const std::filesystem::path& home) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e) {
+    std::string entry = *e;
+    if (entry.rfind("PG", 0) == 0 || entry.rfind("LC_", 0) == 0 || entry.rfind("LANG", 0) == 0 ||
+        entry.rfind("HOME=", 0) == 0 || entry.rfind("TZ=", 0) == 0) {
+      continue;
+    }
+    env.push_back(entry);
+  }
+  env.push_back("LC_ALL=C");
+  env.push_back("TZ=UTC");
+  env.push_back("HOME=" + home.string());
+  return env;
+}
+
+int wait_exit_status(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return -1;
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string read_tail(const std::filesystem::path& path, size_t max_bytes) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  return text.size() > max_bytes ? text.substr(text.size() - max_bytes) : text;
+}
+
+std::atomic<int> g_instance{0};
+
+}  // namespace
+
+bool PostgresServer::available() {
+  if (::access(bin("initdb").c_str(), X_OK) != 0 || ::access(bin("postgres").c_str(), X_OK) != 0) return false;
+  return ::geteuid() != 0 || ::getpwnam("postgres") != nullptr;
+}
+
+PostgresServer::PostgresServer(std::chrono::seconds start_timeout) : start_timeout_(start_timeout) {
+  if (!available()) throw std::runtime_error("PostgreSQL 15 is not installed (scripts/install-deps.sh test)");
+  std::filesystem::path tmp = std::filesystem::temp_directory_path();
+  if (::geteuid() == 0) {
+    // The postgres user must be able to reach the folder, which a root-only TMPDIR may forbid.
+    const passwd* pw = ::getpwnam("postgres");
+    run_uid_ = pw->pw_uid;
+    run_gid_ = pw->pw_gid;
+    drop_privileges_ = true;
+    tmp = "/tmp";
+  } else {
+    run_uid_ = ::geteuid();
+    run_gid_ = ::getegid();
+  }
+  int instance = g_instance.fetch_add(1);
+  base_ = tmp / ("bw-postgres-" + std::to_string(::getpid()) + "-" + std::to_string(instance) + "-" +
+                 random_token(8));
+  std::filesystem::create_directories(base_ / "sock");
+  ::chmod(base_.c_str(), 0700);
+  if (drop_privileges_ && (::chown(base_.c_str(), run_uid_, run_gid_) != 0 ||
+                           ::chown((base_ / "sock").c_str(), run_uid_, run_gid_) != 0)) {
+    std::error_code ec;
+    std::filesystem::remove_all(base_, ec);
+    throw std::runtime_error("cannot hand " + base_.string() + " to the postgres user: " + std::strerror(errno));
+  }
+  password_ = random_token(24);
+  try {
+    run_initdb();
+    // The port is free when chosen but another process may take it before the server binds it
+    // (ctest -j runs several test binaries): try a few ports.
+    for (int attempt = 0;; ++attempt) {
+      port_ = free_loopback_port();
+      try {
+        start();
+        break;
+      } catch (const std::runtime_error&) {
+        if (attempt >= 2 || log_tail().find("could not bind") == std::string::npos) throw;
+      }
+    }
+    create_database(kLogin);
+  } catch (...) {
+    kill();
+    std::error_code ec;
+    std::filesystem::remove_all(base_, ec);
+    throw;
+  }
+}
+
+PostgresServer::~PostgresServer() {
+  try {
+    stop();
+  } catch (...) {
+    kill();
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(base_, ec);
+}
+
+std::string PostgresServer::url_for(const std::string& database) const {
+  return "postgresql://" + std::string(kLogin) + ":" + password_ + "@127.0.0.1:" + std::to_string(port_) + "/" +
+         database;
+}
+
+std::string PostgresServer::log_tail() const { return read_tail(base_ / "server.log", 4000); }
+
+void PostgresServer::run_initdb() {
+  std::filesystem::path pwfile = base_ / "pwfile";
+  {
+    std::ofstream out(pwfile, std::ios::binary | std::ios::trunc);
+    out << password_ << "\n";
+    if (!out) throw std::runtime_error("cannot write " + pwfile.string());
+  }
+  ::chmod(pwfile.c_str(), 0600);
+  if (drop_privileges_ && ::chown(pwfile.c_str(), run_uid_, run_gid_) != 0) {
+    throw std::runtime_error("cannot hand the password file to the postgres user: " + std::string(std::strerror(errno)));
+  }
+  ChildPlan plan;
+  // Loopback TCP logins need the password (as a real deployment); the unix socket, private to
+  // the folder, trusts its user.
+  plan.args = {bin("initdb"),      "-D", (base_ / "data").string(), "-U", kLogin, "--pwfile=" + pwfile.string(),
+               "--auth-host=scram-sha-256", "--auth-local=trust", "-E", "UTF8", "--locale=C", "--no-sync",
+               "--no-instructions"};
+  plan.env = child_env(base_);
+  plan.log = (base_ / "initdb.log").string();
+  plan.cwd = base_.string();
+  plan.drop = drop_privileges_;
+  plan.uid = run_uid_;
+  plan.gid = run_gid_;
+  int status = wait_exit_status(spawn(std::move(plan)));
+  std::error_code ec;
+  std::filesystem::remove(pwfile, ec);
+  if (status != 0) {
+    throw std::runtime_error("initdb failed (status " + std::to_string(status) +
+                             "): " + read_tail(base_ / "initdb.log", 4000));
+  }
+}
+
+void PostgresServer::launch() {
+  ChildPlan plan;
+  plan.args = {bin("postgres"),
+               "-D", (base_ / "data").string(),
+               "-p", std::to_string(port_),
+               "-c", "listen_addresses=127.0.0.1",
+               "-c", "unix_socket_directories=" + (base_ / "sock").string(),
+               // Test speed over durability against a machine crash. Commits are still written
+               // to the OS before they are acknowledged (synchronous_commit stays on), so kill()
+               // loses nothing committed, like a real server process crash.
+               "-c", "fsync=off",
+               "-c", "full_page_writes=off",
+               // Several clusters may run at once on a small machine.
+               "-c", "shared_buffers=32MB",
+               "-c", "max_connections=60",
+               "-c", "logging_collector=off",
+               "-c", "log_line_prefix=%m [%p] ",
+               "-c", "log_min_messages=warning"};
+  plan.env = child_env(base_);
+  plan.log = (base_ / "server.log").string();
+  plan.cwd = base_.string();
+  plan.drop = drop_privileges_;
+  plan.uid = run_uid_;
+  plan.gid = run_gid_;
+  postmaster_pid_ = spawn(std::move(plan));
+}
+
+void PostgresServer::start() {
+  if (postmaster_pid_ > 0) return;
+  launch();
+  wait_until_ready();
+}
+
+void PostgresServer::wait_until_ready() {
+  // The maintenance database initdb creates: ours may not exist yet.
+  std::string conninfo = url_for("postgres") + "?connect_timeout=2";
+  auto deadline = std::chrono::steady_clock::now() + start_timeout_;
+  std::string last_error;
+  for (;;) {
+    std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdb(conninfo.c_str()), &PQfinish);
+    if (conn && PQstatus(conn.get()) == CONNECTION_OK) return;
+    last_error = conn ? PQerrorMessage(conn.get()) : "out of memory";
+    int status = 0;
+    if (::waitpid(postmaster_pid_, &status, WNOHANG) == postmaster_pid_) {
+      postmaster_pid_ = -1;
+      throw std::runtime_error("postgres exited while starting: " + log_tail());
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill();
+      throw std::runtime_error("postgres did not accept logins in time (" + last_error + "): " + log_tail());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+void PostgresServer::stop() {
+  if (postmaster_pid_ <= 0) return;
+  pid_t pid = postmaster_pid_;
+  postmaster_pid_ = -1;
+  // SIGTERM would be a "smart" shutdown that waits for every client (a pool never leaves).
+  ::kill(pid, SIGINT);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (;;) {
+    pid_t r = ::waitpid(pid, nullptr, WNOHANG);
+    if (r == pid || (r < 0 && errno == ECHILD)) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::killpg(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::killpg(pid, SIGKILL);  // anything of the group still lingering (no-op when gone)
+}
+
+void PostgresServer::kill() {
+  if (postmaster_pid_ <= 0) return;
+  pid_t pid = postmaster_pid_;
+  postmaster_pid_ = -1;
+  ::killpg(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+}
+
+std::string PostgresServer::create_database(const std::string& name) {
+  bool valid = !name.empty() && name.size() <= 63 && name[0] >= 'a' && name[0] <= 'z';
+  for (char c : name) valid = valid && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
+  if (!valid) throw std::invalid_argument("database name must be [a-z][a-z0-9_]{0,62}: " + name);
+  std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdb(url_for("postgres").c_str()), &PQfinish);
+  if (!conn || PQstatus(conn.get()) != CONNECTION_OK) {
+    throw std::runtime_error("cannot connect to the test server: " +
+                             std::string(conn ? PQerrorMessage(conn.get()) : "out of memory"));
+  }
+  // An identifier cannot be a bound parameter; the name was checked above.
+  std::unique_ptr<PGresult, decltype(&PQclear)> res(PQexec(conn.get(), ("CREATE DATABASE " + name).c_str()),
+                                                    &PQclear);
+  if (PQresultStatus(res.get()) != PGRES_COMMAND_OK) {
+    throw std::runtime_error("CREATE DATABASE " + name + ": " + PQerrorMessage(conn.get()));
+  }
+  return url_for(name);
+}
+
+}  // namespace bw::testing
