@@ -1,0 +1,993 @@
+#include "index/sqlite_crash_index.h"
+
+#include <re2/re2.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <tuple>
+#include <unordered_map>
+
+#include "core/crash_id.h"
+#include "core/log.h"
+#include "index/fields.h"
+#include "index/migrations.h"
+#include "index/super_search_query.h"
+
+namespace bw::index {
+namespace {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// A search running longer than this is stopped (IndexUnavailable): the limits of the grammar
+// keep real queries far below it, this only bounds the unforeseen.
+constexpr auto kSearchDeadline = std::chrono::seconds(30);
+
+[[noreturn]] void fail(sqlite3* db, const std::string& what) {
+  throw IndexUnavailable("sqlite index: " + what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
+}
+
+// A cached prepared statement; reset (and bindings cleared) when the Use goes away.
+class Use {
+ public:
+  Use(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  ~Use() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  Use(const Use&) = delete;
+  Use& operator=(const Use&) = delete;
+
+  Use& bind(int i, int64_t v) {
+    check(sqlite3_bind_int64(stmt_, i, v));
+    return *this;
+  }
+  Use& bind(int i, std::string_view v) {
+    check(sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+    return *this;
+  }
+  Use& bind_json(int i, const json& v) {
+    if (v.is_string()) return bind(i, std::string_view(v.get_ref<const std::string&>()));
+    if (v.is_boolean()) return bind(i, static_cast<int64_t>(v.get<bool>() ? 1 : 0));
+    if (v.is_number_integer()) return bind(i, v.get<int64_t>());
+    if (v.is_number_float()) {
+      check(sqlite3_bind_double(stmt_, i, v.get<double>()));
+      return *this;
+    }
+    if (v.is_null()) {
+      check(sqlite3_bind_null(stmt_, i));
+      return *this;
+    }
+    return bind(i, std::string_view(v.dump()));  // arrays: JSON text for json_each()
+  }
+  bool step() {
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    if (rc == SQLITE_INTERRUPT) throw IndexUnavailable("sqlite index: the query ran longer than the limit");
+    fail(db_, "step");
+  }
+  int64_t int_at(int c) const { return sqlite3_column_int64(stmt_, c); }
+  bool null_at(int c) const { return sqlite3_column_type(stmt_, c) == SQLITE_NULL; }
+  std::string text_at(int c) const {
+    const auto* p = sqlite3_column_text(stmt_, c);
+    int n = sqlite3_column_bytes(stmt_, c);
+    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
+  }
+  // The column as JSON by its SQLite storage class.
+  json value_at(int c) const {
+    switch (sqlite3_column_type(stmt_, c)) {
+      case SQLITE_INTEGER: return sqlite3_column_int64(stmt_, c);
+      case SQLITE_FLOAT: return sqlite3_column_double(stmt_, c);
+      case SQLITE_TEXT:
+      case SQLITE_BLOB: return text_at(c);
+      default: return nullptr;
+    }
+  }
+
+ private:
+  void check(int rc) const {
+    if (rc != SQLITE_OK) fail(db_, "bind");
+  }
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+};
+
+// bw_regexp(pattern, value): RE2 whole-value match; the compiled pattern is cached per statement.
+void regexp_function(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  if (sqlite3_value_type(argv[1]) == SQLITE_NULL) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  using Compiled = std::shared_ptr<const RE2>;
+  auto* re = static_cast<Compiled*>(sqlite3_get_auxdata(ctx, 0));
+  if (!re) {
+    const char* p = reinterpret_cast<const char*>(sqlite3_value_text(argv[0]));
+    int n = sqlite3_value_bytes(argv[0]);
+    try {
+      re = new Compiled(compile_regex("@", std::string_view(p ? p : "", static_cast<size_t>(n))));
+    } catch (const std::exception& e) {
+      sqlite3_result_error(ctx, e.what(), -1);
+      return;
+    }
+    sqlite3_set_auxdata(ctx, 0, re, [](void* x) { delete static_cast<Compiled*>(x); });
+    re = static_cast<Compiled*>(sqlite3_get_auxdata(ctx, 0));
+    if (!re) {  // SQLite could not keep it (and has deleted it)
+      sqlite3_result_error_nomem(ctx);
+      return;
+    }
+  }
+  const char* v = reinterpret_cast<const char*>(sqlite3_value_text(argv[1]));
+  int vn = sqlite3_value_bytes(argv[1]);
+  sqlite3_result_int(ctx, regex_matches(**re, std::string_view(v ? v : "", static_cast<size_t>(vn))) ? 1 : 0);
+}
+
+// One connection with its statement cache.
+struct Connection {
+  sqlite3* db = nullptr;
+  std::unordered_map<std::string, sqlite3_stmt*> statements;
+  Clock::time_point deadline = Clock::time_point::max();
+
+  ~Connection() {
+    for (auto& [sql, st] : statements) sqlite3_finalize(st);
+    sqlite3_close_v2(db);
+  }
+
+  void exec(const std::string& sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string message = err ? err : sqlite3_errmsg(db);
+      sqlite3_free(err);
+      throw IndexUnavailable("sqlite index: " + message);
+    }
+  }
+
+  Use use(const std::string& sql) {
+    auto it = statements.find(sql);
+    if (it == statements.end()) {
+      // Search SQL varies with the query's shape; keep the cache bounded.
+      if (statements.size() >= 256) {
+        for (auto& [s, st] : statements) sqlite3_finalize(st);
+        statements.clear();
+      }
+      sqlite3_stmt* st = nullptr;
+      if (sqlite3_prepare_v3(db, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &st, nullptr) !=
+          SQLITE_OK) {
+        fail(db, "prepare");
+      }
+      it = statements.emplace(sql, st).first;
+    }
+    return Use(db, it->second);
+  }
+};
+
+std::unique_ptr<Connection> open_connection(const std::filesystem::path& path) {
+  auto c = std::make_unique<Connection>();
+  int rc = sqlite3_open_v2(path.c_str(), &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) fail(c->db, "cannot open " + path.string());
+  sqlite3_busy_timeout(c->db, 10000);
+  sqlite3_extended_result_codes(c->db, 1);
+  if (sqlite3_create_function_v2(c->db, "bw_regexp", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr, regexp_function,
+                                 nullptr, nullptr, nullptr) != SQLITE_OK) {
+    fail(c->db, "registering bw_regexp");
+  }
+  sqlite3_progress_handler(
+      c->db, 10000,
+      [](void* p) -> int { return Clock::now() > static_cast<Connection*>(p)->deadline ? 1 : 0; }, c.get());
+  return c;
+}
+
+// BEGIN IMMEDIATE ... COMMIT, rolled back when left by an exception.
+class Transaction {
+ public:
+  explicit Transaction(Connection& c) : c_(c) { c_.exec("BEGIN IMMEDIATE"); }
+  ~Transaction() {
+    if (!done_) sqlite3_exec(c_.db, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  void commit() {
+    c_.exec("COMMIT");
+    done_ = true;
+  }
+
+ private:
+  Connection& c_;
+  bool done_ = false;
+};
+
+// A rollup key: (product, version, day, process_type, platform, signature).
+using RollupKey = std::tuple<std::string, std::string, int64_t, std::string, std::string, std::string>;
+
+// Adds the column-field values of a row in catalogue order.
+std::string column_list(const FieldCatalogue& cat) {
+  std::string out;
+  for (const auto& f : cat.all()) {
+    if (!f.indexed()) continue;
+    if (!out.empty()) out += ", ";
+    out += f.column;
+  }
+  return out;
+}
+
+// JSON path of a document field: '$."name"' (names come from the catalogue: no quotes in them).
+std::string doc_path(const Field& f) { return "'$.\"" + f.name + "\"'"; }
+
+// Smallest string greater than every string starting with `prefix` (byte order); empty if none.
+std::string prefix_successor(std::string prefix) {
+  while (!prefix.empty() && static_cast<unsigned char>(prefix.back()) == 0xFF) prefix.pop_back();
+  if (!prefix.empty()) prefix.back() = static_cast<char>(static_cast<unsigned char>(prefix.back()) + 1);
+  return prefix;
+}
+
+// Builds SQL text from catalogue identifiers and "?" placeholders; values go to params.
+struct Sql {
+  std::string text;
+  std::vector<json> params;
+  Sql& operator<<(std::string_view s) {
+    text += s;
+    return *this;
+  }
+  Sql& param(json v) {
+    text += '?';
+    params.push_back(std::move(v));
+    return *this;
+  }
+};
+
+std::string scalar_expr(const Field& f) {
+  if (f.indexed()) return "c." + f.column;
+  return "json_extract(c.doc, " + doc_path(f) + ")";
+}
+
+json to_sql_value(const json& v) {
+  if (v.is_boolean()) return v.get<bool>() ? 1 : 0;
+  return v;
+}
+
+// The condition "expr <op> value" for one operand.
+void single_condition(Sql& sql, const std::string& e, Op op, const json& v) {
+  switch (op) {
+    case Op::kDefault:
+    case Op::kEquals:
+      if (v.is_array()) {  // dates: [from, to)
+        sql << "(" << e << " >= ";
+        sql.param(v[0]) << " AND " << e << " < ";
+        sql.param(v[1]) << ")";
+      } else {
+        sql << e << " = ";
+        sql.param(to_sql_value(v));
+      }
+      return;
+    case Op::kContains:
+      sql << "instr(" << e << ", ";
+      sql.param(v) << ") > 0";
+      return;
+    case Op::kStartsWith: {
+      std::string upper = prefix_successor(v.get<std::string>());
+      sql << "(" << e << " >= ";
+      sql.param(v);
+      if (!upper.empty()) {
+        sql << " AND " << e << " < ";
+        sql.param(upper);
+      }
+      sql << ")";
+      return;
+    }
+    case Op::kEndsWith:
+      sql << "substr(" << e << ", -length(";
+      sql.param(v) << ")) = ";
+      sql.param(v);
+      return;
+    case Op::kRegex:
+      sql << "bw_regexp(";
+      sql.param(v) << ", " << e << ")";
+      return;
+    case Op::kGreater: sql << e << " > "; sql.param(v); return;
+    case Op::kLess: sql << e << " < "; sql.param(v); return;
+    case Op::kGreaterEq: sql << e << " >= "; sql.param(v); return;
+    case Op::kLessEq: sql << e << " <= "; sql.param(v); return;
+    case Op::kNull: sql << e << " IS NULL"; return;
+    case Op::kTrue: sql << e << " = 1"; return;
+  }
+}
+
+// The condition for one operand where the operand is `value` of a json_each over a bound array.
+std::string each_condition(const std::string& e, Op op) {
+  switch (op) {
+    case Op::kDefault:
+    case Op::kEquals: return "(" + e + " >= json_extract(value, '$[0]') AND " + e + " < json_extract(value, '$[1]'))";
+    case Op::kContains: return "instr(" + e + ", value) > 0";
+    case Op::kStartsWith: return "substr(" + e + ", 1, length(value)) = value";
+    case Op::kEndsWith: return "substr(" + e + ", -length(value)) = value";
+    case Op::kRegex: return "bw_regexp(value, " + e + ")";
+    default: return "0";
+  }
+}
+
+// Condition on a scalar expression: the OR of the filter's values.
+void values_condition(Sql& sql, const std::string& e, const Filter& f) {
+  const auto& values = f.values;
+  if (f.op == Op::kNull || f.op == Op::kTrue) {
+    single_condition(sql, e, f.op, json());
+    return;
+  }
+  // An OR of comparisons in one direction is the loosest one.
+  if (f.op == Op::kGreater || f.op == Op::kGreaterEq || f.op == Op::kLess || f.op == Op::kLessEq) {
+    bool lower = f.op == Op::kGreater || f.op == Op::kGreaterEq;
+    json best = values.front();
+    for (const auto& v : values) {
+      if (lower ? v < best : v > best) best = v;
+    }
+    single_condition(sql, e, f.op, best);
+    return;
+  }
+  if (values.size() == 1) {
+    single_condition(sql, e, f.op, values[0]);
+    return;
+  }
+  json array = json::array();
+  for (const auto& v : values) array.push_back(to_sql_value(v));
+  bool ranges = values.front().is_array();
+  if ((f.op == Op::kDefault || f.op == Op::kEquals) && !ranges) {
+    sql << e << " IN (SELECT value FROM json_each(";
+    sql.param(std::move(array)) << "))";
+    return;
+  }
+  sql << "EXISTS (SELECT 1 FROM json_each(";
+  sql.param(std::move(array)) << ") WHERE " << each_condition(e, f.op) << ")";
+}
+
+void filter_condition(Sql& sql, const Filter& f) {
+  if (f.negated) sql << "NOT COALESCE((";
+  if (f.field->is_list) {
+    if (f.op == Op::kNull) {
+      sql << "COALESCE(json_array_length(c.doc, " << doc_path(*f.field) << "), 0) = 0";
+    } else {
+      sql << "EXISTS (SELECT 1 FROM json_each(c.doc, " << doc_path(*f.field) << ") AS le WHERE ";
+      values_condition(sql, "le.value", f);
+      sql << ")";
+    }
+  } else {
+    values_condition(sql, scalar_expr(*f.field), f);
+  }
+  if (f.negated) sql << "), 0)";
+}
+
+// A value read back from SQLite, typed as the field says.
+json typed(const Field& f, json v) {
+  if (v.is_null()) return v;
+  if (f.type == FieldType::kBoolean && v.is_number_integer()) return v.get<int64_t>() != 0;
+  return v;
+}
+
+// The term of a bucket as search returns it.
+json term_of(const Aggregation& a, const json& key) {
+  if (a.field->type == FieldType::kDate && key.is_number()) return format_date_us(key.get<int64_t>());
+  if (a.kind == Aggregation::Kind::kHistogram && a.field->type == FieldType::kInteger && key.is_number_float()) {
+    return static_cast<int64_t>(key.get<double>());
+  }
+  return typed(*a.field, key);
+}
+
+// Orders keys: strings bytewise, numbers numerically (both backends must agree).
+bool key_less(const json& a, const json& b) {
+  if (a.is_number() && b.is_number()) return a.get<double>() < b.get<double>();
+  if (a.is_string() && b.is_string()) return a.get_ref<const std::string&>() < b.get_ref<const std::string&>();
+  return a.type() < b.type();
+}
+
+}  // namespace
+
+struct SqliteCrashIndex::Impl {
+  IndexSettings settings;
+  std::shared_ptr<const FieldCatalogue> catalogue;
+  std::string columns;  // the indexed columns, comma separated, in catalogue order
+  std::mutex write_mutex;
+  std::unique_ptr<Connection> writer;
+  std::mutex pool_mutex;
+  std::condition_variable pool_cv;
+  std::vector<std::unique_ptr<Connection>> idle;
+  uint64_t rows_since_optimize = 0;
+
+  // A reader from the pool, returned on destruction.
+  class Reader {
+   public:
+    explicit Reader(Impl& impl) : impl_(impl) {
+      std::unique_lock lock(impl_.pool_mutex);
+      impl_.pool_cv.wait(lock, [&] { return !impl_.idle.empty(); });
+      conn_ = std::move(impl_.idle.back());
+      impl_.idle.pop_back();
+      conn_->deadline = Clock::now() + kSearchDeadline;
+    }
+    ~Reader() {
+      conn_->deadline = Clock::time_point::max();
+      std::lock_guard lock(impl_.pool_mutex);
+      impl_.idle.push_back(std::move(conn_));
+      impl_.pool_cv.notify_one();
+    }
+    Connection& operator*() { return *conn_; }
+    Connection* operator->() { return conn_.get(); }
+
+   private:
+    Impl& impl_;
+    std::unique_ptr<Connection> conn_;
+  };
+
+  void migrate() {
+    auto& w = *writer;
+    // Several processes may create the file at once; WAL switch and schema are retried.
+    const auto give_up = Clock::now() + std::chrono::seconds(10);
+    for (;;) {
+      try {
+        w.exec("PRAGMA journal_mode=WAL");
+        w.exec("CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)");
+        break;
+      } catch (const IndexUnavailable&) {
+        int code = sqlite3_errcode(w.db) & 0xff;
+        if ((code != SQLITE_BUSY && code != SQLITE_LOCKED) || Clock::now() >= give_up) throw;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
+    for (const auto& m : sqlite_migrations()) {
+      Transaction tx(w);
+      int current = 0;
+      {
+        auto q = w.use("SELECT COALESCE(MAX(version), 0) FROM schema_version");
+        if (q.step()) current = static_cast<int>(q.int_at(0));
+      }
+      if (m.version <= current) continue;
+      w.exec(std::string(m.sql));
+      w.use("INSERT INTO schema_version(version) VALUES(?)").bind(1, static_cast<int64_t>(m.version)).step();
+      tx.commit();
+      logger("index")->info("sqlite index: applied migration {} ({})", m.version, m.name);
+    }
+  }
+
+  // ----- writes -----
+
+  struct Deltas {
+    std::map<RollupKey, int64_t> rollup;
+    std::map<std::string, std::pair<int64_t, std::string>> first_seen;  // signature -> (day, build)
+
+    void add(const std::string& product, const std::string& version, int64_t day, const std::string& process_type,
+             const std::string& platform, const std::string& signature, int64_t d) {
+      rollup[RollupKey{product, version, day, process_type, platform, signature}] += d;
+    }
+  };
+
+  // Takes the old row's contribution away; returns its rid or 0.
+  int64_t forget(const std::string& uuid, Deltas& deltas, bool delete_row) {
+    auto& w = *writer;
+    auto q = w.use("SELECT rid, product, version, date, process_type, platform, signature FROM crashes WHERE uuid = ?");
+    q.bind(1, uuid);
+    if (!q.step()) return 0;
+    int64_t rid = q.int_at(0);
+    deltas.add(q.text_at(1), q.text_at(2), floor_div(q.int_at(3), kMicrosPerDay), q.text_at(4), q.text_at(5),
+               q.text_at(6), -1);
+    if (delete_row) w.use("DELETE FROM crashes WHERE rid = ?").bind(1, rid).step();
+    return rid;
+  }
+
+  void apply(const Deltas& deltas) {
+    auto& w = *writer;
+    std::map<std::tuple<std::string, int64_t, std::string, std::string, std::string>, int64_t> all;
+    for (const auto& [k, d] : deltas.rollup) {
+      if (d == 0) continue;
+      const auto& [product, version, day, process_type, platform, signature] = k;
+      all[{product, day, process_type, platform, signature}] += d;
+      w.use("INSERT INTO topcrash_daily(product, version, day, process_type, platform, signature, count) "
+            "VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET count = count + excluded.count")
+          .bind(1, product).bind(2, version).bind(3, day).bind(4, process_type).bind(5, platform).bind(6, signature)
+          .bind(7, d).step();
+      if (d < 0) {
+        w.use("DELETE FROM topcrash_daily WHERE product = ? AND version = ? AND day = ? AND process_type = ? AND "
+              "platform = ? AND signature = ? AND count <= 0")
+            .bind(1, product).bind(2, version).bind(3, day).bind(4, process_type).bind(5, platform).bind(6, signature)
+            .step();
+      }
+    }
+    for (const auto& [k, d] : all) {
+      if (d == 0) continue;
+      const auto& [product, day, process_type, platform, signature] = k;
+      w.use("INSERT INTO topcrash_daily_all(product, day, process_type, platform, signature, count) "
+            "VALUES(?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET count = count + excluded.count")
+          .bind(1, product).bind(2, day).bind(3, process_type).bind(4, platform).bind(5, signature).bind(6, d).step();
+      if (d < 0) {
+        w.use("DELETE FROM topcrash_daily_all WHERE product = ? AND day = ? AND process_type = ? AND platform = ? AND "
+              "signature = ? AND count <= 0")
+            .bind(1, product).bind(2, day).bind(3, process_type).bind(4, platform).bind(5, signature).step();
+      }
+    }
+    for (const auto& [signature, first] : deltas.first_seen) {
+      w.use("INSERT INTO signature_first_seen(signature, first_day, first_build) VALUES(?, ?, ?) "
+            "ON CONFLICT DO UPDATE SET first_day = excluded.first_day, first_build = excluded.first_build "
+            "WHERE excluded.first_day < first_day")
+          .bind(1, signature).bind(2, first.first).bind(3, first.second).step();
+    }
+  }
+
+  void write_row(const CrashRow& row, int64_t rid) {
+    auto& w = *writer;
+    std::string sql;
+    if (rid) {
+      sql = "UPDATE crashes SET ";
+      bool first = true;
+      for (const auto& f : catalogue->all()) {
+        if (!f.indexed()) continue;
+        sql += (first ? "" : ", ") + f.column + " = ?";
+        first = false;
+      }
+      sql += ", doc = ? WHERE rid = ?";
+    } else {
+      sql = "INSERT INTO crashes(" + columns + ", doc) VALUES(";
+      for (const auto& f : catalogue->all()) {
+        if (f.indexed()) sql += "?, ";
+      }
+      sql += "?)";
+    }
+    auto q = w.use(sql);
+    int i = 1;
+    for (size_t k = 0; k < catalogue->all().size(); ++k) {
+      const Field& f = catalogue->all()[k];
+      if (!f.indexed()) continue;
+      q.bind_json(i++, to_sql_value(row.values[k]));
+    }
+    q.bind(i++, std::string_view(row.document.dump(-1, ' ', false, json::error_handler_t::replace)));
+    if (rid) q.bind(i++, rid);
+    q.step();
+  }
+
+  // ----- reads -----
+
+  json hit_from(Use& q, const std::vector<const Field*>& cols, int doc_column) {
+    json hit = json::object();
+    json doc;
+    if (doc_column >= 0 && !q.null_at(doc_column)) doc = json::parse(q.text_at(doc_column), nullptr, false);
+    int i = 0;
+    for (const Field* f : cols) {
+      json v;
+      if (f->indexed()) {
+        v = typed(*f, q.value_at(i++));
+      } else if (doc.is_object()) {
+        auto it = doc.find(f->name);
+        if (it != doc.end()) v = *it;
+      }
+      hit[f->name] = hit_value(*f, v);
+    }
+    return hit;
+  }
+
+  std::string select_list(const std::vector<const Field*>& cols, int& doc_column) {
+    std::string sel;
+    int n = 0;
+    bool need_doc = false;
+    for (const Field* f : cols) {
+      if (f->indexed()) {
+        sel += (n++ ? ", c." : "c.") + f->column;
+      } else {
+        need_doc = true;
+      }
+    }
+    doc_column = -1;
+    if (need_doc) {
+      sel += n ? ", c.doc" : "c.doc";
+      doc_column = n++;
+    }
+    if (n == 0) sel = "c.rid";
+    return sel;
+  }
+
+  void bind_all(Use& q, const std::vector<json>& params) {
+    for (size_t i = 0; i < params.size(); ++i) q.bind_json(static_cast<int>(i + 1), params[i]);
+  }
+
+  // One level of an aggregation tree.
+  struct Level {
+    const Aggregation* agg;
+    std::string key;   // SQL expression of the bucket key
+    std::string join;  // ", json_each(...) AS jN" for list fields
+    json kept;         // terms: the keys kept at this level (array), bound as an IN list
+  };
+
+  void key_of(const Aggregation& a, size_t depth, std::string& key, std::string& join) {
+    const Field& f = *a.field;
+    if (f.is_list) {
+      std::string alias = "j" + std::to_string(depth);
+      join = ", json_each(c.doc, " + doc_path(f) + ") AS " + alias;
+      key = alias + ".value";
+      return;
+    }
+    join.clear();
+    std::string e = scalar_expr(f);
+    if (a.kind != Aggregation::Kind::kHistogram) {
+      key = e;
+      return;
+    }
+    if (f.type == FieldType::kDate || f.type == FieldType::kInteger) {
+      // Floor to the bucket: e - ((e - offset) mod interval), the modulo made non-negative.
+      int64_t iv = static_cast<int64_t>(a.interval);
+      int64_t off = a.weeks ? 4 * kMicrosPerDay : 0;  // 1970-01-05 was a Monday
+      std::string ivs = std::to_string(iv), offs = std::to_string(off);
+      key = "(" + e + " - (((" + e + " - " + offs + ") % " + ivs + ") + " + ivs + ") % " + ivs + ")";
+    } else {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.17g", a.interval);
+      std::string q = "(" + e + " / " + buf + ")";
+      key = "((CAST(" + q + " AS INTEGER) - (" + q + " < CAST(" + q + " AS INTEGER))) * " + buf + ")";
+    }
+  }
+
+  // Evaluates `agg` under `parents` (one Level per ancestor) and attaches results to the facets
+  // objects of the parent buckets (by key path).
+  void aggregate(Connection& conn, const SuperSearchQuery& query, const Sql& where, const Aggregation& agg,
+                 std::vector<Level>& parents, std::map<std::string, json*>& targets) {
+    if (targets.empty()) return;
+    Level self{&agg, "", "", json::array()};
+    key_of(agg, parents.size(), self.key, self.join);
+    Sql sql;
+    sql << "SELECT ";
+    for (const auto& p : parents) sql << p.key << ", ";
+    bool cardinality = agg.kind == Aggregation::Kind::kCardinality;
+    if (cardinality) {
+      sql << "COUNT(DISTINCT " << self.key << ")";
+    } else {
+      sql << self.key << ", COUNT(*)";
+    }
+    sql << " FROM crashes AS c";
+    for (const auto& p : parents) sql << p.join;
+    sql << self.join << " WHERE " << where.text;
+    sql.params = where.params;
+    for (const auto& p : parents) {
+      sql << " AND " << p.key << " IS NOT NULL";
+      if (p.agg->kind == Aggregation::Kind::kTerms) {
+        sql << " AND " << p.key << " IN (SELECT value FROM json_each(";
+        sql.param(p.kept) << "))";
+      }
+    }
+    if (!cardinality) sql << " AND " << self.key << " IS NOT NULL";
+    if (!parents.empty() || !cardinality) {
+      sql << " GROUP BY ";
+      for (size_t i = 0; i < parents.size(); ++i) sql << (i ? ", " : "") << std::to_string(i + 1);
+      if (!cardinality) sql << (parents.empty() ? "" : ", ") << std::to_string(parents.size() + 1);
+    }
+    // Buckets per parent path.
+    std::map<std::string, std::vector<std::pair<json, int64_t>>> by_parent;
+    {
+      auto q = conn.use(sql.text);
+      bind_all(q, sql.params);
+      while (q.step()) {
+        std::string path;
+        for (size_t i = 0; i < parents.size(); ++i) path += q.value_at(static_cast<int>(i)).dump() + "\x1f";
+        if (!targets.count(path)) continue;  // a combination of kept keys that was not kept together
+        if (cardinality) {
+          by_parent[path].emplace_back(json(), q.int_at(static_cast<int>(parents.size())));
+        } else {
+          by_parent[path].emplace_back(q.value_at(static_cast<int>(parents.size())),
+                                       q.int_at(static_cast<int>(parents.size() + 1)));
+        }
+      }
+    }
+    std::map<std::string, json*> child_targets;
+    std::set<std::string> kept_keys;
+    for (auto& [path, target] : targets) {
+      auto& buckets = by_parent[path];
+      if (cardinality) {
+        (*target)[agg.name()] = {{"value", buckets.empty() ? 0 : buckets.front().second}};
+        continue;
+      }
+      if (agg.kind == Aggregation::Kind::kTerms) {
+        std::sort(buckets.begin(), buckets.end(), [](const auto& a, const auto& b) {
+          if (a.second != b.second) return a.second > b.second;
+          return key_less(a.first, b.first);
+        });
+        if (buckets.size() > static_cast<size_t>(query.facets_size)) buckets.resize(static_cast<size_t>(query.facets_size));
+      } else {
+        std::sort(buckets.begin(), buckets.end(), [](const auto& a, const auto& b) { return key_less(a.first, b.first); });
+      }
+      json list = json::array();
+      for (const auto& [key, n] : buckets) {
+        json b = {{"term", term_of(agg, key)}, {"count", n}};
+        if (!agg.children.empty()) b["facets"] = json::object();
+        list.push_back(std::move(b));
+      }
+      json& placed = (*target)[agg.name()] = std::move(list);
+      if (agg.children.empty()) continue;
+      for (size_t i = 0; i < buckets.size(); ++i) {
+        std::string key = buckets[i].first.dump();
+        child_targets[path + key + "\x1f"] = &placed[i]["facets"];
+        if (kept_keys.insert(key).second) self.kept.push_back(buckets[i].first);
+      }
+    }
+    if (agg.children.empty() || child_targets.empty()) return;
+    parents.push_back(std::move(self));
+    for (const auto& child : agg.children) aggregate(conn, query, where, child, parents, child_targets);
+    parents.pop_back();
+  }
+};
+
+SqliteCrashIndex::SqliteCrashIndex(const IndexSettings& settings) : impl_(std::make_unique<Impl>()) {
+  impl_->settings = settings;
+  impl_->catalogue = settings.fields ? settings.fields : FieldCatalogue::builtin();
+  impl_->columns = column_list(*impl_->catalogue);
+  const auto& path = settings.sqlite_path;
+  if (path.empty()) throw IndexUnavailable("sqlite index: no file path");
+  std::error_code ec;
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+  impl_->writer = open_connection(path);
+  impl_->migrate();
+  auto& w = *impl_->writer;
+  w.exec("PRAGMA synchronous=NORMAL");
+  w.exec("PRAGMA cache_size=-65536");  // 64 MiB: the hot index pages of a busy index
+  w.exec("PRAGMA analysis_limit=1000");
+  w.exec("PRAGMA optimize");
+  // Every catalogue column must exist in the table (a site cannot index new columns by config).
+  std::set<std::string> present;
+  {
+    auto q = w.use("SELECT name FROM pragma_table_info('crashes')");
+    while (q.step()) present.insert(q.text_at(0));
+  }
+  for (const auto& f : impl_->catalogue->all()) {
+    if (f.indexed() && !present.count(f.column)) {
+      throw IndexUnavailable("sqlite index: column " + f.column + " of field " + f.name + " is missing from the schema");
+    }
+  }
+  int readers = std::max(1, settings.readers);
+  for (int i = 0; i < readers; ++i) {
+    auto c = open_connection(path);
+    c->exec("PRAGMA cache_size=-32768");
+    c->exec("PRAGMA temp_store=MEMORY");
+    impl_->idle.push_back(std::move(c));
+  }
+}
+
+SqliteCrashIndex::~SqliteCrashIndex() = default;
+
+const FieldCatalogue& SqliteCrashIndex::fields() const { return *impl_->catalogue; }
+
+int SqliteCrashIndex::schema_version() {
+  Impl::Reader r(*impl_);
+  auto q = r->use("SELECT COALESCE(MAX(version), 0) FROM schema_version");
+  return q.step() ? static_cast<int>(q.int_at(0)) : 0;
+}
+
+void SqliteCrashIndex::upsert_batch(std::span<const CrashInput> crashes) {
+  if (crashes.empty()) return;
+  // Validate everything before writing anything.
+  std::vector<CrashRow> rows;
+  rows.reserve(crashes.size());
+  for (const auto& c : crashes) rows.push_back(extract_row(*impl_->catalogue, c.processed, c.raw));
+
+  std::lock_guard lock(impl_->write_mutex);
+  Transaction tx(*impl_->writer);
+  Impl::Deltas deltas;
+  for (const auto& row : rows) {
+    int64_t rid = impl_->forget(row.uuid, deltas, false);
+    impl_->write_row(row, rid);
+    deltas.add(row.product, row.version, row.day, row.process_type, row.platform, row.signature, 1);
+    auto [it, fresh] = deltas.first_seen.try_emplace(row.signature, row.day, row.build_id);
+    if (!fresh && row.day < it->second.first) it->second = {row.day, row.build_id};
+  }
+  impl_->apply(deltas);
+  tx.commit();
+  impl_->rows_since_optimize += rows.size();
+  if (impl_->rows_since_optimize >= 100000) {
+    // Keeps the planner's statistics current as the index grows (cheap with analysis_limit).
+    impl_->rows_since_optimize = 0;
+    impl_->writer->exec("PRAGMA optimize");
+  }
+}
+
+std::optional<json> SqliteCrashIndex::get(std::string_view crash_id, const Permissions& permissions) {
+  std::string why;
+  auto id = CrashId::parse(crash_id, &why);
+  if (!id) throw QueryError("uuid", "uuid: \"" + std::string(crash_id.substr(0, 80)) + "\" is not a crash id: " + why);
+  std::vector<const Field*> cols;
+  for (const auto& f : impl_->catalogue->all()) {
+    if (f.visible_to(permissions)) cols.push_back(&f);
+  }
+  Impl::Reader r(*impl_);
+  int doc_column = -1;
+  std::string sel = impl_->select_list(cols, doc_column);
+  auto q = r->use("SELECT " + sel + " FROM crashes AS c WHERE c.uuid = ?");
+  q.bind(1, id->str());
+  if (!q.step()) return std::nullopt;
+  json hit = impl_->hit_from(q, cols, doc_column);
+  for (auto it = hit.begin(); it != hit.end();) {
+    if (it->is_null()) {
+      it = hit.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return hit;
+}
+
+bool SqliteCrashIndex::remove(std::string_view crash_id) {
+  auto id = CrashId::parse(crash_id);
+  if (!id) return false;
+  std::lock_guard lock(impl_->write_mutex);
+  Transaction tx(*impl_->writer);
+  Impl::Deltas deltas;
+  bool found = impl_->forget(id->str(), deltas, true) != 0;
+  impl_->apply(deltas);
+  tx.commit();
+  return found;
+}
+
+json SqliteCrashIndex::execute(const SuperSearchQuery& query) {
+  Sql where;
+  where << "1";
+  for (const auto& f : query.filters) {
+    where << " AND ";
+    filter_condition(where, f);
+  }
+  Impl::Reader r(*impl_);
+  json out = {{"hits", json::array()}, {"total", 0}, {"facets", json::object()}, {"errors", json::array()}};
+  {
+    auto q = r->use("SELECT COUNT(*) FROM crashes AS c WHERE " + where.text);
+    impl_->bind_all(q, where.params);
+    if (q.step()) out["total"] = q.int_at(0);
+  }
+  if (query.results_number > 0 && out["total"].get<int64_t>() > query.results_offset) {
+    int doc_column = -1;
+    std::string sel = impl_->select_list(query.columns, doc_column);
+    Sql sql;
+    sql << "SELECT " << sel << " FROM crashes AS c WHERE " << where.text << " ORDER BY ";
+    sql.params = where.params;
+    for (const auto& s : query.sort) {
+      std::string e = scalar_expr(*s.field);
+      bool not_null = s.field->name == "date" || s.field->name == "uuid";
+      // Missing values last in both directions.
+      if (!not_null) sql << "(" << e << " IS NULL), ";
+      sql << e << (s.descending ? " DESC, " : " ASC, ");
+    }
+    sql << "c.uuid ASC LIMIT ";
+    sql.param(static_cast<int64_t>(query.results_number)) << " OFFSET ";
+    sql.param(static_cast<int64_t>(query.results_offset));
+    auto q = r->use(sql.text);
+    impl_->bind_all(q, sql.params);
+    json& hits = out["hits"];
+    while (q.step()) hits.push_back(impl_->hit_from(q, query.columns, doc_column));
+  }
+  std::map<std::string, json*> top{{"", &out["facets"]}};
+  std::vector<Impl::Level> parents;
+  for (const auto& agg : query.aggregations) impl_->aggregate(*r, query, where, agg, parents, top);
+  return out;
+}
+
+TopCrashersResult SqliteCrashIndex::top_crashers(const TopCrashersQuery& query) {
+  query.validate();
+  auto end = query.end.value_or(std::chrono::system_clock::now());
+  int64_t end_day = floor_div(std::chrono::duration_cast<std::chrono::microseconds>(end.time_since_epoch()).count(),
+                              kMicrosPerDay);
+  int64_t start_day = end_day - query.days + 1;
+  TopCrashersResult result;
+  result.days = query.days;
+  result.start_date = format_day(start_day);
+  result.end_date = format_day(end_day);
+
+  Impl::Reader r(*impl_);
+  struct Entry {
+    int64_t count = 0;
+    std::map<std::string, int64_t> platforms;
+  };
+  auto period = [&](int64_t from, int64_t to, int64_t& total) {
+    Sql sql;
+    sql << "SELECT signature, platform, SUM(count) FROM ";
+    sql << (query.versions.empty() ? "topcrash_daily_all" : "topcrash_daily") << " WHERE product = ";
+    sql.param(query.product);
+    if (!query.versions.empty()) {
+      json vs = json::array();
+      for (const auto& v : query.versions) vs.push_back(v);
+      sql << " AND version IN (SELECT value FROM json_each(";
+      sql.param(vs) << "))";
+    }
+    sql << " AND day >= ";
+    sql.param(from) << " AND day <= ";
+    sql.param(to);
+    if (!query.process_type.empty()) {
+      sql << " AND process_type = ";
+      sql.param(query.process_type);
+    }
+    if (!query.platform.empty()) {
+      sql << " AND platform = ";
+      sql.param(query.platform);
+    }
+    sql << " GROUP BY signature, platform";
+    std::map<std::string, Entry> entries;
+    auto q = r->use(sql.text);
+    impl_->bind_all(q, sql.params);
+    total = 0;
+    while (q.step()) {
+      auto& e = entries[q.text_at(0)];
+      int64_t n = q.int_at(2);
+      e.count += n;
+      e.platforms[q.text_at(1)] += n;
+      total += n;
+    }
+    std::vector<std::pair<std::string, Entry>> ranked(entries.begin(), entries.end());
+    std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+      if (a.second.count != b.second.count) return a.second.count > b.second.count;
+      return a.first < b.first;
+    });
+    return ranked;
+  };
+  auto current = period(start_day, end_day, result.total);
+  auto previous = period(start_day - query.days, start_day - 1, result.previous_total);
+  std::unordered_map<std::string, std::pair<int, int64_t>> previous_rank;
+  for (size_t i = 0; i < previous.size(); ++i) previous_rank[previous[i].first] = {static_cast<int>(i + 1), previous[i].second.count};
+
+  if (current.size() > static_cast<size_t>(query.limit)) current.resize(static_cast<size_t>(query.limit));
+  json sigs = json::array();
+  for (size_t i = 0; i < current.size(); ++i) {
+    const auto& [sig, e] = current[i];
+    TopCrasher c;
+    c.rank = static_cast<int>(i + 1);
+    c.signature = sig;
+    c.count = e.count;
+    c.platforms = e.platforms;
+    c.percentage = result.total ? 100.0 * static_cast<double>(e.count) / static_cast<double>(result.total) : 0;
+    if (auto it = previous_rank.find(sig); it != previous_rank.end()) {
+      c.previous_rank = it->second.first;
+      c.rank_change = it->second.first - c.rank;
+      c.previous_percentage =
+          result.previous_total ? 100.0 * static_cast<double>(it->second.second) / static_cast<double>(result.previous_total) : 0;
+    }
+    c.percentage_change = c.percentage - c.previous_percentage;
+    result.crashers.push_back(std::move(c));
+    sigs.push_back(sig);
+  }
+  if (!sigs.empty()) {
+    std::unordered_map<std::string, int64_t> first;
+    auto q = r->use("SELECT signature, first_day FROM signature_first_seen WHERE signature IN (SELECT value FROM json_each(?))");
+    q.bind_json(1, sigs);
+    while (q.step()) first[q.text_at(0)] = q.int_at(1);
+    for (auto& c : result.crashers) {
+      if (auto it = first.find(c.signature); it != first.end()) c.first_seen = format_day(it->second);
+    }
+  }
+  return result;
+}
+
+uint64_t SqliteCrashIndex::drop_older_than(std::chrono::system_clock::time_point cutoff) {
+  int64_t cutoff_us = std::chrono::duration_cast<std::chrono::microseconds>(cutoff.time_since_epoch()).count();
+  uint64_t removed = 0;
+  // In chunks, each its own transaction, so ingestion is never blocked for long.
+  for (;;) {
+    std::lock_guard lock(impl_->write_mutex);
+    auto& w = *impl_->writer;
+    Transaction tx(w);
+    Impl::Deltas deltas;
+    std::vector<int64_t> rids;
+    {
+      auto q = w.use("SELECT rid, product, version, date, process_type, platform, signature FROM crashes "
+                     "WHERE date < ? ORDER BY date LIMIT 5000");
+      q.bind(1, cutoff_us);
+      while (q.step()) {
+        rids.push_back(q.int_at(0));
+        deltas.add(q.text_at(1), q.text_at(2), floor_div(q.int_at(3), kMicrosPerDay), q.text_at(4), q.text_at(5),
+                   q.text_at(6), -1);
+      }
+    }
+    if (rids.empty()) break;
+    for (int64_t rid : rids) w.use("DELETE FROM crashes WHERE rid = ?").bind(1, rid).step();
+    impl_->apply(deltas);
+    tx.commit();
+    removed += rids.size();
+  }
+  return removed;
+}
+
+uint64_t SqliteCrashIndex::count() {
+  Impl::Reader r(*impl_);
+  auto q = r->use("SELECT COUNT(*) FROM crashes");
+  return q.step() ? static_cast<uint64_t>(q.int_at(0)) : 0;
+}
+
+}  // namespace bw::index

@@ -1,0 +1,120 @@
+// The embedded index: the shared behavioural suite plus what only SQLite shows (schema version,
+// migrations, the file layout, query plans using the indexes).
+#include "index/sqlite_crash_index.h"
+
+#include <sqlite3.h>
+
+#include "core/config.h"
+#include "core/temp_dir.h"
+#include "index/crash_index_contract.h"
+#include "index/migrations.h"
+#include "index/super_search_query.h"
+
+namespace bw::index {
+namespace {
+
+using bw::test_support::TempDir;
+using json = nlohmann::json;
+
+class SqliteBackend : public contract::IndexBackend {
+ public:
+  std::unique_ptr<CrashIndex> open(std::shared_ptr<const FieldCatalogue> fields) override {
+    IndexSettings s;
+    s.sqlite_path = dir_.path() / "index" / "crashes.sqlite";
+    s.readers = 3;
+    s.fields = std::move(fields);
+    return std::make_unique<SqliteCrashIndex>(s);
+  }
+
+ private:
+  TempDir dir_;
+};
+
+std::unique_ptr<contract::IndexBackend> make_sqlite_backend() { return std::make_unique<SqliteBackend>(); }
+
+using contract::CrashIndexContract;
+using contract::CrashIndexDataContract;
+BW_INSTANTIATE_CRASH_INDEX_CONTRACT(Sqlite, make_sqlite_backend);
+
+TEST(SqliteCrashIndex, SchemaIsVersionedAndMigrationsEmbedded) {
+  TempDir dir;
+  IndexSettings s;
+  s.sqlite_path = dir.path() / "x" / "crashes.sqlite";
+  s.fields = FieldCatalogue::builtin();
+  ASSERT_FALSE(sqlite_migrations().empty());
+  int latest = sqlite_migrations().back().version;
+  {
+    SqliteCrashIndex index(s);
+    EXPECT_EQ(index.schema_version(), latest);
+  }
+  {
+    SqliteCrashIndex again(s);  // reopening applies nothing twice
+    EXPECT_EQ(again.schema_version(), latest);
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(s.sqlite_path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM schema_version", -1, &st, nullptr);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), static_cast<int>(sqlite_migrations().size()));
+  sqlite3_finalize(st);
+  sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, nullptr);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "wal");
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
+TEST(SqliteCrashIndex, FactoryAndConfig) {
+  TempDir dir;
+  Config::Sources sources;
+  sources.overrides = {{"server.data", dir.path().string()}, {"index.annotations", "Flavor:enum:public"}};
+  auto index = open_crash_index(Config::load(sources));
+  EXPECT_TRUE(std::filesystem::exists(dir.path() / "index" / "crashes.sqlite"));
+  EXPECT_NE(index->fields().find("Flavor"), nullptr);
+  // A postgresql:// URL never opens SQLite (it opens PostgreSQL or fails: nothing listens here).
+  sources.overrides = {{"server.data", dir.path().string()}, {"index.url", "postgresql://127.0.0.1:1/x"}};
+  try {
+    auto pg = open_crash_index(Config::load(sources));
+    EXPECT_EQ(dynamic_cast<SqliteCrashIndex*>(pg.get()), nullptr);
+  } catch (const IndexUnavailable&) {
+  }
+  sources.overrides = {{"server.data", dir.path().string()}, {"index.url", "mysql://localhost/x"}};
+  EXPECT_THROW(open_crash_index(Config::load(sources)), std::invalid_argument);
+}
+
+// The benchmark queries use an index, never a full scan of `crashes`.
+TEST(SqliteCrashIndex, QueryPlansUseIndexes) {
+  TempDir dir;
+  IndexSettings s;
+  s.sqlite_path = dir.path() / "crashes.sqlite";
+  s.fields = FieldCatalogue::builtin();
+  { SqliteCrashIndex create(s); }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(s.sqlite_path.c_str(), &db), SQLITE_OK);
+  auto plan = [&](const std::string& sql) {
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, ("EXPLAIN QUERY PLAN " + sql).c_str(), -1, &st, nullptr), SQLITE_OK) << sql;
+    std::string out;
+    while (sqlite3_step(st) == SQLITE_ROW) out += std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 3))) + "\n";
+    sqlite3_finalize(st);
+    return out;
+  };
+  EXPECT_NE(plan("SELECT COUNT(*) FROM crashes AS c WHERE c.date >= 1 AND c.date <= 2 AND c.signature = 'x'").find("crashes_by_signature"),
+            std::string::npos);
+  EXPECT_NE(plan("SELECT c.uuid FROM crashes AS c WHERE c.product = 'a' AND c.version = 'b' AND c.date >= 1 AND c.date <= 2 "
+                 "ORDER BY c.date DESC, c.uuid ASC LIMIT 100")
+                .find("crashes_by_product"),
+            std::string::npos);
+  EXPECT_NE(plan("SELECT c.signature, COUNT(*) FROM crashes AS c WHERE c.date >= 1 AND c.date <= 2 GROUP BY 1").find("COVERING INDEX crashes_by_date"),
+            std::string::npos);
+  EXPECT_NE(plan("SELECT * FROM crashes AS c WHERE c.uuid = 'x'").find("INDEX"), std::string::npos);
+  EXPECT_NE(plan("SELECT signature, platform, SUM(count) FROM topcrash_daily_all WHERE product = 'a' AND day >= 1 AND day <= 9 "
+                 "GROUP BY signature, platform")
+                .find("PRIMARY KEY"),
+            std::string::npos);
+  sqlite3_close(db);
+}
+
+}  // namespace
+}  // namespace bw::index
