@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -79,6 +80,31 @@ class Use {
     const auto* p = sqlite3_column_text(stmt_, c);
     int n = sqlite3_column_bytes(stmt_, c);
     return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
+  }
+  // Appends the column as a compact typed key (tag + bytes); decode_cell turns it back to JSON.
+  void append_cell(int c, std::string& out) const {
+    switch (sqlite3_column_type(stmt_, c)) {
+      case SQLITE_INTEGER: {
+        int64_t v = sqlite3_column_int64(stmt_, c);
+        out += 'i';
+        out.append(reinterpret_cast<const char*>(&v), sizeof v);
+        return;
+      }
+      case SQLITE_FLOAT: {
+        double v = sqlite3_column_double(stmt_, c);
+        out += 'f';
+        out.append(reinterpret_cast<const char*>(&v), sizeof v);
+        return;
+      }
+      case SQLITE_TEXT:
+      case SQLITE_BLOB: {
+        const auto* p = sqlite3_column_text(stmt_, c);
+        out += 's';
+        out.append(reinterpret_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(stmt_, c)));
+        return;
+      }
+      default: out += 'n';
+    }
   }
   // The column as JSON by its SQLite storage class.
   json value_at(int c) const {
@@ -375,6 +401,30 @@ json term_of(const Aggregation& a, const json& key) {
   return typed(*a.field, key);
 }
 
+json decode_cell(std::string_view cell) {
+  switch (cell.empty() ? 'n' : cell[0]) {
+    case 'i': {
+      int64_t v;
+      std::memcpy(&v, cell.data() + 1, sizeof v);
+      return v;
+    }
+    case 'f': {
+      double v;
+      std::memcpy(&v, cell.data() + 1, sizeof v);
+      return v;
+    }
+    case 's': return std::string(cell.substr(1));
+    default: return nullptr;
+  }
+}
+
+// Appends a cell to a bucket path, length-prefixed so paths never collide.
+void append_path(std::string& path, std::string_view cell) {
+  uint32_t n = static_cast<uint32_t>(cell.size());
+  path.append(reinterpret_cast<const char*>(&n), sizeof n);
+  path.append(cell);
+}
+
 // Orders keys: strings bytewise, numbers numerically (both backends must agree).
 bool key_less(const json& a, const json& b) {
   if (a.is_number() && b.is_number()) return a.get<double>() < b.get<double>();
@@ -624,22 +674,18 @@ struct SqliteCrashIndex::Impl {
   }
 
   // Evaluates `agg` under `parents` (one Level per ancestor) and attaches results to the facets
-  // objects of the parent buckets (by key path).
+  // objects of the parent buckets (keyed by bucket path, see append_path). Rows are streamed and
+  // counted in hash maps: several times cheaper than SQLite's GROUP BY, which sorts.
+  using Targets = std::unordered_map<std::string, json*>;
   void aggregate(Connection& conn, const SuperSearchQuery& query, const Sql& where, const Aggregation& agg,
-                 std::vector<Level>& parents, std::map<std::string, json*>& targets) {
+                 std::vector<Level>& parents, Targets& targets) {
     if (targets.empty()) return;
     Level self{&agg, "", "", json::array()};
     key_of(agg, parents.size(), self.key, self.join);
     Sql sql;
     sql << "SELECT ";
     for (const auto& p : parents) sql << p.key << ", ";
-    bool cardinality = agg.kind == Aggregation::Kind::kCardinality;
-    if (cardinality) {
-      sql << "COUNT(DISTINCT " << self.key << ")";
-    } else {
-      sql << self.key << ", COUNT(*)";
-    }
-    sql << " FROM crashes AS c";
+    sql << self.key << " FROM crashes AS c";
     for (const auto& p : parents) sql << p.join;
     sql << self.join << " WHERE " << where.text;
     sql.params = where.params;
@@ -650,58 +696,68 @@ struct SqliteCrashIndex::Impl {
         sql.param(p.kept) << "))";
       }
     }
-    if (!cardinality) sql << " AND " << self.key << " IS NOT NULL";
-    if (!parents.empty() || !cardinality) {
-      sql << " GROUP BY ";
-      for (size_t i = 0; i < parents.size(); ++i) sql << (i ? ", " : "") << std::to_string(i + 1);
-      if (!cardinality) sql << (parents.empty() ? "" : ", ") << std::to_string(parents.size() + 1);
-    }
-    // Buckets per parent path.
-    std::map<std::string, std::vector<std::pair<json, int64_t>>> by_parent;
+    sql << " AND " << self.key << " IS NOT NULL";
+    const bool cardinality = agg.kind == Aggregation::Kind::kCardinality;
+    const int self_column = static_cast<int>(parents.size());
+    // path -> key cell -> count (cardinality: the distinct keys, counts unused)
+    std::unordered_map<std::string, std::unordered_map<std::string, int64_t>> counts;
     {
       auto q = conn.use(sql.text);
       bind_all(q, sql.params);
+      std::string path, cell, key;
       while (q.step()) {
-        std::string path;
-        for (size_t i = 0; i < parents.size(); ++i) path += q.value_at(static_cast<int>(i)).dump() + "\x1f";
-        if (!targets.count(path)) continue;  // a combination of kept keys that was not kept together
-        if (cardinality) {
-          by_parent[path].emplace_back(json(), q.int_at(static_cast<int>(parents.size())));
-        } else {
-          by_parent[path].emplace_back(q.value_at(static_cast<int>(parents.size())),
-                                       q.int_at(static_cast<int>(parents.size() + 1)));
+        path.clear();
+        for (int i = 0; i < self_column; ++i) {
+          cell.clear();
+          q.append_cell(i, cell);
+          append_path(path, cell);
         }
+        if (!parents.empty() && !targets.count(path)) continue;  // kept keys that were not kept together
+        key.clear();
+        q.append_cell(self_column, key);
+        ++counts[path][key];
       }
     }
-    std::map<std::string, json*> child_targets;
+    Targets child_targets;
     std::set<std::string> kept_keys;
     for (auto& [path, target] : targets) {
-      auto& buckets = by_parent[path];
+      auto& found = counts[path];
       if (cardinality) {
-        (*target)[agg.name()] = {{"value", buckets.empty() ? 0 : buckets.front().second}};
+        (*target)[agg.name()] = {{"value", static_cast<int64_t>(found.size())}};
         continue;
       }
+      struct Bucket {
+        json key;
+        std::string cell;
+        int64_t count;
+      };
+      std::vector<Bucket> buckets;
+      buckets.reserve(found.size());
+      for (auto& [cell, n] : found) buckets.push_back(Bucket{decode_cell(cell), cell, n});
       if (agg.kind == Aggregation::Kind::kTerms) {
-        std::sort(buckets.begin(), buckets.end(), [](const auto& a, const auto& b) {
-          if (a.second != b.second) return a.second > b.second;
-          return key_less(a.first, b.first);
-        });
-        if (buckets.size() > static_cast<size_t>(query.facets_size)) buckets.resize(static_cast<size_t>(query.facets_size));
+        auto by_count = [](const Bucket& a, const Bucket& b) {
+          if (a.count != b.count) return a.count > b.count;
+          return key_less(a.key, b.key);
+        };
+        size_t keep = std::min(buckets.size(), static_cast<size_t>(query.facets_size));
+        std::partial_sort(buckets.begin(), buckets.begin() + static_cast<long>(keep), buckets.end(), by_count);
+        buckets.resize(keep);
       } else {
-        std::sort(buckets.begin(), buckets.end(), [](const auto& a, const auto& b) { return key_less(a.first, b.first); });
+        std::sort(buckets.begin(), buckets.end(), [](const Bucket& a, const Bucket& b) { return key_less(a.key, b.key); });
       }
       json list = json::array();
-      for (const auto& [key, n] : buckets) {
-        json b = {{"term", term_of(agg, key)}, {"count", n}};
-        if (!agg.children.empty()) b["facets"] = json::object();
-        list.push_back(std::move(b));
+      for (const auto& b : buckets) {
+        json j = {{"term", term_of(agg, b.key)}, {"count", b.count}};
+        if (!agg.children.empty()) j["facets"] = json::object();
+        list.push_back(std::move(j));
       }
       json& placed = (*target)[agg.name()] = std::move(list);
       if (agg.children.empty()) continue;
       for (size_t i = 0; i < buckets.size(); ++i) {
-        std::string key = buckets[i].first.dump();
-        child_targets[path + key + "\x1f"] = &placed[i]["facets"];
-        if (kept_keys.insert(key).second) self.kept.push_back(buckets[i].first);
+        std::string child_path = path;
+        append_path(child_path, buckets[i].cell);
+        child_targets[child_path] = &placed[i]["facets"];
+        if (kept_keys.insert(buckets[i].cell).second) self.kept.push_back(buckets[i].key);
       }
     }
     if (agg.children.empty() || child_targets.empty()) return;
@@ -855,7 +911,7 @@ json SqliteCrashIndex::execute(const SuperSearchQuery& query) {
     json& hits = out["hits"];
     while (q.step()) hits.push_back(impl_->hit_from(q, query.columns, doc_column));
   }
-  std::map<std::string, json*> top{{"", &out["facets"]}};
+  Impl::Targets top{{"", &out["facets"]}};
   std::vector<Impl::Level> parents;
   for (const auto& agg : query.aggregations) impl_->aggregate(*r, query, where, agg, parents, top);
   return out;
@@ -879,7 +935,7 @@ TopCrashersResult SqliteCrashIndex::top_crashers(const TopCrashersQuery& query) 
   };
   auto period = [&](int64_t from, int64_t to, int64_t& total) {
     Sql sql;
-    sql << "SELECT signature, platform, SUM(count) FROM ";
+    sql << "SELECT signature, platform, count FROM ";
     sql << (query.versions.empty() ? "topcrash_daily_all" : "topcrash_daily") << " WHERE product = ";
     sql.param(query.product);
     if (!query.versions.empty()) {
@@ -899,8 +955,8 @@ TopCrashersResult SqliteCrashIndex::top_crashers(const TopCrashersQuery& query) 
       sql << " AND platform = ";
       sql.param(query.platform);
     }
-    sql << " GROUP BY signature, platform";
-    std::map<std::string, Entry> entries;
+    // Rows are summed here rather than by GROUP BY (which sorts): several times faster.
+    std::unordered_map<std::string, Entry> entries;
     auto q = r->use(sql.text);
     impl_->bind_all(q, sql.params);
     total = 0;

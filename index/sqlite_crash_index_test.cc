@@ -106,11 +106,10 @@ TEST(SqliteCrashIndex, QueryPlansUseIndexes) {
                  "ORDER BY c.date DESC, c.uuid ASC LIMIT 100")
                 .find("crashes_by_product"),
             std::string::npos);
-  EXPECT_NE(plan("SELECT c.signature, COUNT(*) FROM crashes AS c WHERE c.date >= 1 AND c.date <= 2 GROUP BY 1").find("COVERING INDEX crashes_by_date"),
+  EXPECT_NE(plan("SELECT c.signature FROM crashes AS c WHERE c.date >= 1 AND c.date <= 2 AND c.signature IS NOT NULL").find("COVERING INDEX crashes_by_date"),
             std::string::npos);
   EXPECT_NE(plan("SELECT * FROM crashes AS c WHERE c.uuid = 'x'").find("INDEX"), std::string::npos);
-  EXPECT_NE(plan("SELECT signature, platform, SUM(count) FROM topcrash_daily_all WHERE product = 'a' AND day >= 1 AND day <= 9 "
-                 "GROUP BY signature, platform")
+  EXPECT_NE(plan("SELECT signature, platform, count FROM topcrash_daily_all WHERE product = 'a' AND day >= 1 AND day <= 9")
                 .find("PRIMARY KEY"),
             std::string::npos);
   sqlite3_close(db);
