@@ -150,19 +150,22 @@ class SubmitHandler : public http::BodyHandler {
 
 http::Response Collector::Impl::store(ParsedSubmission parsed, const http::Request& req, const SubmissionParser& parser) {
   nlohmann::json& raw = parsed.annotations;
+  std::vector<std::string>& notes = parsed.notes;
   // Crashpad puts the product, version and client id in the query string.
   auto query = http::parse_query(req.query);
   const std::pair<const char*, const char*> from_query[] = {{"product", "ProductName"}, {"version", "Version"}, {"guid", "guid"}};
   for (const auto& [param, key] : from_query) {
     auto it = query.find(param);
     if (it == query.end() || it->second.empty()) continue;
-    if (!raw.contains(key)) raw[key] = to_valid_utf8(it->second);
+    if (raw.contains(key)) continue;
+    bool replaced = false;
+    raw[key] = to_valid_utf8(it->second, &replaced);
+    if (replaced) notes.push_back(std::string("query parameter '") + param + "' had invalid UTF-8, replaced by U+FFFD");
   }
   if (raw.empty()) {
     count_discard("malformed_no_annotations");
     return discarded(400, "malformed_no_annotations");
   }
-  std::vector<std::string>& notes = parsed.notes;
   for (const char* key : kCollectorKeys) {
     if (raw.contains(key)) {
       raw[std::string("client_") + key] = std::move(raw[key]);
@@ -212,6 +215,13 @@ http::Response Collector::Impl::store(ParsedSubmission parsed, const http::Reque
   };
   try {
     storage.save_raw_crash(id, raw, dumps);
+  } catch (const std::invalid_argument& e) {
+    // Storage refused this crash for what it is, not for a disk problem: sending it again would
+    // fail again, so the client is told it is refused for good (every such limit is also checked
+    // while parsing; this is the backstop).
+    count_discard("refused_by_storage");
+    log_fields(*log, spdlog::level::err, "storage refused crash", {{"crash_id", id.str()}, {"error", e.what()}});
+    return discarded(400, "refused_by_storage");
   } catch (const std::exception& e) {
     storage_failures.inc();
     count_discard("");

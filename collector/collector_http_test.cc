@@ -14,6 +14,7 @@
 #include "collector/submit_client.h"
 #include "collector/test_support.h"
 #include "core/fs_util.h"
+#include "core/metrics.h"
 #include "http/client.h"
 #include "http/health.h"
 #include "storage/fs_crash_storage.h"
@@ -240,6 +241,61 @@ TEST_F(CollectorHttpTest, MalformedRowsOfTheTable) {
   expect(post_multipart(body_of(kAnnotations, false, {{"dump_names", "x"}})), 400, "Discarded=malformed_invalid_dump_name");
   EXPECT_EQ(stored(), 0u);
   EXPECT_EQ(staged(), 0u);
+}
+
+// Hardening finding 2: more dumps than storage keeps got a 500 (so clients resent it forever and
+// the storage-failure metric fired). It is a permanent 400 now, and nothing is stored.
+TEST_F(CollectorHttpTest, MoreDumpsThanStorageKeepsIsRefusedForGood) {
+  start();
+  auto failures = [] {
+    auto text = metrics::Registry::global().exposition();
+    auto at = text.find("\nbw_collector_storage_failures_total ");
+    return at == std::string::npos ? std::string() : text.substr(at, text.find('\n', at + 1) - at);
+  };
+  std::string failures_before = failures();
+  std::vector<std::pair<std::string, std::string>> dumps;
+  for (int i = 0; i < 257; ++i) dumps.emplace_back("d" + std::to_string(i), "x");
+  auto r = post_multipart(body_of(kAnnotations, false, dumps));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body, "Discarded=too_many_dumps");
+  EXPECT_EQ(stored(), 0u);
+  EXPECT_EQ(staged(), 0u);
+  dumps.pop_back();  // exactly the limit is fine
+  auto id = id_of(post_multipart(body_of(kAnnotations, false, dumps)));
+  EXPECT_EQ(fs_storage_->get_dump_names(id).size(), 256u);
+  EXPECT_EQ(failures(), failures_before);
+}
+
+// Hardening finding 7: one unusual value in the JSON part cost the client its whole crash.
+TEST_F(CollectorHttpTest, JsonValuesAStrictParserRefusesKeepTheCrash) {
+  start();
+  std::string json_head = "--BB\r\nContent-Disposition: form-data; name=\"extra\"\r\nContent-Type: application/json\r\n\r\n";
+  std::string dump_part = "--BB\r\nContent-Disposition: form-data; name=\"upload_file_minidump\"; filename=\"d.dmp\"\r\n"
+                          "Content-Type: application/octet-stream\r\n\r\n" + kDump + "\r\n";
+  auto body = dump_part + json_head +
+              R"({"ProductName":"Firefox","Huge":1e999999,"Lone":"a\ud800b","Version":"1","Version":"2"})" "\r\n--BB--\r\n";
+  auto id = id_of(post_multipart(body));
+  auto raw = fs_storage_->get_raw_crash(id);
+  EXPECT_EQ(raw["ProductName"], "Firefox");
+  EXPECT_EQ(raw["Huge"], "1e999999");
+  EXPECT_EQ(raw["Lone"], "a\xEF\xBF\xBD" "b");
+  EXPECT_EQ(raw["Version"], "2");
+  std::string notes = raw["metadata"]["collector_notes"].dump();
+  EXPECT_NE(notes.find("'Huge' is out of range"), std::string::npos) << notes;
+  EXPECT_NE(notes.find("unpaired UTF-16 surrogate"), std::string::npos) << notes;
+  EXPECT_NE(notes.find("JSON key 'Version' sent twice"), std::string::npos) << notes;
+  EXPECT_EQ(fs_storage_->get_dump(id, "upload_file_minidump"), kDump);
+}
+
+TEST_F(CollectorHttpTest, InvalidUtf8InTheQueryStringIsNoted) {
+  start();
+  http::Connection c("127.0.0.1", server_->port());
+  c.send(http::make_request("POST", "/submit?product=Fire%FFfox&guid=abc", {{"Content-Type", "multipart/form-data; boundary=BB"}},
+                            body_of(nlohmann::json{{"Version", "1"}})));
+  auto id = id_of(c.read_response());
+  auto raw = fs_storage_->get_raw_crash(id);
+  EXPECT_EQ(raw["ProductName"], "Fire\xEF\xBF\xBD" "fox");
+  EXPECT_NE(raw["metadata"]["collector_notes"].dump().find("query parameter 'product' had invalid UTF-8"), std::string::npos);
 }
 
 TEST_F(CollectorHttpTest, TooLargeCompressedOrInflated) {

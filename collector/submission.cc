@@ -8,7 +8,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "collector/json_repair.h"
 #include "core/fs_util.h"
+#include "storage/records.h"
 
 namespace bw::collector {
 namespace {
@@ -210,6 +212,9 @@ void SubmissionParser::on_part_begin(const PartHeaders& h) {
     kind_ = PartKind::kJson;
   } else if (h.filename || (!ct.empty() && ct.rfind("text/", 0) != 0)) {
     if (!is_acceptable_dump_name(h.name)) throw Discard(400, "malformed_invalid_dump_name");
+    // Storage keeps at most kMaxDumps per crash: refuse for good here rather than fail the save
+    // (a 500 tells the client to send it again, forever).
+    if (out_.dumps.size() >= storage::records::kMaxDumps) throw Discard(400, "too_many_dumps");
     for (const auto& d : out_.dumps) {
       if (d->name() == h.name) {
         out_.notes.push_back("dump '" + h.name + "' sent twice; the first kept");
@@ -259,7 +264,7 @@ void SubmissionParser::on_part_end() {
     }
     case PartKind::kJson: {
       if (json_depth(text_) > kMaxJsonDepth) throw Discard(400, "malformed_invalid_json");
-      auto j = nlohmann::json::parse(text_, nullptr, false);
+      auto j = nlohmann::json::parse(repair_json_text(text_, out_.notes), nullptr, false);
       if (j.is_discarded()) throw Discard(400, "malformed_invalid_json");
       if (!j.is_object()) throw Discard(400, "malformed_invalid_json_value");
       if (json_annotations_) {

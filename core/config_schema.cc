@@ -46,14 +46,19 @@ const std::vector<ConfigKeySpec>& config_schema() {
       {"index", "readers", T::kInt, "4", "SQLite index: read connections (searches running at once), 1-64"},
       {"index", "annotations", T::kStringList, "", "raw-crash annotations made searchable, each Name:type or Name:type:public (docs/search.md)"},
 
+      // [web]: the web reporter and its API (web/, docs/web.md).
+      {"web", "public_annotations", T::kStringList, "", "annotations anyone may see, added to the built-in allowlist (docs/web.md); every other annotation is protected"},
+
       // [http]: the HTTP server layer shared by the collector and the web app (http/server.h).
       {"http", "io_threads", T::kInt, "0", "threads reading and writing sockets; 0 = one per core"},
       {"http", "worker_threads", T::kInt, "32", "threads finishing requests (durable saves, fsync)"},
-      {"http", "max_connections", T::kInt, "1024", "open connections beyond this get 503 and are closed"},
+      {"http", "max_connections", T::kInt, "1024", "at this many open connections a new one takes the place of an idle or too-slow one; when none can give way it gets 503"},
       {"http", "max_header_size", T::kSize, "32KiB", "request line and headers; larger gets 431"},
       {"http", "header_timeout", T::kDuration, "20s", "a request head (or the next one on a kept-alive connection) must arrive within this"},
       {"http", "read_timeout", T::kDuration, "30s", "longest silence while a request body is being received"},
       {"http", "request_timeout", T::kDuration, "10m", "longest time to receive one whole request"},
+      {"http", "min_body_rate", T::kSize, "1KiB", "a request body must average at least this many bytes per second after body_rate_grace (408 otherwise); 0 = no minimum"},
+      {"http", "body_rate_grace", T::kDuration, "10s", "how long a body may arrive below min_body_rate before it is rated"},
       {"http", "shutdown_timeout", T::kDuration, "30s", "graceful shutdown waits this long for in-flight requests"},
       {"http", "access_log", T::kBool, "true", "log one line per request"},
 

@@ -90,6 +90,20 @@ std::string percent_decode(std::string_view text, bool plus_is_space) {
   return out;
 }
 
+std::vector<std::pair<std::string, std::string>> parse_query_pairs(std::string_view query) {
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    auto eq = pair.find('=');
+    out.emplace_back(percent_decode(pair.substr(0, eq), true),
+                     eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1), true));
+  }
+  return out;
+}
+
 std::map<std::string, std::string> parse_query(std::string_view query) {
   std::map<std::string, std::string> out;
   while (!query.empty()) {
@@ -112,6 +126,7 @@ struct Server::Impl {
 
   ServerOptions opts;
   std::vector<Route> routes;
+  std::shared_ptr<spdlog::logger> log = bw::logger("http");
 
   // Declared before the io_context: sessions destroyed with it still unregister here.
   std::mutex mu;
@@ -128,14 +143,21 @@ struct Server::Impl {
   bool running = false;
   tcp::endpoint bound;
 
-  std::shared_ptr<spdlog::logger> log = bw::logger("http");
   metrics::Gauge& open_gauge =
       metrics::Registry::global().gauge("bw_http_open_connections", "HTTP connections currently open");
+  metrics::Counter& shed_counter = metrics::Registry::global().counter(
+      "bw_http_shed_connections_total", "connections closed to make room for a new one while full");
   metrics::Histogram& latency = metrics::Registry::global().histogram(
       "bw_http_request_duration_seconds", "time from request head to answer sent", metrics::default_latency_buckets());
 
   void do_accept();
   void reject(tcp::socket socket);
+  std::shared_ptr<Session> pick_victim();  // under mu
+  void count_timeout(const char* phase) {
+    metrics::Registry::global()
+        .counter("bw_http_timeouts_total", "requests answered 408, by what was late", {{"phase", phase}})
+        .inc();
+  }
   void count_request(int status) {
     metrics::Registry::global()
         .counter("bw_http_requests_total", "HTTP requests answered, by status code", {{"code", std::to_string(status)}})
@@ -143,10 +165,43 @@ struct Server::Impl {
   }
 };
 
+// Drops the trailer fields of a chunked body (no route reads them) instead of storing them: Beast
+// stores every field in the message and throws std::length_error for one over 64 KiB, and
+// nothing bounds a trailer but the read buffer. Trailer bytes count against the head limit.
+class RequestParser : public bhttp::request_parser<bhttp::buffer_body> {
+ public:
+  explicit RequestParser(size_t trailer_limit) : trailer_limit_(trailer_limit) {}
+
+ private:
+  void on_field_impl(bhttp::field name, beast::string_view name_string, beast::string_view value,
+                     beast::error_code& ec) override {
+    if (name_string.size() > kMaxFieldPart || value.size() > kMaxFieldPart) {
+      ec = bhttp::error::header_limit;
+      return;
+    }
+    if (is_header_done()) {
+      trailer_bytes_ += name_string.size() + value.size() + 4;
+      if (trailer_bytes_ > trailer_limit_) ec = bhttp::error::header_limit;
+      return;
+    }
+    get().insert(name, name_string, value);
+  }
+
+  static constexpr size_t kMaxFieldPart = 0xffff;  // Beast's own limit per name and per value
+  size_t trailer_limit_;
+  size_t trailer_bytes_ = 0;
+};
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
+  // What a connection is doing, read by the acceptor to pick one to shed when full.
+  enum class Phase : int { kIdle, kBody, kBusy };
+
   Session(tcp::socket socket, Server::Impl* server)
-      : stream_(std::move(socket)), server_(server), buffer_(server->opts.max_header_size + 2 * kBodyPiece) {
+      : stream_(std::move(socket)),
+        server_(server),
+        timer_(stream_.get_executor()),
+        buffer_(server->opts.max_header_size + 2 * kBodyPiece) {
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) peer_ = ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -176,21 +231,81 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // From stop(): close now if waiting for a request; in-flight requests finish first.
   void close_if_idle() {
-    if (idle_) close();
+    if (phase_ == Phase::kIdle) close();
   }
   void close() {
     beast::error_code ec;
+    timer_.cancel();
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.close();
   }
+  // From the acceptor, when the server is full and this connection is the one to give way: an
+  // idle one closes, a slow upload is answered 408 (its read is cancelled and sees `expired_`).
+  void shed() {
+    if (phase_ == Phase::kBusy) return;  // became busy meanwhile: it will finish on its own
+    server_->shed_counter.inc();
+    if (phase_ == Phase::kIdle && buffer_.size() == 0) return close();
+    expired_ = Expiry::kShed;
+    beast::error_code ec;
+    stream_.socket().cancel(ec);
+  }
   auto executor() { return stream_.get_executor(); }
 
+  // For the acceptor (any thread): how much this connection deserves to be shed, or nullopt when
+  // it must not be. Higher is shed first: idle connections (by idle time), then the slowest
+  // uploads below the minimum rate.
+  std::optional<double> shed_score(Clock::time_point now) const {
+    auto since = Clock::time_point(Clock::duration(phase_since_.load(std::memory_order_relaxed)));
+    double seconds = std::chrono::duration<double>(now - since).count();
+    if (seconds < 1.0) return std::nullopt;
+    switch (phase_.load(std::memory_order_relaxed)) {
+      case Phase::kIdle:
+        return 1e9 + seconds;
+      case Phase::kBody: {
+        double rate = static_cast<double>(received_.load(std::memory_order_relaxed)) / seconds;
+        double floor = static_cast<double>(std::max<uint64_t>(server_->opts.min_body_rate, 1));
+        if (rate >= floor) return std::nullopt;
+        return floor - rate;
+      }
+      case Phase::kBusy:
+        return std::nullopt;
+    }
+    return std::nullopt;
+  }
+
  private:
+  enum class Expiry { kNone, kTimeout, kShed };
+
   const ServerOptions& opts() const { return server_->opts; }
+
+  void set_phase(Phase p) {
+    phase_since_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+    phase_.store(p, std::memory_order_relaxed);
+  }
+
+  // Reads are bounded by our own timer, not the stream's: the stream's timeout closes the socket,
+  // after which no 408 can be sent. On expiry the read is cancelled and sees `expired_`.
+  void arm_read_timer(Clock::duration wait) {
+    stream_.expires_never();
+    expired_ = Expiry::kNone;
+    uint64_t generation = ++timer_generation_;
+    timer_.expires_after(wait);
+    timer_.async_wait([weak = weak_from_this(), generation](beast::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self || self->timer_generation_ != generation) return;
+      self->expired_ = Expiry::kTimeout;
+      beast::error_code ignored;
+      self->stream_.socket().cancel(ignored);
+    });
+  }
+  void disarm_read_timer() {
+    ++timer_generation_;
+    timer_.cancel();
+  }
 
   void read_head() {
     if (server_->stopping) return close();
-    parser_.emplace();
+    parser_.emplace(opts().max_header_size);
     parser_->header_limit(static_cast<std::uint32_t>(std::min<size_t>(opts().max_header_size, UINT32_MAX)));
     // Routes have their own limits, counted in on_body. (Not boost::none: Boost 1.74 compares
     // Content-Length against an empty optional and refuses every body.)
@@ -198,19 +313,27 @@ class Session : public std::enable_shared_from_this<Session> {
     handler_.reset();
     route_ = nullptr;
     received_ = 0;
-    idle_ = true;
-    stream_.expires_after(opts().header_timeout);
+    set_phase(Phase::kIdle);
+    arm_read_timer(opts().header_timeout);
     bhttp::async_read_header(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_head, shared_from_this()));
   }
 
   void on_head(beast::error_code ec, size_t) {
-    idle_ = false;
+    disarm_read_timer();
+    set_phase(Phase::kBusy);
     started_ = Clock::now();
     req_ = Request{};
     req_.peer = peer_;
     if (ec) {
-      if (ec == bhttp::error::header_limit) {
+      if (ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
         return respond(Response::text(431, "request header too large\n"), true);
+      }
+      if (ec == asio::error::operation_aborted && expired_ != Expiry::kNone) {
+        // A client that started a request and did not finish its head is told so; an idle
+        // kept-alive connection is just closed, as every server does.
+        if (buffer_.size() == 0) return close();
+        server_->count_timeout("head");
+        return respond(Response::text(408, "request head not received in time\n"), true);
       }
       if (ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == beast::error::timeout ||
           ec == asio::error::operation_aborted || ec == asio::error::connection_reset || ec == asio::error::bad_descriptor) {
@@ -230,15 +353,13 @@ class Session : public std::enable_shared_from_this<Session> {
     if (auto len = parser_->content_length()) req_.content_length = *len;
     deadline_ = started_ + opts().request_timeout;
 
-    const Route* path_match = nullptr;
-    for (const auto& r : server_->routes) {
-      if (r.path != req_.path) continue;
-      path_match = &r;
-      if (r.method == req_.method || (r.method == "GET" && req_.method == "HEAD")) {
-        route_ = &r;
-        break;
-      }
+    if (msg.version() >= 11 && msg.find(bhttp::field::host) == msg.end()) {
+      return respond(Response::text(400, "bad request: HTTP/1.1 needs a Host header\n"), req_.has_body() || !parser_->is_done());
     }
+    if (auto problem = check_transfer_encoding()) return respond(std::move(*problem), true);
+
+    const Route* path_match = nullptr;
+    route_ = find_route(&path_match);
     if (!route_) {
       if (path_match) {
         Response res = Response::text(405, "method not allowed\n");
@@ -254,6 +375,9 @@ class Session : public std::enable_shared_from_this<Session> {
     } catch (const std::exception& e) {
       log_fields(*server_->log, spdlog::level::err, "route failed", {{"path", req_.path}, {"error", e.what()}});
       return respond(Response::text(500, ""), req_.has_body());
+    } catch (...) {
+      log_fields(*server_->log, spdlog::level::err, "route failed", {{"path", req_.path}, {"error", "unknown exception"}});
+      return respond(Response::text(500, ""), req_.has_body());
     }
     if (auto* res = std::get_if<Response>(&reply)) return respond(std::move(*res), req_.has_body());
 
@@ -261,12 +385,14 @@ class Session : public std::enable_shared_from_this<Session> {
     if (req_.content_length && *req_.content_length > route_->body_limit) {
       return respond(handler_->on_too_large(), true);
     }
+    body_started_ = Clock::now();
     const auto expect = msg[bhttp::field::expect];
     if (iequals(std::string_view(expect.data(), expect.size()), "100-continue") && !parser_->is_done()) {
       auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, msg.version());
       stream_.expires_after(opts().read_timeout);
       bhttp::async_write(stream_, *cont, [self = shared_from_this(), cont](beast::error_code wec, size_t) {
         if (wec) return self->close();
+        self->body_started_ = Clock::now();  // the client starts sending once it has the 100
         self->read_body();
       });
       return;
@@ -274,25 +400,111 @@ class Session : public std::enable_shared_from_this<Session> {
     read_body();
   }
 
+  // RFC 9112 §6.1: a server that receives a transfer coding it does not understand answers 501;
+  // chunked must be the last coding, once. Beast would read `gzip, chunked` as plain chunked.
+  std::optional<Response> check_transfer_encoding() const {
+    const std::string* te = req_.header("Transfer-Encoding");
+    if (!te) return std::nullopt;
+    std::vector<std::string> codings;
+    std::string_view rest = *te;
+    while (!rest.empty()) {
+      auto comma = rest.find(',');
+      std::string_view item = rest.substr(0, comma);
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+      while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+      if (auto semi = item.find(';'); semi != std::string_view::npos) item = item.substr(0, semi);
+      if (item.empty()) continue;
+      std::string lower(item);
+      for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      codings.push_back(std::move(lower));
+    }
+    for (size_t i = 0; i < codings.size(); ++i) {
+      if (codings[i] == "chunked") {
+        if (i + 1 != codings.size()) return Response::text(400, "bad request: chunked must be the last transfer coding\n");
+        continue;
+      }
+      return Response::text(501, "transfer coding '" + codings[i] + "' is not supported; send the body chunked or with Content-Length\n");
+    }
+    if (codings.empty() || codings.back() != "chunked") {
+      return Response::text(400, "bad request: a request's transfer coding must end with chunked\n");
+    }
+    return std::nullopt;
+  }
+
+  // The exact route for the path and method, else the longest matching prefix route. Sets
+  // `path_match` to a route for the path with another method (for 405).
+  const Route* find_route(const Route** path_match) const {
+    auto method_ok = [&](const Route& r) {
+      return r.method == req_.method || (r.method == "GET" && req_.method == "HEAD");
+    };
+    const Route* best = nullptr;
+    for (const auto& r : server_->routes) {
+      if (r.prefix || r.path != req_.path) continue;
+      *path_match = &r;
+      if (method_ok(r)) return &r;
+    }
+    for (const auto& r : server_->routes) {
+      if (!r.prefix || !req_.path.starts_with(r.path)) continue;
+      if (!*path_match) *path_match = &r;
+      if (method_ok(r) && (!best || r.path.size() > best->path.size())) best = &r;
+    }
+    return best;
+  }
+
   void read_body() {
     if (parser_->is_done()) return complete();
+    set_phase_body_once();
     auto now = Clock::now();
-    if (now >= deadline_) return respond(Response::text(408, "request took too long\n"), true);
+    if (now >= deadline_) {
+      server_->count_timeout("request");
+      return respond(Response::text(408, "request took too long\n"), true);
+    }
+    auto wait = std::min<Clock::duration>(opts().read_timeout, deadline_ - now);
+    if (opts().min_body_rate > 0) {
+      // The body may lag behind min_body_rate by at most the grace period.
+      auto allowed = body_started_ + opts().body_rate_grace +
+                     std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                         static_cast<double>(received_) / static_cast<double>(opts().min_body_rate)));
+      if (now >= allowed) {
+        server_->count_timeout("body_rate");
+        return respond(Response::text(408, "request body arrives too slowly\n"), true);
+      }
+      wait = std::min<Clock::duration>(wait, allowed - now);
+    }
     auto& body = parser_->get().body();
     body.data = body_buf_.data();
     body.size = body_buf_.size();
     body.more = true;
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ - now);
-    stream_.expires_after(std::min(opts().read_timeout, left));
+    arm_read_timer(wait);
     bhttp::async_read_some(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_body, shared_from_this()));
   }
 
+  // The acceptor rates an upload from when its body started, not from each read.
+  void set_phase_body_once() {
+    if (phase_ == Phase::kBody) return;
+    phase_since_.store(body_started_.time_since_epoch().count(), std::memory_order_relaxed);
+    phase_.store(Phase::kBody, std::memory_order_relaxed);
+  }
+
   void on_body(beast::error_code ec, size_t) {
+    disarm_read_timer();
     if (ec == bhttp::error::need_buffer) ec = {};
     if (ec) {
+      if (ec == asio::error::operation_aborted && expired_ != Expiry::kNone) {
+        server_->count_timeout(expired_ == Expiry::kShed ? "shed" : "body");
+        return respond(Response::text(408, expired_ == Expiry::kShed ? "server busy: request body too slow\n"
+                                                                      : "request body not received in time\n"),
+                       true);
+      }
       log_fields(*server_->log, spdlog::level::info, "request body not received",
                  {{"path", req_.path}, {"peer", peer_}, {"received", std::to_string(received_)}, {"reason", ec.message()}});
-      // On a timeout Beast has already closed the socket: no answer can be sent.
+      if (&ec.category() == &bhttp::make_error_code(bhttp::error::bad_chunk).category() &&
+          ec != bhttp::error::partial_message && ec != bhttp::error::end_of_stream) {
+        // A bad chunk or trailer: the client sent something that is not HTTP; say so, then close.
+        int status = ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow ? 431 : 400;
+        return respond(Response::text(status, "bad request body: " + ec.message() + "\n"), true);
+      }
       return close();
     }
     size_t got = body_buf_.size() - parser_->get().body().size;
@@ -305,6 +517,9 @@ class Session : public std::enable_shared_from_this<Session> {
       } catch (const std::exception& e) {
         log_fields(*server_->log, spdlog::level::err, "body handler failed", {{"path", req_.path}, {"error", e.what()}});
         early = Response::text(500, "");
+      } catch (...) {
+        log_fields(*server_->log, spdlog::level::err, "body handler failed", {{"path", req_.path}, {"error", "unknown exception"}});
+        early = Response::text(500, "");
       }
       if (early) return respond(std::move(*early), !parser_->is_done());
     }
@@ -312,12 +527,16 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void complete() {
+    set_phase(Phase::kBusy);
     asio::post(*server_->workers, [self = shared_from_this()] {
       Response res;
       try {
         res = self->handler_->on_complete();
       } catch (const std::exception& e) {
         log_fields(*self->server_->log, spdlog::level::err, "request failed", {{"path", self->req_.path}, {"error", e.what()}});
+        res = Response::text(500, "");
+      } catch (...) {
+        log_fields(*self->server_->log, spdlog::level::err, "request failed", {{"path", self->req_.path}, {"error", "unknown exception"}});
         res = Response::text(500, "");
       }
       asio::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
@@ -328,6 +547,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Sends `r`. `body_pending`: the request body was not (fully) read, so the connection closes.
   void respond(Response r, bool body_pending) {
+    set_phase(Phase::kBusy);
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>(static_cast<bhttp::status>(r.status), 11);
     res->set(bhttp::field::server, "breakwater");
     res->set(bhttp::field::content_type, r.content_type);
@@ -380,16 +600,20 @@ class Session : public std::enable_shared_from_this<Session> {
 
   beast::tcp_stream stream_;
   Server::Impl* server_;
+  asio::steady_timer timer_;
+  uint64_t timer_generation_ = 0;
+  Expiry expired_ = Expiry::kNone;
   beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::buffer_body>> parser_;
+  std::optional<RequestParser> parser_;
   std::array<char, kBodyPiece> body_buf_{};
   std::unique_ptr<BodyHandler> handler_;
   const Route* route_ = nullptr;
   Request req_;
   std::string peer_ = "-";
-  uint64_t received_ = 0;
-  bool idle_ = false;
-  Clock::time_point started_ = Clock::now(), deadline_, linger_until_;
+  std::atomic<uint64_t> received_{0};
+  std::atomic<Phase> phase_{Phase::kIdle};
+  std::atomic<Clock::rep> phase_since_{Clock::now().time_since_epoch().count()};
+  Clock::time_point started_ = Clock::now(), deadline_, linger_until_, body_started_ = Clock::now();
 };
 
 void Server::Impl::do_accept() {
@@ -405,18 +629,37 @@ void Server::Impl::do_accept() {
       return;
     }
     if (stopping) return;
-    size_t open;
+    std::shared_ptr<Session> victim;
+    bool full = false;
     {
       std::lock_guard lock(mu);
-      open = sessions.size();
+      full = sessions.size() >= opts.max_connections;
+      if (full) victim = pick_victim();
     }
-    if (open >= opts.max_connections) {
+    if (full && !victim) {
       reject(std::move(socket));
     } else {
+      if (victim) asio::post(victim->executor(), [victim] { victim->shed(); });
       std::make_shared<Session>(std::move(socket), this)->start();
     }
     do_accept();
   });
+}
+
+std::shared_ptr<Session> Server::Impl::pick_victim() {
+  auto now = Clock::now();
+  std::shared_ptr<Session> best;
+  double best_score = 0;
+  for (auto& [raw, weak] : sessions) {
+    auto s = weak.lock();
+    if (!s) continue;
+    auto score = s->shed_score(now);
+    if (score && (!best || *score > best_score)) {
+      best = std::move(s);
+      best_score = *score;
+    }
+  }
+  return best;
 }
 
 void Server::Impl::reject(tcp::socket socket) {
@@ -474,7 +717,18 @@ void Server::start() {
     im.threads.emplace_back([p = &im] {
       // The work guard keeps threads alive while every connection waits on the worker pool.
       auto guard = asio::make_work_guard(p->ioc);
-      p->ioc.run();
+      // A handler that throws must not end the thread (std::terminate): log it and go on. The
+      // connection whose handler threw loses its last reference and closes.
+      for (;;) {
+        try {
+          p->ioc.run();
+          return;
+        } catch (const std::exception& e) {
+          log_fields(*p->log, spdlog::level::err, "connection handler threw", {{"error", e.what()}});
+        } catch (...) {
+          log_fields(*p->log, spdlog::level::err, "connection handler threw", {{"error", "unknown exception"}});
+        }
+      }
     });
   }
   log_fields(*im.log, spdlog::level::info, "listening", {{"address", address()}});

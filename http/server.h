@@ -1,12 +1,23 @@
 // The HTTP/1.1 server every Breakwater role that listens uses (collector now, web app later).
 //
 // What it promises:
-// - Keep-alive, chunked request bodies (de-chunked before handlers see them), `Expect:
-//   100-continue` (the 100 is sent only when the route wants the body), a limit on the request
-//   head (431), per-route body limits (413 from the route's handler), a connection limit (503 and
-//   close), and timeouts so a slow client cannot hold a connection: the head must arrive within
-//   `header_timeout`, the body may not pause longer than `read_timeout`, and one request may not
-//   take longer than `request_timeout`.
+// - Keep-alive, chunked request bodies (de-chunked before handlers see them; trailer fields are
+//   read within the head limit and dropped), `Expect: 100-continue` (the 100 is sent only when the
+//   route wants the body), a limit on the request head and on a chunked body's trailer (431),
+//   per-route body limits (413 from the route's handler).
+// - Every request it cannot take gets the status that tells the client what to do, then the
+//   connection closes: a head that is not HTTP, an HTTP/1.1 request without `Host`, a bad chunk
+//   (400); a transfer coding other than `chunked` (501, RFC 9112 §6.1); a timeout (408).
+// - Slow clients cannot hold the server: a request head must arrive within `header_timeout`; a
+//   body may not pause longer than `read_timeout`, must keep up an average of `min_body_rate`
+//   bytes/s after `body_rate_grace` (as Apache's mod_reqtimeout MinRate), and one request may not
+//   take longer than `request_timeout`; each is answered 408. At `max_connections`, a new
+//   connection takes the place of the slowest one that is shed-able (a connection idle for a
+//   second or more, else a body upload below `min_body_rate` after its first second): health
+//   checks and fast clients are served while slow ones are shed. Only when no connection can be
+//   shed is the new one answered 503 and closed.
+// - No exception escapes a connection: one thrown by a route, a handler or the parser answers
+//   500 (or closes that one connection) and the server goes on.
 // - Request bodies are streamed: a route returns a BodyHandler whose `on_body` gets each piece
 //   as it arrives (at most 64 KiB at a time), so a handler can write a body to disk piecewise and
 //   memory per connection stays small whatever the body size.
@@ -24,6 +35,7 @@
 // it holds (temporary files...), since a request can end at any point (client gone, timeout).
 // Errors: `start` throws std::runtime_error when it cannot bind; an exception escaping a route
 // or handler is logged and answered with 500.
+// Metrics also count bw_http_shed_connections_total and bw_http_timeouts_total{phase}.
 #pragma once
 
 #include <chrono>
@@ -85,9 +97,10 @@ using Reply = std::variant<Response, std::unique_ptr<BodyHandler>>;
 
 struct Route {
   std::string method;  // "GET", "POST", ...; GET routes also answer HEAD
-  std::string path;    // exact match on Request::path
+  std::string path;    // exact match on Request::path, or a prefix of it when `prefix` is set
   uint64_t body_limit = 64 * 1024;
   std::function<Reply(const Request&)> handle;
+  bool prefix = false;  // "/report/index/" matches "/report/index/<id>"; an exact route wins, then the longest prefix
 };
 
 struct ServerOptions {
@@ -99,6 +112,8 @@ struct ServerOptions {
   std::chrono::milliseconds header_timeout{20'000};
   std::chrono::milliseconds read_timeout{30'000};
   std::chrono::milliseconds request_timeout{600'000};
+  uint64_t min_body_rate = 1024;                     // bytes/s over a whole body; 0 = no minimum
+  std::chrono::milliseconds body_rate_grace{10'000};  // a body's first seconds are not rated
   std::chrono::milliseconds shutdown_timeout{30'000};
   bool access_log = true;
 
@@ -134,6 +149,9 @@ class Server {
 // Splits a query string into decoded key → value pairs ("a=1&b=%20x" → {a:"1", b:" x"}); '+' is a
 // space. A key given twice keeps its first value. Malformed escapes are kept as written.
 std::map<std::string, std::string> parse_query(std::string_view query);
+// Splits a query string into decoded (key, value) pairs in order, keeping repeated keys
+// ("a=1&a=2" → {a:1},{a:2}), as Super Search needs for OR filters. Empty pieces are skipped.
+std::vector<std::pair<std::string, std::string>> parse_query_pairs(std::string_view query);
 // Percent-decoding ('+' as space when `plus_is_space`).
 std::string percent_decode(std::string_view text, bool plus_is_space);
 

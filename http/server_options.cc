@@ -18,6 +18,8 @@ ServerOptions ServerOptions::from_config(const Config& config) {
   o.header_timeout = config.get_duration("http", "header_timeout");
   o.read_timeout = config.get_duration("http", "read_timeout");
   o.request_timeout = config.get_duration("http", "request_timeout");
+  o.min_body_rate = config.get_size("http", "min_body_rate");
+  o.body_rate_grace = config.get_duration("http", "body_rate_grace");
   o.shutdown_timeout = config.get_duration("http", "shutdown_timeout");
   o.access_log = config.get_bool("http", "access_log");
   return o;
