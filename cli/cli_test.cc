@@ -67,6 +67,21 @@ TEST(CliTest, UnknownKeyInEnvironmentIsNamed) {
 
 namespace {
 
+// Hardening finding 6: `admin queue publish` queued ids that were never stored.
+TEST(CliTest, QueuePublishRefusesCrashesThatAreNotStored) {
+  auto data = std::filesystem::temp_directory_path() / ("bw-cli-" + bw::fs::unique_temp_name());
+  auto r = run("admin queue publish 0bba61c5-dfc3-43e7-854e-ae0c70160918 --data " + data.string());
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("no such crash is stored"), std::string::npos) << r.output;
+  r = run("admin queue stats --json --data " + data.string());
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("\"ready\":0"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("\"ready\":1"), std::string::npos) << r.output;
+  r = run("admin queue publish not-an-id --data " + data.string());
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  std::filesystem::remove_all(data);
+}
+
 TEST(CliTest, ConfigurationDocsListEveryKey) {
   auto r = run("config --keys");
   ASSERT_EQ(r.exit_code, 0);

@@ -27,6 +27,11 @@ AdminRequestResult publish(queue::CrashQueue& queue, storage::CrashStorage* stor
 
 }  // namespace
 
+AdminRequestResult request_processing(queue::CrashQueue& queue, storage::CrashStorage* storage,
+                                      const std::vector<std::string>& ids, queue::Ruleset ruleset, queue::QueueKind kind) {
+  return publish(queue, storage, ids, ruleset, kind);
+}
+
 AdminRequestResult request_reprocessing(queue::CrashQueue& queue, storage::CrashStorage* storage,
                                         const std::vector<std::string>& ids, queue::Ruleset ruleset) {
   return publish(queue, storage, ids, ruleset, queue::QueueKind::kReprocessing);

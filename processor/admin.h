@@ -3,6 +3,7 @@
 //
 //   request_reprocessing  → the reprocessing queue, `<id>` or `<id>:regenerate_signature`
 //   request_priority      → the priority queue (a deferred crash is processed this way too)
+//   request_processing    → any queue with any ruleset (`breakwater admin queue publish`)
 //
 // Errors: ids that do not parse or are not stored come back in AdminRequestResult::refused with
 // the reason and are not published; QueueUnavailable propagates (nothing after the failing batch
@@ -28,5 +29,7 @@ AdminRequestResult request_reprocessing(queue::CrashQueue& queue, storage::Crash
                                         const std::vector<std::string>& ids, queue::Ruleset ruleset);
 AdminRequestResult request_priority(queue::CrashQueue& queue, storage::CrashStorage* storage,
                                     const std::vector<std::string>& ids);
+AdminRequestResult request_processing(queue::CrashQueue& queue, storage::CrashStorage* storage,
+                                      const std::vector<std::string>& ids, queue::Ruleset ruleset, queue::QueueKind kind);
 
 }  // namespace bw::processor

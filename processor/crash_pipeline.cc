@@ -86,6 +86,9 @@ void CrashPipeline::finish(ProcessingContext& context, const std::optional<json>
 }
 
 json CrashPipeline::record_failure(const CrashId& id, const std::string& reason) {
+  // A processed crash exists only for a stored crash: never invent one for an id that was queued
+  // without being stored (the dead-letter queue keeps the message and its reason).
+  if (!storage_.has_raw_crash(id)) throw storage::CrashNotFound("no raw crash stored for " + id.str());
   std::vector<std::string> notes;
   std::optional<json> previous = previous_processed(id, notes);
   ProcessingContext context(id);

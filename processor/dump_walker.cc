@@ -25,6 +25,7 @@ WalkResult walk_dump_file(const std::filesystem::path& dump, symbols::SymbolSupp
   if (!opened) return failed_walk(kStatusInvalid, "not a readable minidump: " + opened.error().reason);
   stackwalk::ProcessState state = stackwalk::process_minidump(*opened, supplier);
   WalkResult r;
+  r.status = state.status;
   r.json_dump = stackwalk::to_json(state);
   r.notes = std::move(state.notes);
   return r;

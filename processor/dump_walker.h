@@ -33,6 +33,7 @@ namespace bw::processor {
 inline constexpr const char* kStatusOk = "OK";
 inline constexpr const char* kStatusEmpty = "EMPTY_MINIDUMP";
 inline constexpr const char* kStatusInvalid = "ERROR_INVALID_MINIDUMP";
+inline constexpr const char* kStatusNoThreadList = "ERROR_NO_THREAD_LIST";  // stackwalk::ProcessState::status
 inline constexpr const char* kStatusTimeout = "ERROR_TIMEOUT";
 inline constexpr const char* kStatusCrashed = "ERROR_WORKER_CRASHED";
 inline constexpr const char* kStatusOutOfMemory = "ERROR_OUT_OF_MEMORY";

@@ -88,6 +88,9 @@ void Processor::on_dead_letter(const queue::DeadLetter& letter) {
   try {
     pipeline_.record_failure(id, reason);
     crashes_counter("failure").inc();
+  } catch (const storage::CrashNotFound&) {
+    log_fields(*log, spdlog::level::err, "dead-lettered crash is not stored; no processed crash written",
+               {{"crash_id", id.str()}});
   } catch (const std::exception& e) {
     // Storage is down too: the dead-letter queue still holds the message for an operator.
     log_fields(*log, spdlog::level::err, "could not record the failed processing",

@@ -164,12 +164,15 @@ TEST_F(ProcessorTest, TransientFailuresAreRetriedThenRecordedAsFailed) {
   EXPECT_EQ(q->stats().of(queue::QueueKind::kStandard).dead_letters, 1u);
 }
 
-TEST_F(ProcessorTest, MissingRawCrashIsDeadLetteredAtOnceAndRecorded) {
+// Hardening finding 6: a queued id that was never stored got a stub processed crash. It is
+// dead-lettered at once with the reason, and no processed crash is invented.
+TEST_F(ProcessorTest, MissingRawCrashIsDeadLetteredAtOnceAndNotInvented) {
   auto id = CrashId::generate(ThrottleResult::kAccept);
   auto q = open();
   q->publish({id}, queue::QueueKind::kStandard);
-  ASSERT_TRUE(run_until([&] { return processed(id); }, 1));
-  EXPECT_EQ(storage_.get_processed(id)["success"], false);
+  ASSERT_TRUE(run_until([&] { return q->stats().of(queue::QueueKind::kStandard).dead_letters == 1; }, 1));
+  EXPECT_FALSE(processed(id));
+  EXPECT_FALSE(storage_.has_raw_crash(id));
   EXPECT_EQ(counts_.retried, 0u);
   EXPECT_EQ(counts_.dead_lettered, 1u);
 }

@@ -1,9 +1,12 @@
 // Unit tests of each rule and of the Ruleset's failure handling.
 #include "processor/rules.h"
 
-#include <stdexcept>
-
 #include <gtest/gtest.h>
+
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
 
 #include "processor/test_util.h"
 #include "signature/signature_generator.h"
@@ -197,7 +200,54 @@ TEST(WalkDumpFile, EmptyAndInvalidDumpsAreStatuses) {
   EXPECT_EQ(walk_dump_file(dir / "empty.dump", nullptr).status, kStatusEmpty);
   EXPECT_EQ(walk_dump_file(dir / "missing.dump", nullptr).status, kStatusInvalid);
   auto invalid = walk_dump_file(testing::kTestdata / "minidumps" / "invalid-record-count.dmp", nullptr);
-  EXPECT_TRUE(invalid.status == kStatusInvalid || invalid.status == kStatusOk) << invalid.status;
+  EXPECT_TRUE(invalid.status == kStatusInvalid || invalid.status == kStatusNoThreadList || invalid.status == kStatusOk)
+      << invalid.status;
+  std::filesystem::remove_all(dir);
+}
+
+// Hardening finding 8: a dump cut short, or one whose thread list claims 2^32 threads, was walked
+// with status OK. Breakpad answers PROCESS_ERROR_NO_THREAD_LIST for both.
+TEST(WalkDumpFile, DumpsWithoutAReadableThreadListAreNotOk) {
+  auto dir = std::filesystem::temp_directory_path() / ("bw-processor-test-" + std::to_string(::getpid()) + "-threads");
+  std::filesystem::create_directories(dir);
+  std::ifstream in(testing::kTestdata / "minidumps" / "linux_null_dereference.dmp", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(bytes.size(), 4096u);
+  auto u32 = [&](size_t at) {
+    uint32_t v = 0;
+    std::memcpy(&v, bytes.data() + at, 4);
+    return v;
+  };
+  EXPECT_EQ(walk_dump_file(testing::kTestdata / "minidumps" / "linux_null_dereference.dmp", nullptr).status, kStatusOk);
+
+  // Cut to 1 KB, before its thread list (at offset 1764): Breakpad's PROCESS_ERROR_NO_THREAD_LIST.
+  {
+    std::ifstream tiny(testing::kTestdata / "minidumps" / "tiny-exe-fastfail.dmp", std::ios::binary);
+    std::string head(1024, '\0');
+    tiny.read(head.data(), 1024);
+    std::ofstream(dir / "cut.dmp", std::ios::binary) << head;
+  }
+  auto cut = walk_dump_file(dir / "cut.dmp", nullptr);
+  EXPECT_EQ(cut.status, kStatusNoThreadList);
+  EXPECT_FALSE(cut.ok());
+
+  std::string many = bytes;
+  uint32_t streams = u32(8), directory = u32(12);
+  bool patched = false;
+  for (uint32_t i = 0; i < streams; ++i) {
+    size_t entry = directory + 12ull * i;
+    if (u32(entry) == 3) {  // ThreadListStream: its first word is the count
+      uint32_t huge = 0xFFFFFFFF;
+      std::memcpy(many.data() + u32(entry + 8), &huge, 4);
+      patched = true;
+    }
+  }
+  ASSERT_TRUE(patched);
+  std::ofstream(dir / "many.dmp", std::ios::binary) << many;
+  auto r = walk_dump_file(dir / "many.dmp", nullptr);
+  EXPECT_EQ(r.status, kStatusNoThreadList);
+  EXPECT_EQ(r.json_dump["status"], kStatusNoThreadList);
+  EXPECT_FALSE(r.ok());
   std::filesystem::remove_all(dir);
 }
 

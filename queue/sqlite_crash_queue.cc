@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <mutex>
 #include <system_error>
 #include <thread>
 
@@ -18,6 +19,83 @@ namespace bw::queue {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// How often a consumer looks for leases held by dead processes.
+constexpr auto kReapInterval = std::chrono::seconds(15);
+
+std::string read_small_file(const char* path) {
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  char buf[1024];
+  ssize_t n = ::read(fd, buf, sizeof buf);
+  ::close(fd);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string();
+}
+
+// Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), or "" when there is no
+// such process. The command name (field 2) may hold spaces and parentheses: skip to its last ')'.
+std::string process_start_time(const std::string& pid) {
+  std::string stat = read_small_file(("/proc/" + pid + "/stat").c_str());
+  auto close = stat.rfind(')');
+  if (close == std::string::npos) return {};
+  size_t pos = close + 2;  // field 3 starts here
+  for (int field = 3; field < 22 && pos < stat.size(); ++field) {
+    pos = stat.find(' ', pos);
+    if (pos == std::string::npos) return {};
+    ++pos;
+  }
+  auto end = stat.find(' ', pos);
+  return pos < stat.size() ? stat.substr(pos, end - pos) : std::string();
+}
+
+std::string trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+std::string pid_namespace() {
+  char buf[128];
+  ssize_t n = ::readlink("/proc/self/ns/pid", buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string("?");
+}
+
+// "<boot id> <pid namespace> <pid> <start time>": who holds a lease, checkable from any process
+// on the same machine and in the same pid namespace.
+// Computed again after a fork (a forked child is another owner).
+std::string this_process_owner() {
+  static std::mutex mu;
+  static pid_t cached_pid = -1;
+  static std::string cached;
+  std::lock_guard lock(mu);
+  if (cached_pid != ::getpid()) {
+    cached_pid = ::getpid();
+    std::string pid = std::to_string(cached_pid);
+    cached = trimmed(read_small_file("/proc/sys/kernel/random/boot_id")) + " " + pid_namespace() + " " + pid + " " +
+             process_start_time(pid);
+  }
+  return cached;
+}
+
+// True only when the owner is certainly not running any more.
+bool owner_is_dead(const std::string& owner) {
+  std::array<std::string, 4> part;
+  size_t pos = 0;
+  for (size_t i = 0; i < part.size(); ++i) {
+    auto space = owner.find(' ', pos);
+    if (space == std::string::npos && i + 1 < part.size()) return false;  // malformed: cannot tell
+    part[i] = owner.substr(pos, space == std::string::npos ? std::string::npos : space - pos);
+    pos = space == std::string::npos ? owner.size() : space + 1;
+  }
+  static const std::string boot = trimmed(read_small_file("/proc/sys/kernel/random/boot_id"));
+  static const std::string ns = pid_namespace();
+  if (boot.empty() || part[0].empty()) return false;
+  if (part[0] != boot) return true;  // the machine rebooted since: every process of then is gone
+  if (part[1] != ns || part[2].empty() || part[3].empty()) return false;
+  for (char c : part[2]) {
+    if (c < '0' || c > '9') return false;
+  }
+  return process_start_time(part[2]) != part[3];  // gone, or the pid now belongs to another process
+}
 
 int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -80,6 +158,7 @@ CREATE TABLE IF NOT EXISTS messages(
   deliveries INTEGER NOT NULL DEFAULT 0,
   lease_until INTEGER NOT NULL DEFAULT 0,
   lease_token INTEGER NOT NULL DEFAULT 0,
+  lease_owner TEXT NOT NULL DEFAULT '',
   last_error TEXT,
   enqueued_ms INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS messages_by_queue ON messages(queue, seq);
@@ -134,6 +213,7 @@ SqliteCrashQueue::SqliteCrashQueue(QueueSettings settings)
       exec("PRAGMA journal_mode=WAL");
       exec("PRAGMA synchronous=FULL");
       exec(kSchema);
+      add_lease_owner_column();
       break;
     } catch (const QueueUnavailable&) {
       int code = sqlite3_errcode(db_.get()) & 0xff;  // the primary code of an extended one
@@ -142,6 +222,9 @@ SqliteCrashQueue::SqliteCrashQueue(QueueSettings settings)
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   }
+
+  release_dead_owners();
+  next_reap_ = Clock::now() + kReapInterval;
 
   notify_path_ = path;
   notify_path_ += ".notify";
@@ -160,6 +243,35 @@ SqliteCrashQueue::SqliteCrashQueue(QueueSettings settings)
 
 SqliteCrashQueue::~SqliteCrashQueue() {
   if (inotify_fd_ >= 0) ::close(inotify_fd_);
+}
+
+void SqliteCrashQueue::add_lease_owner_column() {
+  // Queue files written before lease owners existed: add the column (idempotent).
+  Statement columns(db_.get(), "SELECT 1 FROM pragma_table_info('messages') WHERE name = 'lease_owner'");
+  if (!columns.step()) exec("ALTER TABLE messages ADD COLUMN lease_owner TEXT NOT NULL DEFAULT ''");
+}
+
+size_t SqliteCrashQueue::release_dead_owners() {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> owners;
+  {
+    Statement select(db_.get(), "SELECT DISTINCT lease_owner FROM messages WHERE lease_until > ? AND lease_owner != ''");
+    select.bind(1, wall_ms());
+    while (select.step()) owners.push_back(select.text_at(0));
+  }
+  size_t released = 0;
+  for (const auto& owner : owners) {
+    if (owner == this_process_owner() || !owner_is_dead(owner)) continue;
+    Statement release(db_.get(),
+                      "UPDATE messages SET lease_until = 0, lease_token = 0, lease_owner = '' WHERE lease_owner = ?");
+    release.bind(1, owner);
+    release.step();
+    released += static_cast<size_t>(release.changes());
+  }
+  if (released > 0) {
+    logger("queue")->info("embedded queue: gave back {} deliveries held by consumers that are gone", released);
+  }
+  return released;
 }
 
 void SqliteCrashQueue::exec(const char* sql) {
@@ -289,8 +401,9 @@ std::optional<Delivery> SqliteCrashQueue::try_take(std::vector<DeadLetter>& dead
     }
     auto token = static_cast<int64_t>(rng_() >> 1) | 1;  // never 0, the "no lease" token
     Statement lease(db_.get(),
-                    "UPDATE messages SET deliveries = deliveries + 1, lease_until = ?, lease_token = ? WHERE seq = ?");
-    lease.bind(1, now + settings_.lease.count()).bind(2, token).bind(3, seq);
+                    "UPDATE messages SET deliveries = deliveries + 1, lease_until = ?, lease_token = ?, lease_owner = ? "
+                    "WHERE seq = ?");
+    lease.bind(1, now + settings_.lease.count()).bind(2, token).bind(3, this_process_owner()).bind(4, seq);
     lease.step();
     tx.commit();
     return Delivery{*message, *kind, deliveries + 1, static_cast<uint64_t>(seq), static_cast<uint64_t>(token)};
@@ -299,6 +412,19 @@ std::optional<Delivery> SqliteCrashQueue::try_take(std::vector<DeadLetter>& dead
 
 std::optional<Delivery> SqliteCrashQueue::consume(std::chrono::milliseconds wait) {
   auto deadline = Clock::now() + wait;
+  bool reap = false;
+  {
+    std::lock_guard lock(mutex_);
+    reap = Clock::now() >= next_reap_;
+    if (reap) next_reap_ = Clock::now() + kReapInterval;
+  }
+  if (reap) {
+    try {
+      if (release_dead_owners() > 0) notify_consumers();
+    } catch (const QueueUnavailable& e) {
+      logger("queue")->warn("embedded queue: could not check for dead consumers: {}", e.what());
+    }
+  }
   for (;;) {
     // Drain pending notifications first: a publish after the query below raises a new one.
     if (inotify_fd_ >= 0) {
@@ -347,7 +473,7 @@ bool SqliteCrashQueue::retry(const Delivery& delivery, std::string_view reason) 
                          std::string(reason) + " (gave up after " + std::to_string(deliveries) + " deliveries)", dead);
     } else {
       Statement requeue(db_.get(),
-                        "UPDATE messages SET lease_until = 0, lease_token = 0, last_error = ? WHERE seq = ?");
+                        "UPDATE messages SET lease_until = 0, lease_token = 0, lease_owner = '', last_error = ? WHERE seq = ?");
       requeue.bind(1, reason).bind(2, static_cast<int64_t>(delivery.handle));
       requeue.step();
       requeued = true;

@@ -6,6 +6,13 @@
 // this process or another. A row already delivered `max_deliveries` times is moved to the
 // dead_letters table instead of being delivered again.
 //
+// Dead consumers: each lease records its owner (boot id, pid namespace, pid and the process's
+// start time). Opening the queue, and every consumer every `kReapInterval`, gives back at once the
+// leases whose owner is provably gone (same boot and pid namespace, and no process with that pid
+// and start time; or an earlier boot), so a processor restarted after SIGKILL resumes its
+// crashes without waiting out `lease`. Leases of owners that cannot be checked (another
+// machine or container) are left to expire.
+//
 // Waking: every write that makes a message ready touches `<file>.notify`; consumers wait on it
 // with inotify, so an idle consumer in any process sees a new message at once. Waits are cut into
 // slices of at most 500 ms so expired leases are noticed without any notification.
@@ -50,6 +57,7 @@ class SqliteCrashQueue final : public CrashQueue {
   class Transaction;
 
   void exec(const char* sql);
+  void add_lease_owner_column();
   [[noreturn]] void fail(const std::string& what) const;
   std::optional<Delivery> try_take(std::vector<DeadLetter>& dead);
   void dead_letter_locked(int64_t seq, QueueKind kind, const std::string& body, uint32_t deliveries,
@@ -57,6 +65,8 @@ class SqliteCrashQueue final : public CrashQueue {
   void notify_consumers() const;
   void wait_for_notification(std::chrono::milliseconds timeout) const;
   void publish_with_retry(std::span<const CrashMessage> messages, QueueKind queue);
+  // Gives back the leases of dead owners; returns how many. Takes the mutex.
+  size_t release_dead_owners();
 
   QueueSettings settings_;
   std::filesystem::path notify_path_;
@@ -65,6 +75,7 @@ class SqliteCrashQueue final : public CrashQueue {
   int inotify_fd_ = -1;
   ConsumptionOrder order_;
   std::mt19937_64 rng_;
+  std::chrono::steady_clock::time_point next_reap_;
 };
 
 }  // namespace bw::queue

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <atomic>
 #include <random>
 #include <set>
@@ -147,6 +148,83 @@ TEST(SqliteCrashQueue, SeveralProcessesShareOneFile) {
   }
   EXPECT_EQ(seen.size(), messages.size());
   for (const auto& m : messages) EXPECT_EQ(seen.count(m.id.str()), 1u);
+}
+
+// Hardening finding 5: after SIGKILL the deliveries a consumer held stayed leased for the whole
+// lease (5 minutes); a consumer that starts gives them back at once when their owner is gone.
+TEST(SqliteCrashQueue, LeasesOfAKilledConsumerAreGivenBackWhenTheNextStarts) {
+  TempDir dir;
+  auto s = settings_in(dir);
+  s.lease = std::chrono::minutes(5);
+  std::vector<CrashMessage> messages;
+  for (int i = 0; i < 3; ++i) messages.push_back(CrashMessage{CrashId::generate(ThrottleResult::kAccept)});
+  SqliteCrashQueue(s).publish_batch(messages, QueueKind::kStandard);
+
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(fds[0]);
+    SqliteCrashQueue q(s);
+    auto a = q.consume(5s);
+    auto b = q.consume(5s);
+    char ok = (a && b) ? 'y' : 'n';
+    if (::write(fds[1], &ok, 1) != 1) ::_exit(2);
+    ::pause();  // killed while holding two leases
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  char ok = 0;
+  ASSERT_EQ(::read(fds[0], &ok, 1), 1);
+  ::close(fds[0]);
+  ASSERT_EQ(ok, 'y');
+  {
+    // While the holder lives its leases stand.
+    SqliteCrashQueue live(s);
+    auto d = live.consume(200ms);
+    ASSERT_TRUE(d);
+    EXPECT_FALSE(live.consume(200ms));
+    EXPECT_TRUE(live.retry(*d, "test"));
+  }
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+
+  auto started = std::chrono::steady_clock::now();
+  SqliteCrashQueue restarted(s);
+  std::set<std::string> got;
+  while (auto d = restarted.consume(500ms)) {
+    got.insert(d->message.id.str());
+    EXPECT_TRUE(restarted.ack(*d));
+  }
+  EXPECT_EQ(got.size(), 3u);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 30s) << "not the 5-minute lease";
+  EXPECT_EQ(restarted.stats().queues[static_cast<size_t>(QueueKind::kStandard)].in_flight, 0u);
+}
+
+// A queue file written before lease owners existed is upgraded in place, its messages kept.
+TEST(SqliteCrashQueue, OldQueueFilesGetTheLeaseOwnerColumn) {
+  TempDir dir;
+  auto s = settings_in(dir);
+  std::filesystem::create_directories(s.embedded_path.parent_path());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(s.embedded_path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE messages(seq INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT NOT NULL, body TEXT NOT NULL,"
+                         " deliveries INTEGER NOT NULL DEFAULT 0, lease_until INTEGER NOT NULL DEFAULT 0,"
+                         " lease_token INTEGER NOT NULL DEFAULT 0, last_error TEXT, enqueued_ms INTEGER NOT NULL);",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  auto id = CrashId::generate(ThrottleResult::kAccept);
+  std::string insert = "INSERT INTO messages(queue, body, enqueued_ms) VALUES('" + s.name(QueueKind::kStandard) + "', '" +
+                       id.str() + "', 0)";
+  ASSERT_EQ(sqlite3_exec(db, insert.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  SqliteCrashQueue q(s);
+  auto d = q.consume(1s);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->message.id, id);
+  EXPECT_TRUE(q.ack(*d));
 }
 
 // Processes started together (a crash mover and processors) all open a queue file that does not

@@ -128,7 +128,7 @@ json to_json(const ProcessState& state, const JsonOptions& options) {
   const minidump::Minidump& dump = *state.dump;
   unsigned word = dump.cpu() == minidump::Cpu::kX86 || dump.cpu() == minidump::Cpu::kArm ? 4 : 8;
   json j;
-  j["status"] = "OK";
+  j["status"] = state.status;
 
   const auto& si = dump.system_info();
   json sys;

@@ -83,6 +83,11 @@ ProcessState process_minidump(const minidump::Minidump& dump, symbols::SymbolSup
     }(type) + ": " + reason);
   }
 
+  if (!dump.has_thread_list()) {
+    state.status = "ERROR_NO_THREAD_LIST";
+    state.notes.push_back("the dump has no readable thread list");
+  }
+
   const auto& threads = dump.threads();
   for (size_t i = 0; i < threads.size(); ++i) {
     const minidump::Thread& t = threads[i];

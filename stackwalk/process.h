@@ -49,6 +49,10 @@ struct ProcessOptions {
 
 struct ProcessState {
   const minidump::Minidump* dump = nullptr;
+  // The status Breakpad's and Socorro's tools give: "OK", or "ERROR_NO_THREAD_LIST" when the dump
+  // has no readable thread list (truncated, or a count that does not fit the stream): Breakpad's
+  // PROCESS_ERROR_NO_THREAD_LIST. Such a dump is not a successful walk.
+  std::string status = "OK";
   std::vector<ThreadState> threads;  // in the dump's thread-list order
   // Index into `threads` of the crashing thread (the exception's thread), if any.
   std::optional<size_t> crashing_thread;

@@ -68,19 +68,20 @@ void add_admin_queue_commands(CLI::App& admin, SharedOptions& shared) {
   publish->add_option("--queue", p->queue, "standard, priority or reprocessing")->capture_default_str();
   publish->add_option("--ruleset", p->ruleset, "default or regenerate_signature")->capture_default_str();
   publish->callback([&shared, p] {
-    std::string why;
-    auto id = CrashId::parse(p->id, &why);
-    if (!id) throw CommandFailed(2, "invalid crash id '" + p->id + "': " + why);
-    queue::CrashMessage message{*id};
+    queue::Ruleset ruleset = queue::Ruleset::kDefault;
     if (p->ruleset == "regenerate_signature") {
-      message.ruleset = queue::Ruleset::kRegenerateSignature;
+      ruleset = queue::Ruleset::kRegenerateSignature;
     } else if (p->ruleset != "default") {
       throw CommandFailed(2, "unknown ruleset '" + p->ruleset + "' (default or regenerate_signature)");
     }
     auto kind = queue_kind_option(p->queue);
     Config config = shared.load_and_init_logging();
+    // Only stored crashes are queued: a processor cannot process a crash that does not exist.
+    auto storage = storage::make_primary_storage(config);
     auto q = queue::open_crash_queue(queue::QueueSettings::from_config(config));
-    q->publish(message, kind);
+    auto result = processor::request_processing(*q, storage.get(), {p->id}, ruleset, kind);
+    for (const auto& refused : result.refused) throw CommandFailed(1, "refused " + refused);
+    queue::CrashMessage message{result.published.at(0), ruleset};
     std::cout << "published " << message.encode() << " to " << queue::to_string(kind) << "\n";
   });
 
