@@ -2,6 +2,7 @@
 #include "core/config.h"
 #include "index/crash_index.h"
 #include "index/fields.h"
+#include "index/postgres_crash_index.h"
 #include "index/sqlite_crash_index.h"
 
 namespace bw::index {
@@ -10,7 +11,7 @@ std::unique_ptr<CrashIndex> open_crash_index(const IndexSettings& settings) {
   const std::string& url = settings.url;
   if (url.empty()) return std::make_unique<SqliteCrashIndex>(settings);
   if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
-    throw IndexUnavailable("index.url: the PostgreSQL crash index is not built into this binary yet");
+    return std::make_unique<PostgresCrashIndex>(settings);
   }
   throw std::invalid_argument("index.url: \"" + url + "\" is neither empty (SQLite) nor a postgresql:// URL");
 }

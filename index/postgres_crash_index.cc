@@ -1,0 +1,1389 @@
+#include "index/postgres_crash_index.h"
+
+#include <libpq-fe.h>
+#include <re2/re2.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+#include <tuple>
+#include <unordered_map>
+
+#include "core/crash_id.h"
+#include "core/log.h"
+#include "index/fields.h"
+#include "index/migrations.h"
+#include "index/super_search_query.h"
+
+namespace bw::index {
+namespace {
+
+using json = nlohmann::json;
+
+// Advisory lock keys (any constants private to Breakwater): one serializes writers of every
+// process, the other migrations.
+constexpr const char* kWriteLock = "SELECT pg_advisory_xact_lock(7160529375421190001)";
+constexpr const char* kMigrationLock = "SELECT pg_advisory_lock(7160529375421190002)";
+constexpr const char* kMigrationUnlock = "SELECT pg_advisory_unlock(7160529375421190002)";
+// A search running longer than this is cancelled by the server (IndexUnavailable), as SQLite's.
+constexpr const char* kStatementTimeout = "SET statement_timeout = 30000";
+constexpr size_t kMaxRegexCandidates = 1'000'000;
+constexpr size_t kStatementCache = 256;
+constexpr int64_t kRetentionChunk = 5000;
+
+// ----- values -----
+
+// PostgreSQL text holds neither NUL nor invalid UTF-8 (SQLite keeps both): such bytes become
+// U+FFFD, so a crash is never refused for them.
+bool valid_utf8(std::string_view s) {
+  size_t i = 0, n = s.size();
+  while (i < n) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c == 0) return false;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 0;
+    if (len == 0 || c > 0xF4 || i + len > n) return false;
+    auto c1 = static_cast<unsigned char>(s[i + 1]);
+    if ((c1 & 0xC0) != 0x80) return false;
+    if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F) || (c == 0xF0 && c1 < 0x90) || (c == 0xF4 && c1 > 0x8F)) {
+      return false;
+    }
+    for (size_t k = 2; k < len; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+std::string pg_text(std::string_view s) {
+  if (valid_utf8(s)) return std::string(s);
+  std::string out;
+  out.reserve(s.size() + 8);
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t len = 1;
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+    if (c != 0 && i + len <= s.size() && valid_utf8(s.substr(i, len))) {
+      out.append(s.substr(i, len));
+      i += len;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
+}
+
+// The same, through a JSON value (strings anywhere inside).
+void sanitize(json& v) {
+  if (v.is_string()) {
+    auto& s = v.get_ref<std::string&>();
+    if (!valid_utf8(s)) s = pg_text(s);
+  } else if (v.is_array()) {
+    for (auto& e : v) sanitize(e);
+  } else if (v.is_object()) {
+    json clean = json::object();
+    for (auto& [k, e] : v.items()) {
+      sanitize(e);
+      clean[pg_text(k)] = std::move(e);
+    }
+    v = std::move(clean);
+  }
+}
+
+std::string double_text(double d) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17g", d);
+  return buf;
+}
+
+// A JSON scalar as a text-format parameter value.
+std::string param_text(const json& v) {
+  if (v.is_string()) return pg_text(v.get_ref<const std::string&>());
+  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  if (v.is_number_unsigned()) return std::to_string(v.get<uint64_t>());
+  if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
+  if (v.is_number_float()) return double_text(v.get<double>());
+  return v.dump();
+}
+
+// A PostgreSQL array literal ({"a","b",NULL}); bound as one parameter, never spliced into SQL.
+class ArrayLiteral {
+ public:
+  ArrayLiteral() { text_ = "{"; }
+  void add_null() { sep() += "NULL"; }
+  void add_text(std::string_view s) {
+    std::string& t = sep();
+    t += '"';
+    for (char c : s) {
+      if (c == '"' || c == '\\') t += '\\';
+      t += c;
+    }
+    t += '"';
+  }
+  void add_int(int64_t v) { sep() += std::to_string(v); }
+  void add(const json& v) {
+    if (v.is_null()) {
+      add_null();
+    } else if (v.is_string()) {
+      add_text(pg_text(v.get_ref<const std::string&>()));
+    } else {
+      add_text(param_text(v));  // quoted numbers and booleans read fine as any element type
+    }
+  }
+  std::string str() const { return text_ + "}"; }
+  bool empty() const { return count_ == 0; }
+
+ private:
+  std::string& sep() {
+    if (count_++) text_ += ',';
+    return text_;
+  }
+  std::string text_;
+  size_t count_ = 0;
+};
+
+// The PostgreSQL type of a field's values.
+const char* pg_type(const Field& f) {
+  switch (f.type) {
+    case FieldType::kString:
+    case FieldType::kEnum: return "text";
+    case FieldType::kInteger:
+    case FieldType::kDate: return "bigint";
+    case FieldType::kFloat: return "float8";
+    case FieldType::kBoolean: return "boolean";
+  }
+  return "text";
+}
+
+// A value read back in text format, typed by its PostgreSQL type.
+json from_pg(std::string_view type, const char* text) {
+  std::string_view t(text);
+  if (type == "bigint") {
+    int64_t v = 0;
+    std::from_chars(t.data(), t.data() + t.size(), v);
+    return v;
+  }
+  if (type == "float8") return std::strtod(text, nullptr);
+  if (type == "boolean") return t == "t";
+  return std::string(t);
+}
+
+// A document key in SQL: catalogue names are [A-Za-z0-9_-] (fields.cc); quotes are doubled all
+// the same, so no name could ever end the literal.
+std::string doc_key(const Field& f) {
+  std::string out = "'";
+  for (char c : f.name) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
+
+// The SQL expression of a non-list field, typed (document values are cast from their text).
+std::string scalar_expr(const Field& f) {
+  if (f.indexed()) return "c." + f.column;
+  std::string v = "(c.doc->>" + doc_key(f) + ")";
+  switch (f.type) {
+    case FieldType::kString:
+    case FieldType::kEnum: return "(" + v + " COLLATE \"C\")";
+    default: return "(" + v + "::" + pg_type(f) + ")";
+  }
+}
+
+// LIKE pattern for a literal: the wildcards and the escape character itself escaped.
+std::string like_literal(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '%' || c == '_' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+// SQL text with $n placeholders; values go to params (text format, NULL as nullopt).
+struct Sql {
+  std::string text;
+  std::vector<std::optional<std::string>> params;
+  Sql& operator<<(std::string_view s) {
+    text += s;
+    return *this;
+  }
+  Sql& param(std::optional<std::string> v, std::string_view type) {
+    params.push_back(std::move(v));
+    text += "$" + std::to_string(params.size()) + "::" + std::string(type);
+    return *this;
+  }
+};
+
+// ----- connections -----
+
+// A PostgreSQL failure. `lost`: the connection is gone (the server restarted or the network
+// failed), so the connection must be dropped and the operation may be retried on a new one.
+class PgError : public IndexUnavailable {
+ public:
+  PgError(const std::string& what, std::string sqlstate, bool lost)
+      : IndexUnavailable(what), sqlstate_(std::move(sqlstate)), lost_(lost) {}
+  const std::string& sqlstate() const { return sqlstate_; }
+  bool lost() const { return lost_; }
+
+ private:
+  std::string sqlstate_;
+  bool lost_;
+};
+
+using ResultPtr = std::unique_ptr<PGresult, decltype(&PQclear)>;
+
+class Result {
+ public:
+  explicit Result(PGresult* r) : r_(r, &PQclear) {}
+  int rows() const { return PQntuples(r_.get()); }
+  bool null_at(int row, int col) const { return PQgetisnull(r_.get(), row, col) != 0; }
+  const char* at(int row, int col) const { return PQgetvalue(r_.get(), row, col); }
+  std::string text(int row, int col) const { return at(row, col); }
+  int64_t int_at(int row, int col) const {
+    int64_t v = 0;
+    const char* p = at(row, col);
+    std::from_chars(p, p + std::strlen(p), v);
+    return v;
+  }
+  uint64_t affected() const {
+    const char* n = PQcmdTuples(r_.get());
+    return *n ? std::strtoull(n, nullptr, 10) : 0;
+  }
+
+ private:
+  ResultPtr r_;
+};
+
+class Connection {
+ public:
+  explicit Connection(PGconn* conn) : conn_(conn) {}
+  ~Connection() { PQfinish(conn_); }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  bool broken() const { return PQstatus(conn_) != CONNECTION_OK; }
+
+  // A statement without parameters (transaction control, DDL, migrations).
+  Result exec(const std::string& sql) { return check(PQexec(conn_, sql.c_str()), sql); }
+
+  // A prepared statement (prepared on this connection the first time its text is seen).
+  Result run(const std::string& sql, const std::vector<std::optional<std::string>>& params) {
+    auto it = prepared_.find(sql);
+    if (it == prepared_.end()) {
+      // Search SQL varies with the query's shape; keep the cache bounded.
+      if (prepared_.size() >= kStatementCache) {
+        exec("DEALLOCATE ALL");
+        prepared_.clear();
+      }
+      std::string name = "bw" + std::to_string(next_statement_++);
+      check(PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr), sql);
+      it = prepared_.emplace(sql, name).first;
+    }
+    std::vector<const char*> values;
+    values.reserve(params.size());
+    for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+    return check(PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(values.size()), values.data(), nullptr,
+                                nullptr, 0),
+                 sql);
+  }
+  Result run(const Sql& sql) { return run(sql.text, sql.params); }
+
+ private:
+  Result check(PGresult* raw, const std::string& sql) {
+    Result r(raw);
+    ExecStatusType st = raw ? PQresultStatus(raw) : PGRES_FATAL_ERROR;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return r;
+    const char* state = raw ? PQresultErrorField(raw, PG_DIAG_SQLSTATE) : nullptr;
+    std::string sqlstate = state ? state : "";
+    // Class 08: connection exceptions; 57P01-03: the server is shutting down or starting.
+    bool lost = broken() || sqlstate.rfind("08", 0) == 0 || sqlstate == "57P01" || sqlstate == "57P02" ||
+                sqlstate == "57P03";
+    std::string message = PQerrorMessage(conn_);
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+    if (sqlstate == "57014") message = "the query ran longer than the limit (" + message + ")";
+    std::string head = sql.substr(0, std::min<size_t>(sql.find_first_of(" \n"), 40));
+    throw PgError("postgres index: " + head + ": " + message, sqlstate, lost);
+  }
+
+  PGconn* conn_;
+  std::unordered_map<std::string, std::string> prepared_;
+  uint64_t next_statement_ = 0;
+};
+
+// BEGIN ... COMMIT, rolled back when left by an exception (unless the connection is gone).
+class Transaction {
+ public:
+  Transaction(Connection& c, const char* begin = "BEGIN") : c_(c) { c_.exec(begin); }
+  ~Transaction() {
+    if (done_ || c_.broken()) return;
+    try {
+      c_.exec("ROLLBACK");
+    } catch (const std::exception&) {  // the connection is then dropped as broken
+    }
+  }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  void commit() {
+    c_.exec("COMMIT");
+    done_ = true;
+  }
+
+ private:
+  Connection& c_;
+  bool done_ = false;
+};
+
+class Pool {
+ public:
+  Pool(std::string url, size_t max) : url_(std::move(url)), max_(std::max<size_t>(1, max)) {}
+
+  // An idle connection, a new one while fewer than `max` are open, or (when `fresh`, after a
+  // failure) always a new one. Throws IndexUnavailable when the server cannot be reached.
+  std::unique_ptr<Connection> acquire(bool fresh) {
+    {
+      std::unique_lock lock(mutex_);
+      if (!fresh) {
+        cv_.wait(lock, [&] { return !idle_.empty() || open_ < max_; });
+        while (!idle_.empty()) {
+          auto c = std::move(idle_.back());
+          idle_.pop_back();
+          if (!c->broken()) return c;
+          --open_;
+        }
+      }
+      ++open_;
+    }
+    try {
+      return connect();
+    } catch (...) {
+      std::lock_guard lock(mutex_);
+      --open_;
+      cv_.notify_one();
+      throw;
+    }
+  }
+
+  void release(std::unique_ptr<Connection> c, bool broken) {
+    std::lock_guard lock(mutex_);
+    if (broken || c->broken()) {
+      c.reset();
+      --open_;
+      // A lost connection usually means every connection to that server is lost.
+      open_ -= idle_.size();
+      idle_.clear();
+    } else {
+      idle_.push_back(std::move(c));
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::unique_ptr<Connection> connect() {
+    // Earlier keywords are defaults the URL's own parameters override (expand_dbname).
+    const char* keys[] = {"connect_timeout", "client_encoding", "application_name", "dbname", nullptr};
+    const char* values[] = {"10", "UTF8", "breakwater-index", url_.c_str(), nullptr};
+    PGconn* raw = PQconnectdbParams(keys, values, 1);
+    if (!raw) throw IndexUnavailable("postgres index: out of memory connecting");
+    auto c = std::make_unique<Connection>(raw);
+    if (c->broken()) {
+      std::string message = PQerrorMessage(raw);
+      while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+      throw PgError("postgres index: cannot connect: " + message, "08001", true);
+    }
+    // Server notices ("relation already exists, skipping") are not for the log.
+    PQsetNoticeProcessor(raw, [](void*, const char*) {}, nullptr);
+    c->exec(kStatementTimeout);
+    return c;
+  }
+
+  std::string url_;
+  size_t max_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<Connection>> idle_;
+  size_t open_ = 0;
+};
+
+// A rollup key: (product, version, day, process_type, platform, signature).
+using RollupKey = std::tuple<std::string, std::string, int64_t, std::string, std::string, std::string>;
+
+struct Deltas {
+  std::map<RollupKey, int64_t> rollup;
+  std::map<std::string, std::pair<int64_t, std::string>> first_seen;  // signature -> (day, build)
+
+  void add(const std::string& product, const std::string& version, int64_t day, const std::string& process_type,
+           const std::string& platform, const std::string& signature, int64_t d) {
+    rollup[RollupKey{product, version, day, process_type, platform, signature}] += d;
+  }
+  // A deleted row's contribution, from the columns product, version, date, process_type,
+  // platform, signature (from `col` on) of a result row.
+  void subtract_row(const Result& r, int row, int col) {
+    auto text = [&](int k) { return r.null_at(row, col + k) ? std::string() : r.text(row, col + k); };
+    add(text(0), text(1), floor_div(r.int_at(row, col + 2), kMicrosPerDay), text(3), text(4), text(5), -1);
+  }
+};
+
+// Orders keys: strings bytewise, numbers numerically (both backends must agree).
+bool key_less(const json& a, const json& b) {
+  if (a.is_number() && b.is_number()) return a.get<double>() < b.get<double>();
+  if (a.is_string() && b.is_string()) return a.get_ref<const std::string&>() < b.get_ref<const std::string&>();
+  return a.type() < b.type();
+}
+
+// Partitions: weeks start on Monday; 1970-01-05 (day 4) was one.
+int64_t week_start_day(int64_t day) { return floor_div(day - 4, 7) * 7 + 4; }
+
+std::string partition_name(int64_t start_day) {
+  std::string name = "crashes_w";
+  if (start_day >= days_from_civil(1000, 1, 1) && start_day <= days_from_civil(9999, 12, 31)) {
+    for (char c : format_day(start_day)) {
+      if (c != '-') name += c;
+    }
+  } else {
+    name += (start_day < 0 ? "m" : "p") + std::to_string(start_day < 0 ? -start_day : start_day);
+  }
+  return name;
+}
+
+// A partition bound in microseconds, or MINVALUE/MAXVALUE past the int64 range (only absurd
+// dates get there).
+std::string bound_text(int64_t day) {
+  int64_t us = 0;
+  if (__builtin_mul_overflow(day, kMicrosPerDay, &us)) return day < 0 ? "MINVALUE" : "MAXVALUE";
+  return std::to_string(us);
+}
+
+}  // namespace
+
+int64_t postgres_partition_start_day(int64_t date_us) { return week_start_day(floor_div(date_us, kMicrosPerDay)); }
+
+struct PostgresCrashIndex::Impl {
+  IndexSettings settings;
+  std::shared_ptr<const FieldCatalogue> catalogue;
+  std::unique_ptr<Pool> pool;
+  std::vector<const Field*> column_fields;  // indexed fields, catalogue order
+  std::string insert_sql;                   // the batch INSERT into crashes
+  std::mutex write_mutex;
+  std::set<int64_t> known_partitions;       // start days; guarded by write_mutex
+
+  // Runs `op` on a pooled connection; when the connection turns out lost, once more on a new
+  // one. Other failures and a second loss are IndexUnavailable (PgError).
+  template <typename F>
+  auto with_connection(F&& op) -> decltype(op(std::declval<Connection&>())) {
+    for (int attempt = 0;; ++attempt) {
+      std::unique_ptr<Connection> c = pool->acquire(attempt > 0);
+      bool broken = false;
+      try {
+        auto release = [&] { pool->release(std::move(c), broken); };
+        if constexpr (std::is_void_v<decltype(op(*c))>) {
+          op(*c);
+          release();
+          return;
+        } else {
+          auto result = op(*c);
+          release();
+          return result;
+        }
+      } catch (const PgError& e) {
+        broken = e.lost();
+        if (c) pool->release(std::move(c), broken);
+        if (!e.lost() || attempt > 0) throw;
+        logger("index")->warn("postgres index: connection lost ({}); retrying on a new connection", e.what());
+      } catch (...) {
+        if (c) pool->release(std::move(c), false);
+        throw;
+      }
+    }
+  }
+
+  void migrate(Connection& c) {
+    c.exec(kMigrationLock);
+    try {
+      c.exec("CREATE TABLE IF NOT EXISTS schema_version(version integer NOT NULL)");
+      for (const auto& m : postgres_migrations()) {
+        Transaction tx(c);
+        Result r = c.run("SELECT COALESCE(MAX(version), 0) FROM schema_version", {});
+        if (m.version <= r.int_at(0, 0)) continue;
+        c.exec(std::string(m.sql));
+        c.run("INSERT INTO schema_version(version) VALUES($1::integer)", {std::to_string(m.version)});
+        tx.commit();
+        logger("index")->info("postgres index: applied migration {} ({})", m.version, m.name);
+      }
+    } catch (...) {
+      if (!c.broken()) {
+        try {
+          c.exec(kMigrationUnlock);
+        } catch (const std::exception&) {
+        }
+      }
+      throw;
+    }
+    c.exec(kMigrationUnlock);
+  }
+
+  void load_partitions(Connection& c) {
+    Result r = c.run(
+        "SELECT pg_get_expr(p.relpartbound, p.oid) FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhrelid "
+        "WHERE i.inhparent = 'crashes'::regclass",
+        {});
+    known_partitions.clear();
+    for (int i = 0; i < r.rows(); ++i) {
+      // "FOR VALUES FROM ('1764547200000000') TO ('...')"
+      std::string bound = r.text(i, 0);
+      size_t at = bound.find("FROM (");
+      if (at == std::string::npos) continue;
+      at += 6;
+      while (at < bound.size() && bound[at] == '\'') ++at;
+      int64_t lo = 0;
+      auto [p, ec] = std::from_chars(bound.data() + at, bound.data() + bound.size(), lo);
+      if (ec == std::errc()) known_partitions.insert(week_start_day(floor_div(lo, kMicrosPerDay)));
+      (void)p;
+    }
+  }
+
+  // Creates the missing weekly partitions (their own short transaction: creating one locks the
+  // parent table). DDL cannot take parameters; the bounds are integers computed here.
+  void ensure_partitions(Connection& c, const std::set<int64_t>& weeks) {
+    std::vector<int64_t> missing;
+    for (int64_t w : weeks) {
+      if (!known_partitions.count(w)) missing.push_back(w);
+    }
+    if (missing.empty()) return;
+    Transaction tx(c);
+    c.exec(kWriteLock);
+    for (int64_t w : missing) {
+      c.exec("CREATE TABLE IF NOT EXISTS " + partition_name(w) + " PARTITION OF crashes FOR VALUES FROM (" +
+             bound_text(w) + ") TO (" + bound_text(w + 7) + ")");
+    }
+    tx.commit();
+    for (int64_t w : missing) known_partitions.insert(w);
+  }
+
+  // Applies rollup and first-seen deltas inside the caller's transaction.
+  void apply(Connection& c, const Deltas& deltas) {
+    std::map<std::tuple<std::string, int64_t, std::string, std::string, std::string>, int64_t> all;
+    ArrayLiteral product, version, day, process_type, platform, signature, count;
+    ArrayLiteral nproduct, nversion, nday, nprocess_type, nplatform, nsignature;  // keys that went down
+    for (const auto& [k, d] : deltas.rollup) {
+      if (d == 0) continue;
+      const auto& [p, v, dy, pt, pl, s] = k;
+      all[{p, dy, pt, pl, s}] += d;
+      product.add_text(p), version.add_text(v), day.add_int(dy), process_type.add_text(pt), platform.add_text(pl),
+          signature.add_text(s), count.add_int(d);
+      if (d < 0) {
+        nproduct.add_text(p), nversion.add_text(v), nday.add_int(dy), nprocess_type.add_text(pt),
+            nplatform.add_text(pl), nsignature.add_text(s);
+      }
+    }
+    if (!product.empty()) {
+      c.run("INSERT INTO topcrash_daily AS t(product, version, day, process_type, platform, signature, count) "
+            "SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], "
+            "$7::bigint[]) ON CONFLICT (product, version, day, process_type, platform, signature) "
+            "DO UPDATE SET count = t.count + EXCLUDED.count",
+            {product.str(), version.str(), day.str(), process_type.str(), platform.str(), signature.str(),
+             count.str()});
+    }
+    if (!nproduct.empty()) {
+      c.run("DELETE FROM topcrash_daily AS t USING unnest($1::text[], $2::text[], $3::bigint[], $4::text[], "
+            "$5::text[], $6::text[]) AS k(product, version, day, process_type, platform, signature) "
+            "WHERE t.product = k.product AND t.version = k.version AND t.day = k.day AND "
+            "t.process_type = k.process_type AND t.platform = k.platform AND t.signature = k.signature AND t.count <= 0",
+            {nproduct.str(), nversion.str(), nday.str(), nprocess_type.str(), nplatform.str(), nsignature.str()});
+    }
+    ArrayLiteral aproduct, aday, aprocess_type, aplatform, asignature, acount;
+    ArrayLiteral bproduct, bday, bprocess_type, bplatform, bsignature;
+    for (const auto& [k, d] : all) {
+      if (d == 0) continue;
+      const auto& [p, dy, pt, pl, s] = k;
+      aproduct.add_text(p), aday.add_int(dy), aprocess_type.add_text(pt), aplatform.add_text(pl),
+          asignature.add_text(s), acount.add_int(d);
+      if (d < 0) {
+        bproduct.add_text(p), bday.add_int(dy), bprocess_type.add_text(pt), bplatform.add_text(pl),
+            bsignature.add_text(s);
+      }
+    }
+    if (!aproduct.empty()) {
+      c.run("INSERT INTO topcrash_daily_all AS t(product, day, process_type, platform, signature, count) "
+            "SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[]) "
+            "ON CONFLICT (product, day, process_type, platform, signature) "
+            "DO UPDATE SET count = t.count + EXCLUDED.count",
+            {aproduct.str(), aday.str(), aprocess_type.str(), aplatform.str(), asignature.str(), acount.str()});
+    }
+    if (!bproduct.empty()) {
+      c.run("DELETE FROM topcrash_daily_all AS t USING unnest($1::text[], $2::bigint[], $3::text[], $4::text[], "
+            "$5::text[]) AS k(product, day, process_type, platform, signature) "
+            "WHERE t.product = k.product AND t.day = k.day AND t.process_type = k.process_type AND "
+            "t.platform = k.platform AND t.signature = k.signature AND t.count <= 0",
+            {bproduct.str(), bday.str(), bprocess_type.str(), bplatform.str(), bsignature.str()});
+    }
+    if (!deltas.first_seen.empty()) {
+      ArrayLiteral fsig, fday, fbuild;
+      for (const auto& [s, first] : deltas.first_seen) {
+        fsig.add_text(s), fday.add_int(first.first), fbuild.add_text(first.second);
+      }
+      c.run("INSERT INTO signature_first_seen AS t(signature, first_day, first_build) "
+            "SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[]) ON CONFLICT (signature) "
+            "DO UPDATE SET first_day = EXCLUDED.first_day, first_build = EXCLUDED.first_build "
+            "WHERE EXCLUDED.first_day < t.first_day",
+            {fsig.str(), fday.str(), fbuild.str()});
+    }
+  }
+
+  // ----- reads -----
+
+  std::string select_list(const std::vector<const Field*>& cols, int& doc_column) {
+    std::string sel;
+    int n = 0;
+    bool need_doc = false;
+    for (const Field* f : cols) {
+      if (f->indexed()) {
+        sel += (n++ ? ", c." : "c.") + f->column;
+      } else {
+        need_doc = true;
+      }
+    }
+    doc_column = -1;
+    if (need_doc) {
+      sel += n ? ", c.doc" : "c.doc";
+      doc_column = n++;
+    }
+    if (n == 0) sel = "c.uuid";
+    return sel;
+  }
+
+  json hit_from(const Result& r, int row, const std::vector<const Field*>& cols, int doc_column) {
+    json hit = json::object();
+    json doc;
+    if (doc_column >= 0 && !r.null_at(row, doc_column)) doc = json::parse(r.at(row, doc_column), nullptr, false);
+    int i = 0;
+    for (const Field* f : cols) {
+      json v;
+      if (f->indexed()) {
+        int col = i++;
+        if (!r.null_at(row, col)) v = from_pg(pg_type(*f), r.at(row, col));
+      } else if (doc.is_object()) {
+        auto it = doc.find(f->name);
+        if (it != doc.end()) v = *it;
+      }
+      hit[f->name] = hit_value(*f, v);
+    }
+    return hit;
+  }
+
+  // The condition "e <op> v" for one operand; `type` is e's PostgreSQL type.
+  static void single_condition(Sql& sql, const std::string& e, const char* type, Op op, const json& v) {
+    switch (op) {
+      case Op::kDefault:
+      case Op::kEquals:
+        if (v.is_array()) {  // dates: [from, to)
+          sql << "(" << e << " >= ";
+          sql.param(param_text(v[0]), "bigint") << " AND " << e << " < ";
+          sql.param(param_text(v[1]), "bigint") << ")";
+        } else {
+          sql << e << " = ";
+          sql.param(param_text(v), type);
+        }
+        return;
+      case Op::kContains:
+        sql << e << " LIKE ";
+        sql.param("%" + like_literal(param_text(v)) + "%", "text");
+        return;
+      case Op::kStartsWith:
+        sql << e << " LIKE ";
+        sql.param(like_literal(param_text(v)) + "%", "text");
+        return;
+      case Op::kEndsWith:
+        sql << e << " LIKE ";
+        sql.param("%" + like_literal(param_text(v)), "text");
+        return;
+      case Op::kGreater: sql << e << " > "; sql.param(param_text(v), type); return;
+      case Op::kLess: sql << e << " < "; sql.param(param_text(v), type); return;
+      case Op::kGreaterEq: sql << e << " >= "; sql.param(param_text(v), type); return;
+      case Op::kLessEq: sql << e << " <= "; sql.param(param_text(v), type); return;
+      case Op::kNull: sql << e << " IS NULL"; return;
+      case Op::kTrue: sql << e << " = true"; return;
+      case Op::kRegex: break;  // values_condition: matched against the RE2-selected values
+    }
+  }
+
+  // The OR of a filter's values on expression `e`. `matched`: for `@`, the values RE2 selected.
+  static void values_condition(Sql& sql, const std::string& e, const char* type, const Filter& f,
+                               const std::vector<std::string>* matched) {
+    const auto& values = f.values;
+    if (f.op == Op::kNull || f.op == Op::kTrue) {
+      single_condition(sql, e, type, f.op, json());
+      return;
+    }
+    if (f.op == Op::kRegex) {
+      ArrayLiteral a;
+      for (const auto& m : *matched) a.add_text(m);
+      sql << e << " = ANY(";
+      sql.param(a.str(), "text[]") << ")";
+      return;
+    }
+    // An OR of comparisons in one direction is the loosest one.
+    if (f.op == Op::kGreater || f.op == Op::kGreaterEq || f.op == Op::kLess || f.op == Op::kLessEq) {
+      bool lower = f.op == Op::kGreater || f.op == Op::kGreaterEq;
+      json best = values.front();
+      for (const auto& v : values) {
+        if (lower ? v < best : v > best) best = v;
+      }
+      single_condition(sql, e, type, f.op, best);
+      return;
+    }
+    if (values.size() == 1) {
+      single_condition(sql, e, type, f.op, values[0]);
+      return;
+    }
+    if ((f.op == Op::kDefault || f.op == Op::kEquals) && !values.front().is_array()) {
+      ArrayLiteral a;
+      for (const auto& v : values) a.add(v);
+      sql << e << " = ANY(";
+      sql.param(a.str(), std::string(type) + "[]") << ")";
+      return;
+    }
+    sql << "(";
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (i) sql << " OR ";
+      single_condition(sql, e, type, f.op, values[i]);
+    }
+    sql << ")";
+  }
+
+  static std::string list_elements(const Field& f, const std::string& alias) {
+    return "jsonb_array_elements_text(c.doc->" + doc_key(f) + ") AS " + alias + "(value)";
+  }
+
+  static void filter_condition(Sql& sql, const Filter& f, const std::vector<std::string>* matched) {
+    if (f.negated) sql << "NOT COALESCE((";
+    if (f.field->is_list) {
+      if (f.op == Op::kNull) {
+        sql << "COALESCE(jsonb_array_length(c.doc->" << doc_key(*f.field) << "), 0) = 0";
+      } else {
+        sql << "EXISTS (SELECT 1 FROM " << list_elements(*f.field, "le") << " WHERE ";
+        values_condition(sql, "le.value", "text", f, matched);
+        sql << ")";
+      }
+    } else {
+      values_condition(sql, scalar_expr(*f.field), pg_type(*f.field), f, matched);
+    }
+    if (f.negated) sql << "), false)";
+  }
+
+  // The values of an `@` filter's field that its patterns match, among the crashes the query's
+  // other filters select (RE2 decides, exactly as the SQLite backend's bw_regexp).
+  std::vector<std::string> regex_matches_for(Connection& c, const Sql& base, const Filter& f) {
+    Sql sql;
+    sql.params = base.params;
+    if (f.field->is_list) {
+      sql << "SELECT DISTINCT le.value FROM crashes AS c CROSS JOIN LATERAL " << list_elements(*f.field, "le")
+          << " WHERE " << base.text;
+    } else {
+      std::string e = scalar_expr(*f.field);
+      sql << "SELECT DISTINCT " << e << " FROM crashes AS c WHERE " << base.text << " AND " << e << " IS NOT NULL";
+    }
+    sql << " LIMIT " << std::to_string(kMaxRegexCandidates + 1);
+    Result r = c.run(sql);
+    if (static_cast<size_t>(r.rows()) > kMaxRegexCandidates) {
+      throw QueryError(f.field->name, f.field->name + ": a regular expression can only be matched against " +
+                                          std::to_string(kMaxRegexCandidates) +
+                                          " distinct values; narrow the search (dates, product...)");
+    }
+    std::vector<std::string> out;
+    for (int i = 0; i < r.rows(); ++i) {
+      std::string_view v(r.at(i, 0));
+      for (const auto& re : f.regexes) {
+        if (regex_matches(*re, v)) {
+          out.emplace_back(v);
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
+  // One level of an aggregation tree.
+  struct Level {
+    const Aggregation* agg;
+    std::string type;   // the key's PostgreSQL type
+    std::string join;   // " CROSS JOIN LATERAL jsonb_array_elements_text(...) AS jN(value)" for lists
+    ArrayLiteral kept;  // terms: the keys kept at this level, bound as an array
+    // The SQL expression of the bucket key, written into `sql` with its own parameters (histogram
+    // widths) bound afresh each time: nested levels reuse it in queries numbered differently.
+    std::function<void(Sql&)> key;
+  };
+
+  static Level level_of(const Aggregation& a, size_t depth) {
+    Level level{&a, "", "", ArrayLiteral(), nullptr};
+    const Field& f = *a.field;
+    if (f.is_list) {
+      std::string alias = "j" + std::to_string(depth);
+      level.join = " CROSS JOIN LATERAL " + list_elements(f, alias);
+      level.type = "text";
+      level.key = [k = alias + ".value"](Sql& sql) { sql << k; };
+      return level;
+    }
+    std::string e = scalar_expr(f);
+    level.type = pg_type(f);
+    if (a.kind != Aggregation::Kind::kHistogram) {
+      level.key = [e](Sql& sql) { sql << e; };
+    } else if (f.type == FieldType::kDate || f.type == FieldType::kInteger) {
+      // Floor to the bucket: e - ((e - offset) mod interval), the modulo made non-negative.
+      std::string iv = std::to_string(static_cast<int64_t>(a.interval));
+      std::string off = std::to_string(a.weeks ? 4 * kMicrosPerDay : 0);  // 1970-01-05 was a Monday
+      level.type = "bigint";
+      level.key = [e, iv, off](Sql& sql) {
+        sql << "(" << e << " - (((" << e << " - ";
+        sql.param(off, "bigint") << ") % ";
+        sql.param(iv, "bigint") << ") + ";
+        sql.param(iv, "bigint") << ") % ";
+        sql.param(iv, "bigint") << ")";
+      };
+    } else {
+      std::string iv = double_text(a.interval);
+      level.type = "float8";
+      level.key = [e, iv](Sql& sql) {
+        sql << "(floor(" << e << " / ";
+        sql.param(iv, "float8") << ") * ";
+        sql.param(iv, "float8") << ")";
+      };
+    }
+    return level;
+  }
+
+  static json term_of(const Aggregation& a, const json& key) {
+    if (a.field->type == FieldType::kDate && key.is_number()) return format_date_us(key.get<int64_t>());
+    if (a.kind == Aggregation::Kind::kHistogram && a.field->type == FieldType::kInteger && key.is_number_float()) {
+      return static_cast<int64_t>(key.get<double>());
+    }
+    return key;
+  }
+
+  // Evaluates `agg` under `parents` (one Level per ancestor) and attaches results to the facets
+  // objects of the parent buckets (by key path). Mirrors the SQLite backend's aggregate().
+  void aggregate(Connection& c, const SuperSearchQuery& query, const Sql& where, const Aggregation& agg,
+                 std::vector<Level>& parents, std::map<std::string, json*>& targets) {
+    if (targets.empty()) return;
+    Sql sql;
+    sql.params = where.params;
+    Level self = level_of(agg, parents.size());
+    sql << "SELECT ";
+    for (const auto& p : parents) {
+      p.key(sql);
+      sql << ", ";
+    }
+    bool cardinality = agg.kind == Aggregation::Kind::kCardinality;
+    if (cardinality) {
+      sql << "COUNT(DISTINCT ";
+      self.key(sql);
+      sql << ")";
+    } else {
+      self.key(sql);
+      sql << ", COUNT(*)";
+    }
+    sql << " FROM crashes AS c";
+    for (const auto& p : parents) sql << p.join;
+    sql << self.join << " WHERE " << where.text;
+    for (const auto& p : parents) {
+      sql << " AND ";
+      p.key(sql);
+      sql << " IS NOT NULL";
+      if (p.agg->kind == Aggregation::Kind::kTerms) {
+        sql << " AND ";
+        p.key(sql);
+        sql << " = ANY(";
+        sql.param(p.kept.str(), p.type + "[]") << ")";
+      }
+    }
+    if (!cardinality) {
+      sql << " AND ";
+      self.key(sql);
+      sql << " IS NOT NULL";
+    }
+    if (!parents.empty() || !cardinality) {
+      sql << " GROUP BY ";
+      for (size_t i = 0; i < parents.size(); ++i) sql << (i ? ", " : "") << std::to_string(i + 1);
+      if (!cardinality) sql << (parents.empty() ? "" : ", ") << std::to_string(parents.size() + 1);
+    }
+    std::map<std::string, std::vector<std::pair<json, int64_t>>> by_parent;
+    {
+      Result r = c.run(sql);
+      int np = static_cast<int>(parents.size());
+      for (int row = 0; row < r.rows(); ++row) {
+        std::string path;
+        for (int i = 0; i < np; ++i) {
+          path += from_pg(parents[static_cast<size_t>(i)].type, r.at(row, i)).dump() + "\x1f";
+        }
+        if (!targets.count(path)) continue;  // a combination of kept keys that was not kept together
+        if (cardinality) {
+          by_parent[path].emplace_back(json(), r.int_at(row, np));
+        } else {
+          by_parent[path].emplace_back(from_pg(self.type, r.at(row, np)), r.int_at(row, np + 1));
+        }
+      }
+    }
+    std::map<std::string, json*> child_targets;
+    std::set<std::string> kept_keys;
+    for (auto& [path, target] : targets) {
+      auto& buckets = by_parent[path];
+      if (cardinality) {
+        (*target)[agg.name()] = {{"value", buckets.empty() ? 0 : buckets.front().second}};
+        continue;
+      }
+      if (agg.kind == Aggregation::Kind::kTerms) {
+        std::sort(buckets.begin(), buckets.end(), [](const auto& a, const auto& b) {
+          if (a.second != b.second) return a.second > b.second;
+          return key_less(a.first, b.first);
+        });
+        if (buckets.size() > static_cast<size_t>(query.facets_size)) buckets.resize(static_cast<size_t>(query.facets_size));
+      } else {
+        std::sort(buckets.begin(), buckets.end(), [](const auto& a, const auto& b) { return key_less(a.first, b.first); });
+      }
+      json list = json::array();
+      for (const auto& [key, n] : buckets) {
+        json b = {{"term", term_of(agg, key)}, {"count", n}};
+        if (!agg.children.empty()) b["facets"] = json::object();
+        list.push_back(std::move(b));
+      }
+      json& placed = (*target)[agg.name()] = std::move(list);
+      if (agg.children.empty()) continue;
+      for (size_t i = 0; i < buckets.size(); ++i) {
+        std::string key = buckets[i].first.dump();
+        child_targets[path + key + "\x1f"] = &placed[i]["facets"];
+        if (kept_keys.insert(key).second) self.kept.add(buckets[i].first);
+      }
+    }
+    if (agg.children.empty() || child_targets.empty()) return;
+    parents.push_back(std::move(self));
+    for (const auto& child : agg.children) aggregate(c, query, where, child, parents, child_targets);
+    parents.pop_back();
+  }
+};
+
+PostgresCrashIndex::PostgresCrashIndex(const IndexSettings& settings) : impl_(std::make_unique<Impl>()) {
+  impl_->settings = settings;
+  impl_->catalogue = settings.fields ? settings.fields : FieldCatalogue::builtin();
+  if (!settings.url.starts_with("postgresql://") && !settings.url.starts_with("postgres://")) {
+    throw IndexUnavailable("postgres index: not a postgresql:// URL");
+  }
+  // One connection beyond the readers for the (serialized) writer.
+  impl_->pool = std::make_unique<Pool>(settings.url, static_cast<size_t>(std::max(1, settings.readers)) + 1);
+
+  std::string columns, types;
+  for (const auto& f : impl_->catalogue->all()) {
+    if (!f.indexed()) continue;
+    impl_->column_fields.push_back(&f);
+    columns += f.column + ", ";
+    types += "$" + std::to_string(impl_->column_fields.size()) + "::" + pg_type(f) + "[], ";
+  }
+  impl_->insert_sql = "INSERT INTO crashes(" + columns + "doc) SELECT * FROM unnest(" + types + "$" +
+                      std::to_string(impl_->column_fields.size() + 1) + "::jsonb[])";
+
+  impl_->with_connection([&](Connection& c) {
+    impl_->migrate(c);
+    // Every catalogue column must exist in the table (a site cannot index new columns by config).
+    Result r = c.run(
+        "SELECT attname FROM pg_attribute WHERE attrelid = 'crashes'::regclass AND attnum > 0 AND NOT attisdropped",
+        {});
+    std::set<std::string> present;
+    for (int i = 0; i < r.rows(); ++i) present.insert(r.text(i, 0));
+    for (const Field* f : impl_->column_fields) {
+      if (!present.count(f->column)) {
+        throw IndexUnavailable("postgres index: column " + f->column + " of field " + f->name +
+                               " is missing from the schema");
+      }
+    }
+    std::lock_guard lock(impl_->write_mutex);
+    impl_->load_partitions(c);
+  });
+}
+
+PostgresCrashIndex::~PostgresCrashIndex() = default;
+
+const FieldCatalogue& PostgresCrashIndex::fields() const { return *impl_->catalogue; }
+
+int PostgresCrashIndex::schema_version() {
+  return impl_->with_connection([](Connection& c) {
+    return static_cast<int>(c.run("SELECT COALESCE(MAX(version), 0) FROM schema_version", {}).int_at(0, 0));
+  });
+}
+
+std::vector<int64_t> PostgresCrashIndex::partitions() {
+  std::lock_guard lock(impl_->write_mutex);
+  impl_->with_connection([&](Connection& c) { impl_->load_partitions(c); });
+  return {impl_->known_partitions.begin(), impl_->known_partitions.end()};
+}
+
+void PostgresCrashIndex::upsert_batch(std::span<const CrashInput> crashes) {
+  if (crashes.empty()) return;
+  // Validate everything before writing anything.
+  std::vector<CrashRow> rows;
+  rows.reserve(crashes.size());
+  for (const auto& c : crashes) {
+    rows.push_back(extract_row(*impl_->catalogue, c.processed, c.raw));
+    CrashRow& row = rows.back();
+    for (auto& v : row.values) sanitize(v);
+    sanitize(row.document);
+    for (auto* s : {&row.product, &row.version, &row.platform, &row.process_type, &row.signature, &row.build_id}) {
+      if (!valid_utf8(*s)) *s = pg_text(*s);
+    }
+  }
+  // A crash id present twice ends as its last version; first-seen history still sees every
+  // version, as when the versions are upserted one after the other.
+  Deltas fresh;
+  std::unordered_map<std::string, size_t> last;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const CrashRow& row = rows[i];
+    last[row.uuid] = i;
+    auto [it, inserted] = fresh.first_seen.try_emplace(row.signature, row.day, row.build_id);
+    if (!inserted && row.day < it->second.first) it->second = {row.day, row.build_id};
+  }
+  std::vector<const CrashRow*> kept;
+  std::set<int64_t> weeks;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (last[rows[i].uuid] != i) continue;
+    kept.push_back(&rows[i]);
+    weeks.insert(week_start_day(rows[i].day));
+    const CrashRow& row = rows[i];
+    fresh.add(row.product, row.version, row.day, row.process_type, row.platform, row.signature, 1);
+  }
+  // The statements' array parameters.
+  ArrayLiteral uuids, dates;
+  std::vector<ArrayLiteral> columns(impl_->column_fields.size());
+  ArrayLiteral docs;
+  for (const CrashRow* row : kept) {
+    uuids.add_text(row->uuid);
+    dates.add_int(row->date_us);
+    for (size_t k = 0; k < impl_->column_fields.size(); ++k) {
+      columns[k].add(row->values[impl_->catalogue->position(*impl_->column_fields[k])]);
+    }
+    docs.add_text(row->document.dump(-1, ' ', false, json::error_handler_t::replace));
+  }
+  std::vector<std::optional<std::string>> insert_params;
+  for (const auto& col : columns) insert_params.emplace_back(col.str());
+  insert_params.emplace_back(docs.str());
+  const std::string uuid_array = uuids.str(), date_array = dates.str();
+
+  std::lock_guard lock(impl_->write_mutex);
+  bool reloaded = false;
+  for (;;) {
+    try {
+      impl_->with_connection([&](Connection& c) {
+        impl_->ensure_partitions(c, weeks);
+        Transaction tx(c);
+        c.exec(kWriteLock);
+        Deltas deltas = fresh;
+        Result old = c.run("DELETE FROM crash_keys WHERE uuid = ANY($1::text[]) RETURNING uuid, date", {uuid_array});
+        if (old.rows() > 0) {
+          ArrayLiteral ou, od;
+          for (int i = 0; i < old.rows(); ++i) ou.add_text(old.text(i, 0)), od.add_int(old.int_at(i, 1));
+          Result gone = c.run(
+              "DELETE FROM crashes WHERE uuid = ANY($1::text[]) AND date = ANY($2::bigint[]) "
+              "RETURNING product, version, date, process_type, platform, signature",
+              {ou.str(), od.str()});
+          for (int i = 0; i < gone.rows(); ++i) deltas.subtract_row(gone, i, 0);
+        }
+        c.run("INSERT INTO crash_keys(uuid, date) SELECT * FROM unnest($1::text[], $2::bigint[])",
+              {uuid_array, date_array});
+        c.run(impl_->insert_sql, insert_params);
+        impl_->apply(c, deltas);
+        tx.commit();
+      });
+      return;
+    } catch (const PgError& e) {
+      // 23514: no partition for a row: another process's retention dropped one we knew.
+      if (e.sqlstate() != "23514" || reloaded) throw;
+      reloaded = true;
+      impl_->with_connection([&](Connection& c) { impl_->load_partitions(c); });
+    }
+  }
+}
+
+std::optional<json> PostgresCrashIndex::get(std::string_view crash_id, const Permissions& permissions) {
+  std::string why;
+  auto id = CrashId::parse(crash_id, &why);
+  if (!id) throw QueryError("uuid", "uuid: \"" + std::string(crash_id.substr(0, 80)) + "\" is not a crash id: " + why);
+  std::vector<const Field*> cols;
+  for (const auto& f : impl_->catalogue->all()) {
+    if (f.visible_to(permissions)) cols.push_back(&f);
+  }
+  int doc_column = -1;
+  std::string sel = impl_->select_list(cols, doc_column);
+  return impl_->with_connection([&](Connection& c) -> std::optional<json> {
+    Transaction tx(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    Result key = c.run("SELECT date FROM crash_keys WHERE uuid = $1::text", {id->str()});
+    if (key.rows() == 0) return std::nullopt;
+    Result r = c.run("SELECT " + sel + " FROM crashes AS c WHERE c.uuid = $1::text AND c.date = $2::bigint",
+                     {id->str(), key.text(0, 0)});
+    tx.commit();
+    if (r.rows() == 0) return std::nullopt;
+    json hit = impl_->hit_from(r, 0, cols, doc_column);
+    for (auto it = hit.begin(); it != hit.end();) {
+      if (it->is_null()) {
+        it = hit.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    return hit;
+  });
+}
+
+bool PostgresCrashIndex::remove(std::string_view crash_id) {
+  auto id = CrashId::parse(crash_id);
+  if (!id) return false;
+  std::lock_guard lock(impl_->write_mutex);
+  return impl_->with_connection([&](Connection& c) {
+    Transaction tx(c);
+    c.exec(kWriteLock);
+    Result key = c.run("DELETE FROM crash_keys WHERE uuid = $1::text RETURNING date", {id->str()});
+    if (key.rows() == 0) return false;
+    Deltas deltas;
+    Result gone = c.run(
+        "DELETE FROM crashes WHERE uuid = $1::text AND date = $2::bigint "
+        "RETURNING product, version, date, process_type, platform, signature",
+        {id->str(), key.text(0, 0)});
+    for (int i = 0; i < gone.rows(); ++i) deltas.subtract_row(gone, i, 0);
+    impl_->apply(c, deltas);
+    tx.commit();
+    return true;
+  });
+}
+
+json PostgresCrashIndex::execute(const SuperSearchQuery& query) {
+  return impl_->with_connection([&](Connection& c) {
+    // One snapshot for the total, the hits and the facets.
+    Transaction tx(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    Sql base;
+    base << "true";
+    for (const auto& f : query.filters) {
+      if (f.op == Op::kRegex) continue;
+      base << " AND ";
+      Impl::filter_condition(base, f, nullptr);
+    }
+    Sql where = base;
+    for (const auto& f : query.filters) {
+      if (f.op != Op::kRegex) continue;
+      std::vector<std::string> matched = impl_->regex_matches_for(c, base, f);
+      where << " AND ";
+      Impl::filter_condition(where, f, &matched);
+    }
+    json out = {{"hits", json::array()}, {"total", 0}, {"facets", json::object()}, {"errors", json::array()}};
+    out["total"] = c.run("SELECT COUNT(*) FROM crashes AS c WHERE " + where.text, where.params).int_at(0, 0);
+    if (query.results_number > 0 && out["total"].get<int64_t>() > query.results_offset) {
+      int doc_column = -1;
+      std::string sel = impl_->select_list(query.columns, doc_column);
+      Sql sql;
+      sql.params = where.params;
+      sql << "SELECT " << sel << " FROM crashes AS c WHERE " << where.text << " ORDER BY ";
+      for (const auto& s : query.sort) {
+        std::string e = scalar_expr(*s.field);
+        bool not_null = s.field->name == "date" || s.field->name == "uuid";
+        // Missing values last in both directions.
+        if (!not_null) sql << "(" << e << " IS NULL), ";
+        sql << e << (s.descending ? " DESC, " : " ASC, ");
+      }
+      sql << "c.uuid ASC LIMIT ";
+      sql.param(std::to_string(query.results_number), "bigint") << " OFFSET ";
+      sql.param(std::to_string(query.results_offset), "bigint");
+      Result r = c.run(sql);
+      json& hits = out["hits"];
+      for (int i = 0; i < r.rows(); ++i) hits.push_back(impl_->hit_from(r, i, query.columns, doc_column));
+    }
+    std::map<std::string, json*> top{{"", &out["facets"]}};
+    std::vector<Impl::Level> parents;
+    for (const auto& agg : query.aggregations) impl_->aggregate(c, query, where, agg, parents, top);
+    tx.commit();
+    return out;
+  });
+}
+
+TopCrashersResult PostgresCrashIndex::top_crashers(const TopCrashersQuery& query) {
+  query.validate();
+  auto end = query.end.value_or(std::chrono::system_clock::now());
+  int64_t end_day = floor_div(std::chrono::duration_cast<std::chrono::microseconds>(end.time_since_epoch()).count(),
+                              kMicrosPerDay);
+  int64_t start_day = end_day - query.days + 1;
+  TopCrashersResult result;
+  result.days = query.days;
+  result.start_date = format_day(start_day);
+  result.end_date = format_day(end_day);
+
+  struct Entry {
+    int64_t count = 0;
+    std::map<std::string, int64_t> platforms;
+  };
+  auto period = [&](Connection& c, int64_t from, int64_t to, int64_t& total) {
+    Sql sql;
+    sql << "SELECT signature, platform, SUM(count) FROM ";
+    sql << (query.versions.empty() ? "topcrash_daily_all" : "topcrash_daily") << " WHERE product = ";
+    sql.param(pg_text(query.product), "text");
+    if (!query.versions.empty()) {
+      ArrayLiteral vs;
+      for (const auto& v : query.versions) vs.add_text(pg_text(v));
+      sql << " AND version = ANY(";
+      sql.param(vs.str(), "text[]") << ")";
+    }
+    sql << " AND day >= ";
+    sql.param(std::to_string(from), "bigint") << " AND day <= ";
+    sql.param(std::to_string(to), "bigint");
+    if (!query.process_type.empty()) {
+      sql << " AND process_type = ";
+      sql.param(pg_text(query.process_type), "text");
+    }
+    if (!query.platform.empty()) {
+      sql << " AND platform = ";
+      sql.param(pg_text(query.platform), "text");
+    }
+    sql << " GROUP BY signature, platform";
+    std::map<std::string, Entry> entries;
+    Result r = c.run(sql);
+    total = 0;
+    for (int i = 0; i < r.rows(); ++i) {
+      auto& e = entries[r.text(i, 0)];
+      int64_t n = r.int_at(i, 2);
+      e.count += n;
+      e.platforms[r.text(i, 1)] += n;
+      total += n;
+    }
+    std::vector<std::pair<std::string, Entry>> ranked(entries.begin(), entries.end());
+    std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+      if (a.second.count != b.second.count) return a.second.count > b.second.count;
+      return a.first < b.first;
+    });
+    return ranked;
+  };
+  return impl_->with_connection([&](Connection& c) {
+    TopCrashersResult res = result;
+    Transaction tx(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    auto current = period(c, start_day, end_day, res.total);
+    auto previous = period(c, start_day - query.days, start_day - 1, res.previous_total);
+    std::unordered_map<std::string, std::pair<int, int64_t>> previous_rank;
+    for (size_t i = 0; i < previous.size(); ++i) {
+      previous_rank[previous[i].first] = {static_cast<int>(i + 1), previous[i].second.count};
+    }
+    if (current.size() > static_cast<size_t>(query.limit)) current.resize(static_cast<size_t>(query.limit));
+    ArrayLiteral sigs;
+    for (size_t i = 0; i < current.size(); ++i) {
+      const auto& [sig, e] = current[i];
+      TopCrasher tc;
+      tc.rank = static_cast<int>(i + 1);
+      tc.signature = sig;
+      tc.count = e.count;
+      tc.platforms = e.platforms;
+      tc.percentage = res.total ? 100.0 * static_cast<double>(e.count) / static_cast<double>(res.total) : 0;
+      if (auto it = previous_rank.find(sig); it != previous_rank.end()) {
+        tc.previous_rank = it->second.first;
+        tc.rank_change = it->second.first - tc.rank;
+        tc.previous_percentage =
+            res.previous_total ? 100.0 * static_cast<double>(it->second.second) / static_cast<double>(res.previous_total)
+                               : 0;
+      }
+      tc.percentage_change = tc.percentage - tc.previous_percentage;
+      res.crashers.push_back(std::move(tc));
+      sigs.add_text(sig);
+    }
+    if (!sigs.empty()) {
+      std::unordered_map<std::string, int64_t> first;
+      Result r = c.run("SELECT signature, first_day FROM signature_first_seen WHERE signature = ANY($1::text[])",
+                       {sigs.str()});
+      for (int i = 0; i < r.rows(); ++i) first[r.text(i, 0)] = r.int_at(i, 1);
+      for (auto& tc : res.crashers) {
+        if (auto it = first.find(tc.signature); it != first.end()) tc.first_seen = format_day(it->second);
+      }
+    }
+    tx.commit();
+    return res;
+  });
+}
+
+uint64_t PostgresCrashIndex::drop_older_than(std::chrono::system_clock::time_point cutoff) {
+  int64_t cutoff_us = std::chrono::duration_cast<std::chrono::microseconds>(cutoff.time_since_epoch()).count();
+  uint64_t removed = 0;
+  std::lock_guard lock(impl_->write_mutex);
+  impl_->with_connection([&](Connection& c) { impl_->load_partitions(c); });
+  // Whole weeks before the cutoff: their rollup contributions are subtracted and the partition
+  // dropped, one partition per transaction.
+  std::vector<int64_t> whole;
+  for (int64_t w : impl_->known_partitions) {
+    int64_t end_us = 0;
+    if (!__builtin_mul_overflow(w + 7, kMicrosPerDay, &end_us) && end_us <= cutoff_us) whole.push_back(w);
+  }
+  for (int64_t w : whole) {
+    removed += impl_->with_connection([&](Connection& c) -> uint64_t {
+      Transaction tx(c);
+      c.exec("SET LOCAL statement_timeout = 0");
+      c.exec(kWriteLock);
+      std::string name = partition_name(w);
+      Result exists = c.run("SELECT to_regclass($1::text) IS NOT NULL", {name});
+      if (exists.text(0, 0) != "t") return 0;  // another process dropped it
+      // The day of a date, floored (dates before 1970 too).
+      Result groups = c.exec(
+          "SELECT product, version, date - (((date % 86400000000) + 86400000000) % 86400000000) AS day0, "
+          "process_type, platform, signature, COUNT(*) FROM " + name +
+          " GROUP BY product, version, day0, process_type, platform, signature");
+      Deltas deltas;
+      uint64_t n = 0;
+      for (int i = 0; i < groups.rows(); ++i) {
+        auto text = [&](int k) { return groups.null_at(i, k) ? std::string() : groups.text(i, k); };
+        int64_t count = groups.int_at(i, 6);
+        deltas.add(text(0), text(1), floor_div(groups.int_at(i, 2), kMicrosPerDay), text(3), text(4), text(5), -count);
+        n += static_cast<uint64_t>(count);
+      }
+      c.run("DELETE FROM crash_keys WHERE date >= $1::bigint AND date < $2::bigint",
+            {std::to_string(w * kMicrosPerDay), std::to_string((w + 7) * kMicrosPerDay)});
+      c.exec("DROP TABLE " + name);
+      impl_->apply(c, deltas);
+      tx.commit();
+      return n;
+    });
+    impl_->known_partitions.erase(w);
+  }
+  // The week the cutoff falls in: its older rows, in chunks so writers are never held up long.
+  for (;;) {
+    uint64_t n = impl_->with_connection([&](Connection& c) -> uint64_t {
+      Transaction tx(c);
+      c.exec(kWriteLock);
+      Result gone = c.run(
+          "DELETE FROM crashes WHERE date < $1::bigint AND uuid = ANY(ARRAY(SELECT uuid FROM crashes "
+          "WHERE date < $1::bigint LIMIT $2::bigint)) RETURNING uuid, product, version, date, process_type, platform, "
+          "signature",
+          {std::to_string(cutoff_us), std::to_string(kRetentionChunk)});
+      if (gone.rows() == 0) return 0;
+      Deltas deltas;
+      ArrayLiteral uuids;
+      for (int i = 0; i < gone.rows(); ++i) {
+        uuids.add_text(gone.text(i, 0));
+        deltas.subtract_row(gone, i, 1);
+      }
+      c.run("DELETE FROM crash_keys WHERE uuid = ANY($1::text[])", {uuids.str()});
+      impl_->apply(c, deltas);
+      tx.commit();
+      return static_cast<uint64_t>(gone.rows());
+    });
+    if (n == 0) break;
+    removed += n;
+  }
+  return removed;
+}
+
+uint64_t PostgresCrashIndex::count() {
+  return impl_->with_connection(
+      [](Connection& c) { return static_cast<uint64_t>(c.run("SELECT COUNT(*) FROM crash_keys", {}).int_at(0, 0)); });
+}
+
+}  // namespace bw::index
