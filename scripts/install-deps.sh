@@ -15,7 +15,10 @@ build_pkgs=(
 test_pkgs=(
   clang libclang-rt-14-dev rabbitmq-server postgresql postgresql-client procps python3
   nginx  # peer of the collector benchmark (bench/collector)
+  chromium  # browser tests (tests/browser, driven by playwright-core from npm)
 )
+# node and npm for the browser tests: Debian's when the machine has no node of its own.
+if [ ! -x /usr/bin/node ]; then test_pkgs+=(nodejs npm); fi
 
 pkgs=("${build_pkgs[@]}")
 if [ "$mode" = "test" ]; then pkgs+=("${test_pkgs[@]}"); fi

@@ -8,6 +8,8 @@ sanitize=1
 [ "${1:-}" = "--no-sanitize" ] && sanitize=0
 
 scripts/install-deps.sh test
+# The browser tests' node modules (playwright-core, pinned by tests/browser/package-lock.json).
+npm ci --prefix tests/browser --no-audit --no-fund
 jobs="$(nproc)"
 
 echo "== release build and tests"

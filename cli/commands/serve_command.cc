@@ -1,6 +1,6 @@
 // `breakwater serve`: every role in one process on one listener, with the embedded defaults
-// (DESIGN §1, §14): data under ./var, 127.0.0.1:8000. It runs the collector, the crash mover
-// and the processors (stack-walking worker processes included); the web app joins as it lands.
+// (DESIGN §1, §14): data under ./var, 127.0.0.1:8000. It runs the collector, the crash mover,
+// the processors (stack-walking worker processes included) and the web app.
 #include <algorithm>
 #include <iostream>
 #include <thread>
@@ -15,6 +15,7 @@
 #include "http/stop_signals.h"
 #include "processor/processor.h"
 #include "storage/factory.h"
+#include "web/web_app.h"
 
 namespace bw::cli {
 
@@ -39,16 +40,22 @@ void register_serve_command(CLI::App& app, SharedOptions& shared) {
     mover_settings.idle_wait = std::min(mover_settings.idle_wait, std::chrono::milliseconds(100));
     crashmover::CrashMover mover({&collector.buffer()}, *primary, *mover_queue, mover_settings);
     processor::ProcessorService processing(config, *primary, queue_settings, processor::breakwater_worker_command());
+    // The web app's own queue instance: its priority publishes never wait behind the mover's.
+    auto web_queue = queue::open_crash_queue(queue_settings);
+    web::WebApp web_app(config, *primary, *web_queue);
+    web_app.add_routes(server);
 
     // One /__heartbeat__ for the whole process: every role's check.
     http::add_health_routes(server, {nlohmann::json{{"version", kVersion}, {"commit", kGitCommit}}.dump(),
                                      {[&collector] { return collector.health_problems(); },
                                       [&mover] { return mover.health_problems(); },
-                                      [&processing] { return processing.processor().health_problems(); }}});
+                                      [&processing] { return processing.processor().health_problems(); },
+                                      [&web_app] { return web_app.health_problems(); }}});
     server.start();
     std::thread mover_thread([&mover] { mover.run(); });
     processing.start();
-    std::cout << "breakwater serving on http://" << server.address() << "/ (submit crashes to /submit)" << std::endl;
+    std::cout << "breakwater serving on http://" << server.address()
+              << "/ (crash reports at /report/index/<crash id>; submit crashes to /submit)" << std::endl;
     signals.wait();
     server.stop();
     mover.stop();

@@ -1,0 +1,38 @@
+// `breakwater web`: the web reporter and its JSON API alone (DESIGN §12, docs/web.md), on
+// server.listen, reading the primary crash storage and publishing priority requests to the queue.
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "cli/version.h"
+#include "http/health.h"
+#include "http/stop_signals.h"
+#include "queue/crash_queue.h"
+#include "storage/factory.h"
+#include "web/web_app.h"
+
+namespace bw::cli {
+
+void register_web_command(CLI::App& app, SharedOptions& shared) {
+  auto* sub = app.add_subcommand("web", "run the web reporter: crash report pages and the crash JSON API");
+  shared.add_to(*sub);
+  sub->callback([&shared] {
+    http::StopSignals signals;  // before any thread starts
+    Config config = shared.load_and_init_logging();
+    auto primary = storage::make_primary_storage(config);
+    auto queue = queue::open_crash_queue(queue::QueueSettings::from_config(config));
+    web::WebApp web_app(config, *primary, *queue);
+    http::Server server(http::ServerOptions::from_config(config));
+    web_app.add_routes(server);
+    http::add_health_routes(server, {nlohmann::json{{"version", kVersion}, {"commit", kGitCommit}}.dump(),
+                                     {[&web_app] { return web_app.health_problems(); }}});
+    server.start();
+    std::cout << "breakwater web listening on http://" << server.address()
+              << "/ (crash reports at /report/index/<crash id>)" << std::endl;
+    signals.wait();
+    server.stop();
+  });
+}
+
+}  // namespace bw::cli

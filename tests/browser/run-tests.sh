@@ -1,0 +1,10 @@
+#!/bin/sh
+# The browser tests (CTest test browser.web): node's test runner, playwright-core driving Debian's
+# chromium. scripts/test.sh installs the node modules; a bare ctest run installs them when missing.
+# Needs BW_BREAKWATER_BIN (and BW_TESTDATA_DIR, BW_ARTIFACTS_DIR), which CTest sets.
+set -eu
+cd "$(dirname "$0")"
+if [ ! -d node_modules/playwright-core ]; then
+  npm ci --no-audit --no-fund
+fi
+exec node --test --test-reporter=spec report.test.mjs

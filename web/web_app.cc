@@ -1,0 +1,310 @@
+#include "web/web_app.h"
+
+#include <functional>
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
+#include "core/log.h"
+#include "web/layout.h"
+#include "web/report_page.h"
+#include "web/static_assets.h"
+
+namespace bw::web {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::string_view kReportPrefix = "/report/index/";
+constexpr std::string_view kStatusPrefix = "/report/status/";
+const char* const kExampleId = "de1bb258-cbbf-4589-a673-34f800160918";
+
+// Runs `work` on the server's worker pool: a GET has no body, so on_complete follows at once,
+// and storage reads and rendering stay off the threads that move bytes.
+class Deferred final : public http::BodyHandler {
+ public:
+  explicit Deferred(std::function<http::Response()> work) : work_(std::move(work)) {}
+  std::optional<http::Response> on_body(std::string_view) override { return std::nullopt; }
+  http::Response on_complete() override { return work_(); }
+
+ private:
+  std::function<http::Response()> work_;
+};
+
+http::Reply deferred(std::function<http::Response()> work) { return std::make_unique<Deferred>(std::move(work)); }
+
+std::string dump_json(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+http::Response json_answer(int status, const json& body) {
+  http::Response r = http::Response::json(status, dump_json(body));
+  r.headers = {{"X-Content-Type-Options", "nosniff"}, {"Cache-Control", "no-cache"}};
+  return r;
+}
+
+http::Response json_error(int status, std::string message) { return json_answer(status, json{{"error", std::move(message)}}); }
+
+// crash-stats' form-error shape: {"errors": {"crash_id": ["..."]}}.
+http::Response json_field_error(std::string_view field, std::string message) {
+  return json_answer(400, json{{"errors", {{std::string(field), json::array({std::move(message)})}}}});
+}
+
+http::Response not_found_page() {
+  return error_page(404, "Page not found",
+                    {"There is nothing at this address.",
+                     "The home, search, top crashers and status pages are not built yet. A crash report is at "
+                     "/report/index/<crash id>."});
+}
+
+http::Response bad_id_page(std::string_view given, const std::string& why) {
+  if (given.empty()) {
+    return error_page(400, "No crash id", {"This address needs a crash id: /report/index/<crash id>.",
+                                           std::string("Crash ids look like ") + kExampleId + "."});
+  }
+  return error_page(400, "Not a crash id",
+                    {"\xE2\x80\x9C" + std::string(html::utf8_prefix(given, 100)) + "\xE2\x80\x9D is not a crash id (" + why + ").",
+                     std::string("Crash ids look like ") + kExampleId + ", with or without a bp- prefix."});
+}
+
+http::Response crash_not_found_page(const CrashId& id) {
+  return error_page(404, "Crash not found",
+                    {"No crash with the id " + id.str() + " is stored here.",
+                     "A crash that was just submitted may still be on its way: reload in a few seconds. Crashes "
+                     "older than the site's retention period are deleted."});
+}
+
+http::Response storage_error_page(int status) {
+  if (status == 503) {
+    http::Response r = error_page(503, "Storage unavailable",
+                                  {"The crash storage cannot be read right now. Try again in a few seconds."});
+    r.headers.emplace_back("Retry-After", "5");
+    return r;
+  }
+  return error_page(500, "Server error",
+                    {"This crash could not be shown: its stored data cannot be read. The error has been logged."});
+}
+
+http::Response redirect(const std::string& location) {
+  html::Writer w;
+  w.element("h1", "Moved");
+  w.open("p");
+  w.text("This crash report is at ");
+  w.link(html::Url::local(location), location);
+  w.text(".");
+  w.close("p");
+  http::Response r = html_response(301, render_page({"Moved", NavItem::kNone, {}}, w.finish()));
+  r.headers.emplace_back("Location", location);
+  return r;
+}
+
+// The id part of "/report/index/<id>" (one trailing slash allowed).
+std::string_view id_from_path(std::string_view path, std::string_view prefix) {
+  std::string_view rest = path.substr(prefix.size());
+  if (rest.ends_with('/')) rest.remove_suffix(1);
+  return rest;
+}
+
+}  // namespace
+
+WebOptions WebOptions::from_config(const Config& config) {
+  WebOptions o;
+  o.public_annotations = config.get_string_list("web", "public_annotations");
+  return o;
+}
+
+struct WebApp::Impl {
+  Impl(WebOptions options, storage::CrashStorage& s, queue::CrashQueue& q)
+      : public_data(options.public_annotations), storage(s), priority(q, options.priority), log(logger("web")) {}
+
+  PublicData public_data;
+  storage::CrashStorage& storage;
+  PriorityRequests priority;
+  std::shared_ptr<spdlog::logger> log;
+
+  void log_error(std::string_view what, const CrashId& id, const std::exception& e) {
+    log_fields(*log, spdlog::level::err, what, {{"crash_id", id.str()}, {"error", e.what()}});
+  }
+
+  // An HTML route's work with storage failures turned into pages.
+  http::Response html_guarded(const CrashId& id, const std::function<http::Response()>& work) {
+    try {
+      return work();
+    } catch (const storage::TransientStorageError& e) {
+      log_error("storage unavailable", id, e);
+      return storage_error_page(503);
+    } catch (const std::exception& e) {
+      log_error("could not show crash", id, e);
+      return storage_error_page(500);
+    }
+  }
+
+  http::Response json_guarded(const CrashId& id, const std::function<http::Response()>& work) {
+    try {
+      return work();
+    } catch (const storage::TransientStorageError& e) {
+      log_error("storage unavailable", id, e);
+      http::Response r = json_error(503, "crash storage unavailable; try again");
+      r.headers.emplace_back("Retry-After", "5");
+      return r;
+    } catch (const std::exception& e) {
+      log_error("could not read crash", id, e);
+      return json_error(500, "the stored crash cannot be read");
+    }
+  }
+
+  // The public raw crash, or an empty object when the raw crash is gone or unreadable (the
+  // processed report is still worth showing).
+  json public_raw_or_empty(const CrashId& id) {
+    try {
+      return public_data.public_raw_crash(storage.get_raw_crash(id));
+    } catch (const storage::CrashNotFound&) {
+      return json::object();
+    } catch (const storage::CorruptCrashData& e) {
+      log_error("raw crash unreadable", id, e);
+      return json::object();
+    }
+  }
+
+  http::Response report_page(const CrashId& id) {
+    return html_guarded(id, [&] {
+      json processed;
+      try {
+        processed = storage.get_processed(id);
+      } catch (const storage::CrashNotFound&) {
+        if (!storage.has_raw_crash(id)) return crash_not_found_page(id);
+        bool queued = priority.request(id) != PriorityRequests::Result::kRefused;
+        return html_response(200, render_page({"Processing crash " + id.str(), NavItem::kNone, {"pending.js"}},
+                                              render_pending(id, queued)));
+      }
+      json pub = public_data.public_processed_crash(processed);
+      json raw = public_raw_or_empty(id);
+      return html_response(200, render_page({report_title(id, pub), NavItem::kNone, {}}, render_report(id, pub, raw)));
+    });
+  }
+
+  http::Response status(const CrashId& id) {
+    return json_guarded(id, [&] {
+      try {
+        storage.get_processed(id);
+        return json_answer(200, json{{"crash_id", id.str()}, {"state", "processed"}});
+      } catch (const storage::CrashNotFound&) {
+        if (!storage.has_raw_crash(id)) return json_error(404, "crash not found");
+        // Someone is still waiting: ask again once the last request's minute is over.
+        priority.request(id);
+        return json_answer(200, json{{"crash_id", id.str()}, {"state", "pending"}});
+      }
+    });
+  }
+
+  http::Response processed_crash(const CrashId& id) {
+    return json_guarded(id, [&] {
+      try {
+        return json_answer(200, public_data.public_processed_crash(storage.get_processed(id)));
+      } catch (const storage::CrashNotFound&) {
+        return json_error(404, storage.has_raw_crash(id) ? "crash not processed yet" : "crash not found");
+      }
+    });
+  }
+
+  http::Response raw_crash(const CrashId& id) {
+    return json_guarded(id, [&] {
+      try {
+        return json_answer(200, public_data.public_raw_crash(storage.get_raw_crash(id)));
+      } catch (const storage::CrashNotFound&) {
+        return json_error(404, "crash not found");
+      }
+    });
+  }
+};
+
+WebApp::WebApp(WebOptions options, storage::CrashStorage& storage, queue::CrashQueue& queue)
+    : impl_(std::make_unique<Impl>(std::move(options), storage, queue)) {}
+
+WebApp::WebApp(const Config& config, storage::CrashStorage& storage, queue::CrashQueue& queue)
+    : WebApp(WebOptions::from_config(config), storage, queue) {}
+
+WebApp::~WebApp() = default;
+
+const PublicData& WebApp::public_data() const { return impl_->public_data; }
+PriorityRequests& WebApp::priority_requests() { return impl_->priority; }
+
+std::vector<std::string> WebApp::health_problems() const {
+  std::vector<std::string> problems;
+  if (auto p = impl_->priority.health_problem()) problems.push_back(*p);
+  return problems;
+}
+
+void WebApp::add_routes(http::Server& server) {
+  Impl* im = impl_.get();
+  // GETs carry no body; a small limit keeps one from holding a worker.
+  constexpr uint64_t kNoBody = 1024;
+
+  server.route({"GET", std::string(kReportPrefix), kNoBody,
+                [im](const http::Request& req) -> http::Reply {
+                  std::string_view given = id_from_path(req.path, kReportPrefix);
+                  std::string why;
+                  auto id = CrashId::parse(given, &why);
+                  if (!id) return bad_id_page(given, given.empty() ? "" : why);
+                  // crash-stats' canonical address is the bare id.
+                  if (given.starts_with("bp-") || req.path.ends_with('/')) {
+                    return redirect(std::string(kReportPrefix) + id->str());
+                  }
+                  return deferred([im, id = *id] { return im->report_page(id); });
+                },
+                true});
+
+  server.route({"GET", std::string(kStatusPrefix), kNoBody,
+                [im](const http::Request& req) -> http::Reply {
+                  std::string why;
+                  auto id = CrashId::parse(id_from_path(req.path, kStatusPrefix), &why);
+                  if (!id) return json_field_error("crash_id", "not a crash id: " + why);
+                  return deferred([im, id = *id] { return im->status(id); });
+                },
+                true});
+
+  // The crash_id parameter of the API endpoints: 400 when missing or malformed.
+  auto api_id = [](const http::Request& req) -> std::variant<CrashId, http::Response> {
+    auto params = http::parse_query(req.query);
+    auto it = params.find("crash_id");
+    if (it == params.end() || it->second.empty()) return json_field_error("crash_id", "This field is required.");
+    std::string why;
+    auto id = CrashId::parse(it->second, &why);
+    if (!id) return json_field_error("crash_id", "not a crash id: " + why);
+    return *id;
+  };
+
+  server.route({"GET", "/api/ProcessedCrash/", kNoBody, [im, api_id](const http::Request& req) -> http::Reply {
+                  auto id = api_id(req);
+                  if (auto* error = std::get_if<http::Response>(&id)) return std::move(*error);
+                  return deferred([im, id = std::get<CrashId>(id)] { return im->processed_crash(id); });
+                }});
+
+  server.route({"GET", "/api/RawCrash/", kNoBody, [im, api_id](const http::Request& req) -> http::Reply {
+                  auto id = api_id(req);
+                  if (auto* error = std::get_if<http::Response>(&id)) return std::move(*error);
+                  auto params = http::parse_query(req.query);
+                  auto format = params.contains("format") ? params["format"] : std::string("meta");
+                  // Accounts do not exist yet, so nobody holds view_rawdump.
+                  if (format == "raw") {
+                    return json_answer(403, json{{"error", "dumps need the view_rawdump permission"}});
+                  }
+                  if (format != "meta") return json_field_error("format", "must be meta or raw");
+                  return deferred([im, id = std::get<CrashId>(id)] { return im->raw_crash(id); });
+                }});
+
+  for (const auto& asset : static_assets()) {
+    server.route({"GET", std::string(asset.path), kNoBody, [&asset](const http::Request&) -> http::Reply {
+                    http::Response r;
+                    r.content_type = std::string(asset.content_type);
+                    r.body = std::string(asset.body);
+                    // The URL changes with the content (web/embed_static.cmake).
+                    r.headers = {{"Cache-Control", "public, max-age=31536000, immutable"},
+                                 {"X-Content-Type-Options", "nosniff"}};
+                    return r;
+                  }});
+  }
+
+  server.route({"GET", "/", kNoBody, [](const http::Request&) -> http::Reply { return not_found_page(); }, true});
+}
+
+}  // namespace bw::web

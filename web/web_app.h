@@ -1,0 +1,79 @@
+// The web reporter and its JSON API (DESIGN §12): the pages and endpoints that need only crash
+// storage and the priority queue. Index-backed pages (home, search, top crashers, signature) are
+// added beside these by their own classes, on the same http::Server, with web/layout.h and
+// web/html.h (docs/web.md).
+//
+// Routes (all GET; HEAD too):
+//   /report/index/<id>       the crash report page. "bp-<id>" → 301 to the bare id; a malformed
+//                            id → 400 page; unknown → 404 page; stored but not processed →
+//                            pending page (200) and a priority-queue request (web/priority_requests.h);
+//                            corrupt stored data → 500 page; storage unavailable → 503 page.
+//   /report/status/<id>      {"crash_id": id, "state": "pending"|"processed"} (200) for pending.js;
+//                            asks for priority processing too while pending; 400/404 JSON errors.
+//   /api/ProcessedCrash/?crash_id=<id>        the processed crash, public fields only.
+//   /api/RawCrash/?crash_id=<id>[&format=meta] the raw crash, public annotations only.
+//   /api/RawCrash/?crash_id=<id>&format=raw&name=<dump>  403: dumps need view_rawdump.
+//      API errors as crash-stats answers them: 400 {"errors": {"crash_id": [...]}} for a missing or
+//      malformed id, 404 {"error": ...} for an unknown crash. A "bp-" prefix is accepted.
+//   /static/<name>.<hash>.<ext>   the embedded stylesheet and scripts (web/static_assets.h),
+//                            cached for a year.
+//   / and below              any other GET path: the site's 404 page. Exact routes (health,
+//                            /submit) and longer prefixes registered by others still win.
+//
+// Protected data (web/public_data.h): nothing protected is ever shown or returned: not url,
+// email, user_comments, an annotation not on the public allowlist, nor a dump.
+//
+// Ownership and threads: borrows `storage` and `queue`, which must outlive the WebApp; the
+// http::Server it adds routes to must be stopped before the WebApp is destroyed. Route handlers
+// run on the server's worker pool (storage reads and rendering never block the I/O threads) and
+// may run concurrently; everything here is thread-safe. One background thread publishes priority
+// requests (so a queue outage never holds a page).
+// Errors: storage failures become 500/503 answers (logged); the constructor throws ConfigError
+// for bad web.* settings.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "http/server.h"
+#include "queue/crash_queue.h"
+#include "storage/crash_storage.h"
+#include "web/priority_requests.h"
+#include "web/public_data.h"
+
+namespace bw::web {
+
+struct WebOptions {
+  std::vector<std::string> public_annotations;  // web.public_annotations: added to the default allowlist
+  PriorityRequests::Options priority;           // once a minute per crash, 10,000 crashes remembered
+
+  static WebOptions from_config(const Config& config);
+};
+
+class WebApp {
+ public:
+  WebApp(WebOptions options, storage::CrashStorage& storage, queue::CrashQueue& queue);
+  WebApp(const Config& config, storage::CrashStorage& storage, queue::CrashQueue& queue);
+  ~WebApp();
+  WebApp(const WebApp&) = delete;
+  WebApp& operator=(const WebApp&) = delete;
+
+  // Adds the routes above to `server` (before server.start()).
+  void add_routes(http::Server& server);
+
+  // For /__heartbeat__: the priority queue failing, as sentences; empty when healthy.
+  std::vector<std::string> health_problems() const;
+
+  // The allowlist in force (for pages added beside these).
+  const PublicData& public_data() const;
+  // The priority requests (tests wait on publishes_done()).
+  PriorityRequests& priority_requests();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace bw::web
