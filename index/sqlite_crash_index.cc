@@ -673,8 +673,11 @@ struct SqliteCrashIndex::Impl {
   // objects of the parent buckets (keyed by bucket path, see append_path). Rows are streamed and
   // counted in hash maps: several times cheaper than SQLite's GROUP BY, which sorts.
   using Targets = std::unordered_map<std::string, json*>;
+  //
+  // `total` (top level, scalar field only): also counts every matching crash, those without a
+  // value included, so the search needs no separate COUNT scan.
   void aggregate(Connection& conn, const SuperSearchQuery& query, const Sql& where, const Aggregation& agg,
-                 std::vector<Level>& parents, Targets& targets) {
+                 std::vector<Level>& parents, Targets& targets, int64_t* total = nullptr) {
     if (targets.empty()) return;
     Level self{&agg, "", "", json::array()};
     key_of(agg, parents.size(), self.key, self.join);
@@ -692,7 +695,7 @@ struct SqliteCrashIndex::Impl {
         sql.param(p.kept) << "))";
       }
     }
-    sql << " AND " << self.key << " IS NOT NULL";
+    if (!total) sql << " AND " << self.key << " IS NOT NULL";
     const bool cardinality = agg.kind == Aggregation::Kind::kCardinality;
     const int self_column = static_cast<int>(parents.size());
     // path -> key cell -> count (cardinality: the distinct keys, counts unused)
@@ -711,6 +714,10 @@ struct SqliteCrashIndex::Impl {
         if (!parents.empty() && !targets.count(path)) continue;  // kept keys that were not kept together
         key.clear();
         q.append_cell(self_column, key);
+        if (total) {
+          ++*total;
+          if (key == "n") continue;  // no value: counted in the total, not in a bucket
+        }
         ++counts[path][key];
       }
     }
@@ -884,7 +891,22 @@ json SqliteCrashIndex::execute(const SuperSearchQuery& query) {
   }
   Impl::Reader r(*impl_);
   json out = {{"hits", json::array()}, {"total", 0}, {"facets", json::object()}, {"errors", json::array()}};
-  {
+  Impl::Targets top{{"", &out["facets"]}};
+  std::vector<Impl::Level> parents;
+  // The first scalar aggregation counts the total on its way (one scan instead of two).
+  size_t counted_by = query.aggregations.size();
+  for (size_t i = 0; i < query.aggregations.size(); ++i) {
+    const auto& a = query.aggregations[i];
+    if (a.kind != Aggregation::Kind::kCardinality && !a.field->is_list) {
+      counted_by = i;
+      break;
+    }
+  }
+  if (counted_by < query.aggregations.size()) {
+    int64_t total = 0;
+    impl_->aggregate(*r, query, where, query.aggregations[counted_by], parents, top, &total);
+    out["total"] = total;
+  } else {
     auto q = r->use("SELECT COUNT(*) FROM crashes AS c WHERE " + where.text);
     impl_->bind_all(q, where.params);
     if (q.step()) out["total"] = q.int_at(0);
@@ -910,9 +932,9 @@ json SqliteCrashIndex::execute(const SuperSearchQuery& query) {
     json& hits = out["hits"];
     while (q.step()) hits.push_back(impl_->hit_from(q, query.columns, doc_column));
   }
-  Impl::Targets top{{"", &out["facets"]}};
-  std::vector<Impl::Level> parents;
-  for (const auto& agg : query.aggregations) impl_->aggregate(*r, query, where, agg, parents, top);
+  for (size_t i = 0; i < query.aggregations.size(); ++i) {
+    if (i != counted_by) impl_->aggregate(*r, query, where, query.aggregations[i], parents, top);
+  }
   return out;
 }
 
