@@ -2,6 +2,7 @@
 // reported, and the publishes really land on the (embedded) priority queue.
 #include "web/priority_requests.h"
 
+#include <algorithm>
 #include <thread>
 
 #include <gtest/gtest.h>
