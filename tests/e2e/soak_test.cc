@@ -245,7 +245,11 @@ TEST(Soak, MixedTrafficLosesNothingAndMemoryComesBack) {
   uint64_t after = rss_bytes(serve.pid());
   std::cout << "soak: " << sent.size() << " crashes in " << seconds << " s; RSS baseline " << (baseline >> 20)
             << " MiB, after " << (after >> 20) << " MiB" << std::endl;
-  EXPECT_LE(after, baseline + std::max<uint64_t>(64ull << 20, baseline / 2));
+  // Slack: 64 MiB (allocator caches, thread stacks); sanitizer builds set more, since ASan keeps
+  // freed memory in its own caches (BW_SOAK_RSS_SLACK_MB).
+  uint64_t slack = 64ull << 20;
+  if (const char* env = std::getenv("BW_SOAK_RSS_SLACK_MB")) slack = std::strtoull(env, nullptr, 10) << 20;
+  EXPECT_LE(after, baseline + std::max<uint64_t>(slack, baseline / 2));
   EXPECT_EQ(WEXITSTATUS(serve.stop()), 0) << serve.err().substr(0, 4000);
   std::error_code ec;
   fs::remove_all(dir, ec);
