@@ -106,16 +106,7 @@ std::vector<std::pair<std::string, std::string>> parse_query_pairs(std::string_v
 
 std::map<std::string, std::string> parse_query(std::string_view query) {
   std::map<std::string, std::string> out;
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    auto eq = pair.find('=');
-    std::string key = percent_decode(pair.substr(0, eq), true);
-    std::string value = eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1), true);
-    out.emplace(std::move(key), std::move(value));
-  }
+  for (auto& [key, value] : parse_query_pairs(query)) out.emplace(std::move(key), std::move(value));  // first wins
   return out;
 }
 
