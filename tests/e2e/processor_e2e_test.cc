@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/config.h"
+#include "core/temp_dir.h"
 #include "storage/factory.h"
 #include "testing/rabbitmq/rabbitmq_server.h"
 #include "tests/e2e/child_process.h"
@@ -35,18 +36,7 @@ const fs::path kTestdata = BW_TESTDATA_DIR;
 const std::string kBin = BW_BREAKWATER_BIN;
 constexpr size_t kMaxFrames = 500;  // processor.max_frames default
 
-struct TempDir {
-  TempDir() : path(fs::temp_directory_path() / ("bw-e2e-" + std::to_string(::getpid()) + "-" + std::to_string(counter++))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path path;
-  static inline int counter = 0;
-};
+using test_support::TempDir;
 
 std::vector<std::string> corpus_dumps() {
   std::vector<std::string> names;
@@ -156,17 +146,17 @@ std::vector<std::string> serve_argv(const fs::path& data, std::vector<std::strin
 
 TEST(ServeEndToEnd, EveryCorpusDumpComesOutProcessedLikeStackwalk) {
   TempDir dir;
-  ChildProcess serve(serve_argv(dir.path / "data"), dir.path / "serve");
+  ChildProcess serve(serve_argv(dir.path() / "data"), dir.path() / "serve");
   std::string url = listen_url(serve) + "/submit";
   std::map<std::string, std::string> ids;
-  for (const auto& dump : corpus_dumps()) ids[dump] = submit(url, dump, dir.path);
-  Processed processed(dir.path / "data");
+  for (const auto& dump : corpus_dumps()) ids[dump] = submit(url, dump, dir.path());
+  Processed processed(dir.path() / "data");
   for (const auto& [dump, id] : ids) {
     SCOPED_TRACE(dump);
     auto p = processed.wait(id, 600s);
     ASSERT_TRUE(p) << "not processed: " << id << "\n" << serve.err().substr(0, 4000);
     EXPECT_EQ((*p)["uuid"], id);
-    auto expected = stackwalk_json(dump, dir.path);
+    auto expected = stackwalk_json(dump, dir.path());
     if (!expected) {
       // An unreadable dump (the fuzzer finds) is recorded as a failed processing with the reason.
       EXPECT_EQ((*p)["success"], false);
@@ -198,15 +188,15 @@ TEST(ServeEndToEnd, EveryCorpusDumpComesOutProcessedLikeStackwalk) {
 
 TEST(ServeEndToEnd, HangingOrCrashingWalkerIsRecordedAsFailedAndProcessingGoesOn) {
   TempDir dir;
-  ChildProcess serve(serve_argv(dir.path / "data", {"--set", "processor.test_hooks=true", "--set",
+  ChildProcess serve(serve_argv(dir.path() / "data", {"--set", "processor.test_hooks=true", "--set",
                                                     "processor.stackwalk_timeout=5s", "--set", "processor.workers=1"}),
-                     dir.path / "serve");
+                     dir.path() / "serve");
   std::string url = listen_url(serve) + "/submit";
-  Processed processed(dir.path / "data");
+  Processed processed(dir.path() / "data");
   auto start = std::chrono::steady_clock::now();
-  std::string hung = submit(url, "linux_inline", dir.path, {"BreakwaterTestHook=stackwalk_hang"});
-  std::string crashed = submit(url, "linux_inline", dir.path, {"BreakwaterTestHook=stackwalk_crash"});
-  std::string normal = submit(url, "linux_inline", dir.path);
+  std::string hung = submit(url, "linux_inline", dir.path(), {"BreakwaterTestHook=stackwalk_hang"});
+  std::string crashed = submit(url, "linux_inline", dir.path(), {"BreakwaterTestHook=stackwalk_crash"});
+  std::string normal = submit(url, "linux_inline", dir.path());
 
   auto p = processed.wait(hung, 300s);
   ASSERT_TRUE(p);
@@ -234,28 +224,28 @@ TEST(ClusterEndToEnd, SigkilledProcessorLosesNothingOnRabbitMq) {
   if (!bw::testing::RabbitMqServer::available()) GTEST_SKIP() << "rabbitmq-server is not installed";
   bw::testing::RabbitMqServer broker;
   TempDir dir;
-  fs::path data = dir.path / "data";
+  fs::path data = dir.path() / "data";
   std::vector<std::string> common = {"--data", data.string(), "--queue-url", broker.url()};
   auto with = [&](std::vector<std::string> argv) {
     argv.insert(argv.end(), common.begin(), common.end());
     return argv;
   };
-  ChildProcess collector(with({kBin, "collector", "--listen", "127.0.0.1:0"}), dir.path / "collector");
+  ChildProcess collector(with({kBin, "collector", "--listen", "127.0.0.1:0"}), dir.path() / "collector");
   std::string url = listen_url(collector) + "/submit";
-  ChildProcess mover(with({kBin, "crashmover"}), dir.path / "crashmover");
+  ChildProcess mover(with({kBin, "crashmover"}), dir.path() / "crashmover");
   auto processor_argv = with({kBin, "processor", "--listen", "127.0.0.1:0", "--symbols-path",
                               (kTestdata / "symbols").string(), "--set", "processor.workers=1", "--set",
                               "processor.test_hooks=true", "--set", "queue.prefetch=1"});
-  auto first = std::make_unique<ChildProcess>(processor_argv, dir.path / "processor-a");
+  auto first = std::make_unique<ChildProcess>(processor_argv, dir.path() / "processor-a");
 
   // A crash whose walk takes 10 s: it is in flight in the first processor when that one dies.
-  std::string slow = submit(url, "firefox-linux-x86_64", dir.path, {"BreakwaterTestHook=stackwalk_slow"});
+  std::string slow = submit(url, "firefox-linux-x86_64", dir.path(), {"BreakwaterTestHook=stackwalk_slow"});
   auto deadline = std::chrono::steady_clock::now() + 300s;
   while (first->children().empty() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(50ms);
   auto workers = first->children();
   ASSERT_FALSE(workers.empty()) << "the first processor never started walking\n" << first->err();
 
-  ChildProcess second(processor_argv, dir.path / "processor-b");
+  ChildProcess second(processor_argv, dir.path() / "processor-b");
   first->kill_now();
   // Its stack-walking worker dies with it (PR_SET_PDEATHSIG).
   for (pid_t w : workers) {
@@ -264,7 +254,7 @@ TEST(ClusterEndToEnd, SigkilledProcessorLosesNothingOnRabbitMq) {
     EXPECT_NE(::kill(w, 0), 0) << "worker " << w << " outlived its processor";
   }
   std::vector<std::string> others;
-  for (const char* dump : {"linux_inline", "minidump2", "firefox-windows-x86_64"}) others.push_back(submit(url, dump, dir.path));
+  for (const char* dump : {"linux_inline", "minidump2", "firefox-windows-x86_64"}) others.push_back(submit(url, dump, dir.path()));
 
   Processed processed(data);
   auto p = processed.wait(slow, 300s);

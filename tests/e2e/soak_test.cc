@@ -17,6 +17,7 @@
 
 #include "collector/submit_client.h"
 #include "core/config.h"
+#include "core/temp_dir.h"
 #include "http/client.h"
 #include "storage/factory.h"
 #include "tests/e2e/child_process.h"
@@ -144,9 +145,8 @@ class Soak {
 TEST(Soak, MixedTrafficLosesNothingAndMemoryComesBack) {
   int seconds = 60;
   if (const char* env = std::getenv("BW_SOAK_SECONDS")) seconds = std::max(5, std::atoi(env));
-  fs::path dir = fs::temp_directory_path() / ("bw-soak-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  test_support::TempDir temp;
+  const fs::path& dir = temp.path();
   ChildProcess serve({kBin, "serve", "--data", (dir / "data").string(), "--listen", "127.0.0.1:0", "--set",
                       "processor.workers=2", "--set", "http.max_connections=64", "--set", "http.body_rate_grace=2s",
                       "--set", "http.header_timeout=5s", "--set", "http.read_timeout=5s", "--set", "http.access_log=false"},
@@ -251,8 +251,6 @@ TEST(Soak, MixedTrafficLosesNothingAndMemoryComesBack) {
   if (const char* env = std::getenv("BW_SOAK_RSS_SLACK_MB")) slack = std::strtoull(env, nullptr, 10) << 20;
   EXPECT_LE(after, baseline + std::max<uint64_t>(slack, baseline / 2));
   EXPECT_EQ(WEXITSTATUS(serve.stop()), 0) << serve.err().substr(0, 4000);
-  std::error_code ec;
-  fs::remove_all(dir, ec);
 }
 
 }  // namespace
