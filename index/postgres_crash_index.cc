@@ -18,6 +18,7 @@
 
 #include "core/crash_id.h"
 #include "core/log.h"
+#include "index/backend_support.h"
 #include "index/fields.h"
 #include "index/migrations.h"
 #include "index/super_search_query.h"
@@ -645,26 +646,6 @@ struct PostgresCrashIndex::Impl {
 
   // ----- reads -----
 
-  std::string select_list(const std::vector<const Field*>& cols, int& doc_column) {
-    std::string sel;
-    int n = 0;
-    bool need_doc = false;
-    for (const Field* f : cols) {
-      if (f->indexed()) {
-        sel += (n++ ? ", c." : "c.") + f->column;
-      } else {
-        need_doc = true;
-      }
-    }
-    doc_column = -1;
-    if (need_doc) {
-      sel += n ? ", c.doc" : "c.doc";
-      doc_column = n++;
-    }
-    if (n == 0) sel = "c.uuid";
-    return sel;
-  }
-
   json hit_from(const Result& r, int row, const std::vector<const Field*>& cols, int doc_column) {
     json hit = json::object();
     json doc;
@@ -1114,31 +1095,20 @@ void PostgresCrashIndex::upsert_batch(std::span<const CrashInput> crashes) {
 }
 
 std::optional<json> PostgresCrashIndex::get(std::string_view crash_id, const Permissions& permissions) {
-  std::string why;
-  auto id = CrashId::parse(crash_id, &why);
-  if (!id) throw QueryError("uuid", "uuid: \"" + std::string(crash_id.substr(0, 80)) + "\" is not a crash id: " + why);
-  std::vector<const Field*> cols;
-  for (const auto& f : impl_->catalogue->all()) {
-    if (f.visible_to(permissions)) cols.push_back(&f);
-  }
+  auto id = backend::crash_id_for_lookup(crash_id);
+  auto cols = backend::visible_fields(*impl_->catalogue, permissions);
   int doc_column = -1;
-  std::string sel = impl_->select_list(cols, doc_column);
+  std::string sel = backend::select_list(cols, doc_column, "c.uuid");
   return impl_->with_connection([&](Connection& c) -> std::optional<json> {
     Transaction tx(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    Result key = c.run("SELECT date FROM crash_keys WHERE uuid = $1::text", {id->str()});
+    Result key = c.run("SELECT date FROM crash_keys WHERE uuid = $1::text", {id.str()});
     if (key.rows() == 0) return std::nullopt;
     Result r = c.run("SELECT " + sel + " FROM crashes AS c WHERE c.uuid = $1::text AND c.date = $2::bigint",
-                     {id->str(), key.text(0, 0)});
+                     {id.str(), key.text(0, 0)});
     tx.commit();
     if (r.rows() == 0) return std::nullopt;
     json hit = impl_->hit_from(r, 0, cols, doc_column);
-    for (auto it = hit.begin(); it != hit.end();) {
-      if (it->is_null()) {
-        it = hit.erase(it);
-      } else {
-        ++it;
-      }
-    }
+    backend::drop_null_members(hit);
     return hit;
   });
 }
@@ -1186,7 +1156,7 @@ json PostgresCrashIndex::execute(const SuperSearchQuery& query) {
     out["total"] = c.run("SELECT COUNT(*) FROM crashes AS c WHERE " + where.text, where.params).int_at(0, 0);
     if (query.results_number > 0 && out["total"].get<int64_t>() > query.results_offset) {
       int doc_column = -1;
-      std::string sel = impl_->select_list(query.columns, doc_column);
+      std::string sel = backend::select_list(query.columns, doc_column, "c.uuid");
       Sql sql;
       sql.params = where.params;
       sql << "SELECT " << sel << " FROM crashes AS c WHERE " << where.text << " ORDER BY ";
@@ -1214,19 +1184,12 @@ json PostgresCrashIndex::execute(const SuperSearchQuery& query) {
 
 TopCrashersResult PostgresCrashIndex::top_crashers(const TopCrashersQuery& query) {
   query.validate();
-  auto end = query.end.value_or(std::chrono::system_clock::now());
-  int64_t end_day = floor_div(std::chrono::duration_cast<std::chrono::microseconds>(end.time_since_epoch()).count(),
-                              kMicrosPerDay);
-  int64_t start_day = end_day - query.days + 1;
   TopCrashersResult result;
-  result.days = query.days;
-  result.start_date = format_day(start_day);
-  result.end_date = format_day(end_day);
+  const auto days = backend::top_crashers_days(query, result);
+  const int64_t start_day = days.start_day, end_day = days.end_day;
 
-  struct Entry {
-    int64_t count = 0;
-    std::map<std::string, int64_t> platforms;
-  };
+  using Platforms = std::map<std::string, int64_t>;
+  using Entry = backend::SignatureCount<Platforms>;
   auto period = [&](Connection& c, int64_t from, int64_t to, int64_t& total) {
     Sql sql;
     sql << "SELECT signature, platform, SUM(count) FROM ";
@@ -1260,11 +1223,8 @@ TopCrashersResult PostgresCrashIndex::top_crashers(const TopCrashersQuery& query
       e.platforms[r.text(i, 1)] += n;
       total += n;
     }
-    std::vector<std::pair<std::string, Entry>> ranked(entries.begin(), entries.end());
-    std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
-      if (a.second.count != b.second.count) return a.second.count > b.second.count;
-      return a.first < b.first;
-    });
+    backend::RankedSignatures<Platforms> ranked(entries.begin(), entries.end());
+    backend::rank_signatures(ranked);
     return ranked;
   };
   return impl_->with_connection([&](Connection& c) {
@@ -1272,31 +1232,9 @@ TopCrashersResult PostgresCrashIndex::top_crashers(const TopCrashersQuery& query
     Transaction tx(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     auto current = period(c, start_day, end_day, res.total);
     auto previous = period(c, start_day - query.days, start_day - 1, res.previous_total);
-    std::unordered_map<std::string, std::pair<int, int64_t>> previous_rank;
-    for (size_t i = 0; i < previous.size(); ++i) {
-      previous_rank[previous[i].first] = {static_cast<int>(i + 1), previous[i].second.count};
-    }
-    if (current.size() > static_cast<size_t>(query.limit)) current.resize(static_cast<size_t>(query.limit));
+    backend::fill_top_crashers(res, std::move(current), previous, query.limit);
     ArrayLiteral sigs;
-    for (size_t i = 0; i < current.size(); ++i) {
-      const auto& [sig, e] = current[i];
-      TopCrasher tc;
-      tc.rank = static_cast<int>(i + 1);
-      tc.signature = sig;
-      tc.count = e.count;
-      tc.platforms = e.platforms;
-      tc.percentage = res.total ? 100.0 * static_cast<double>(e.count) / static_cast<double>(res.total) : 0;
-      if (auto it = previous_rank.find(sig); it != previous_rank.end()) {
-        tc.previous_rank = it->second.first;
-        tc.rank_change = it->second.first - tc.rank;
-        tc.previous_percentage =
-            res.previous_total ? 100.0 * static_cast<double>(it->second.second) / static_cast<double>(res.previous_total)
-                               : 0;
-      }
-      tc.percentage_change = tc.percentage - tc.previous_percentage;
-      res.crashers.push_back(std::move(tc));
-      sigs.add_text(sig);
-    }
+    for (const auto& tc : res.crashers) sigs.add_text(tc.signature);
     if (!sigs.empty()) {
       std::unordered_map<std::string, int64_t> first;
       Result r = c.run("SELECT signature, first_day FROM signature_first_seen WHERE signature = ANY($1::text[])",

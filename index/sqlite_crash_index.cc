@@ -16,6 +16,7 @@
 
 #include "core/crash_id.h"
 #include "core/log.h"
+#include "index/backend_support.h"
 #include "index/fields.h"
 #include "index/migrations.h"
 #include "index/super_search_query.h"
@@ -609,26 +610,6 @@ struct SqliteCrashIndex::Impl {
     return hit;
   }
 
-  std::string select_list(const std::vector<const Field*>& cols, int& doc_column) {
-    std::string sel;
-    int n = 0;
-    bool need_doc = false;
-    for (const Field* f : cols) {
-      if (f->indexed()) {
-        sel += (n++ ? ", c." : "c.") + f->column;
-      } else {
-        need_doc = true;
-      }
-    }
-    doc_column = -1;
-    if (need_doc) {
-      sel += n ? ", c.doc" : "c.doc";
-      doc_column = n++;
-    }
-    if (n == 0) sel = "c.rid";
-    return sel;
-  }
-
   void bind_all(Use& q, const std::vector<json>& params) {
     for (size_t i = 0; i < params.size(); ++i) q.bind_json(static_cast<int>(i + 1), params[i]);
   }
@@ -846,27 +827,16 @@ void SqliteCrashIndex::upsert_batch(std::span<const CrashInput> crashes) {
 }
 
 std::optional<json> SqliteCrashIndex::get(std::string_view crash_id, const Permissions& permissions) {
-  std::string why;
-  auto id = CrashId::parse(crash_id, &why);
-  if (!id) throw QueryError("uuid", "uuid: \"" + std::string(crash_id.substr(0, 80)) + "\" is not a crash id: " + why);
-  std::vector<const Field*> cols;
-  for (const auto& f : impl_->catalogue->all()) {
-    if (f.visible_to(permissions)) cols.push_back(&f);
-  }
+  auto id = backend::crash_id_for_lookup(crash_id);
+  auto cols = backend::visible_fields(*impl_->catalogue, permissions);
   Impl::Reader r(*impl_);
   int doc_column = -1;
-  std::string sel = impl_->select_list(cols, doc_column);
+  std::string sel = backend::select_list(cols, doc_column, "c.rid");
   auto q = r->use("SELECT " + sel + " FROM crashes AS c WHERE c.uuid = ?");
-  q.bind(1, id->str());
+  q.bind(1, id.str());
   if (!q.step()) return std::nullopt;
   json hit = impl_->hit_from(q, cols, doc_column);
-  for (auto it = hit.begin(); it != hit.end();) {
-    if (it->is_null()) {
-      it = hit.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  backend::drop_null_members(hit);
   return hit;
 }
 
@@ -913,7 +883,7 @@ json SqliteCrashIndex::execute(const SuperSearchQuery& query) {
   }
   if (query.results_number > 0 && out["total"].get<int64_t>() > query.results_offset) {
     int doc_column = -1;
-    std::string sel = impl_->select_list(query.columns, doc_column);
+    std::string sel = backend::select_list(query.columns, doc_column, "c.rid");
     Sql sql;
     sql << "SELECT " << sel << " FROM crashes AS c WHERE " << where.text << " ORDER BY ";
     sql.params = where.params;
@@ -940,20 +910,14 @@ json SqliteCrashIndex::execute(const SuperSearchQuery& query) {
 
 TopCrashersResult SqliteCrashIndex::top_crashers(const TopCrashersQuery& query) {
   query.validate();
-  auto end = query.end.value_or(std::chrono::system_clock::now());
-  int64_t end_day = floor_div(std::chrono::duration_cast<std::chrono::microseconds>(end.time_since_epoch()).count(),
-                              kMicrosPerDay);
-  int64_t start_day = end_day - query.days + 1;
   TopCrashersResult result;
-  result.days = query.days;
-  result.start_date = format_day(start_day);
-  result.end_date = format_day(end_day);
+  const auto days = backend::top_crashers_days(query, result);
+  const int64_t start_day = days.start_day, end_day = days.end_day;
 
   Impl::Reader r(*impl_);
-  struct Entry {
-    int64_t count = 0;
-    std::vector<std::pair<std::string, int64_t>> platforms;  // a handful: a vector beats a map
-  };
+  // A handful of platforms per signature: a vector beats a map.
+  using Platforms = std::vector<std::pair<std::string, int64_t>>;
+  using Entry = backend::SignatureCount<Platforms>;
   auto period = [&](int64_t from, int64_t to, int64_t& total) {
     Sql sql;
     sql << "SELECT signature, platform, count FROM ";
@@ -996,40 +960,17 @@ TopCrashersResult SqliteCrashIndex::top_crashers(const TopCrashersQuery& query) 
       }
       total += n;
     }
-    std::vector<std::pair<std::string, Entry>> ranked;
+    backend::RankedSignatures<Platforms> ranked;
     ranked.reserve(entries.size());
     for (auto& [sig, e] : entries) ranked.emplace_back(sig, std::move(e));
-    std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
-      if (a.second.count != b.second.count) return a.second.count > b.second.count;
-      return a.first < b.first;
-    });
+    backend::rank_signatures(ranked);
     return ranked;
   };
   auto current = period(start_day, end_day, result.total);
   auto previous = period(start_day - query.days, start_day - 1, result.previous_total);
-  std::unordered_map<std::string, std::pair<int, int64_t>> previous_rank;
-  for (size_t i = 0; i < previous.size(); ++i) previous_rank[previous[i].first] = {static_cast<int>(i + 1), previous[i].second.count};
-
-  if (current.size() > static_cast<size_t>(query.limit)) current.resize(static_cast<size_t>(query.limit));
+  backend::fill_top_crashers(result, std::move(current), previous, query.limit);
   json sigs = json::array();
-  for (size_t i = 0; i < current.size(); ++i) {
-    const auto& [sig, e] = current[i];
-    TopCrasher c;
-    c.rank = static_cast<int>(i + 1);
-    c.signature = sig;
-    c.count = e.count;
-    c.platforms = std::map<std::string, int64_t>(e.platforms.begin(), e.platforms.end());
-    c.percentage = result.total ? 100.0 * static_cast<double>(e.count) / static_cast<double>(result.total) : 0;
-    if (auto it = previous_rank.find(sig); it != previous_rank.end()) {
-      c.previous_rank = it->second.first;
-      c.rank_change = it->second.first - c.rank;
-      c.previous_percentage =
-          result.previous_total ? 100.0 * static_cast<double>(it->second.second) / static_cast<double>(result.previous_total) : 0;
-    }
-    c.percentage_change = c.percentage - c.previous_percentage;
-    result.crashers.push_back(std::move(c));
-    sigs.push_back(sig);
-  }
+  for (const auto& c : result.crashers) sigs.push_back(c.signature);
   if (!sigs.empty()) {
     std::unordered_map<std::string, int64_t> first;
     auto q = r->use("SELECT signature, first_day FROM signature_first_seen WHERE signature IN (SELECT value FROM json_each(?))");

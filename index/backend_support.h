@@ -1,0 +1,93 @@
+// What the SQLite and PostgreSQL backends share: the parts of the contract (crash_index.h) that do
+// not depend on SQL. Internal to index/: only the backends include it.
+// Thread safety: pure functions. Errors: crash_id_for_lookup throws QueryError("uuid", ...).
+#pragma once
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/crash_id.h"
+#include "index/crash_index.h"
+#include "index/fields.h"
+
+namespace bw::index::backend {
+
+// The crash id of a get/remove by id, or a QueryError naming `uuid`.
+CrashId crash_id_for_lookup(std::string_view text);
+
+// The catalogue's fields the caller may see, in catalogue order.
+std::vector<const Field*> visible_fields(const FieldCatalogue& catalogue, const Permissions& permissions);
+
+// A hit as `get` returns it: members whose value is null are left out.
+void drop_null_members(nlohmann::json& hit);
+
+// "c.<column>, ..., c.doc": the row-table columns of `cols` in order, then the JSON document when
+// a field lives there (`doc_column` gets its position, or -1). Without columns, `row_key` alone.
+std::string select_list(const std::vector<const Field*>& cols, int& doc_column, std::string_view row_key);
+
+// The days a Top Crashers query covers: [start_day, end_day] (days since the epoch, UTC), with the
+// result's days, start_date and end_date filled in.
+struct TopCrashersDays {
+  int64_t start_day = 0;
+  int64_t end_day = 0;
+};
+TopCrashersDays top_crashers_days(const TopCrashersQuery& query, TopCrashersResult& result);
+
+// One signature's crashes in a period, as a backend counted them from its rollups. Platforms is any
+// range of (platform, count) pairs (a backend picks what is fastest to fill).
+template <typename Platforms>
+struct SignatureCount {
+  int64_t count = 0;
+  Platforms platforms;
+};
+template <typename Platforms>
+using RankedSignatures = std::vector<std::pair<std::string, SignatureCount<Platforms>>>;
+
+// Most crashes first; ties by signature, ascending (TopCrasher::rank).
+template <typename Platforms>
+void rank_signatures(RankedSignatures<Platforms>& ranked) {
+  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+    if (a.second.count != b.second.count) return a.second.count > b.second.count;
+    return a.first < b.first;
+  });
+}
+
+// Fills result.crashers from the ranked periods: the first `limit` of `current`, with percentages
+// and the change against `previous`. first_seen is left to the backend (a rollup lookup).
+template <typename Platforms>
+void fill_top_crashers(TopCrashersResult& result, RankedSignatures<Platforms> current,
+                       const RankedSignatures<Platforms>& previous, int limit) {
+  auto percent = [](int64_t part, int64_t total) {
+    return total ? 100.0 * static_cast<double>(part) / static_cast<double>(total) : 0.0;
+  };
+  std::unordered_map<std::string, std::pair<int, int64_t>> previous_rank;
+  for (size_t i = 0; i < previous.size(); ++i) {
+    previous_rank[previous[i].first] = {static_cast<int>(i + 1), previous[i].second.count};
+  }
+  if (current.size() > static_cast<size_t>(limit)) current.resize(static_cast<size_t>(limit));
+  for (size_t i = 0; i < current.size(); ++i) {
+    auto& [signature, counted] = current[i];
+    TopCrasher tc;
+    tc.rank = static_cast<int>(i + 1);
+    tc.signature = std::move(signature);
+    tc.count = counted.count;
+    tc.platforms = std::map<std::string, int64_t>(counted.platforms.begin(), counted.platforms.end());
+    tc.percentage = percent(tc.count, result.total);
+    if (auto it = previous_rank.find(tc.signature); it != previous_rank.end()) {
+      tc.previous_rank = it->second.first;
+      tc.rank_change = it->second.first - tc.rank;
+      tc.previous_percentage = percent(it->second.second, result.previous_total);
+    }
+    tc.percentage_change = tc.percentage - tc.previous_percentage;
+    result.crashers.push_back(std::move(tc));
+  }
+}
+
+}  // namespace bw::index::backend
