@@ -23,6 +23,8 @@
 #include <thread>
 #include <vector>
 
+#include "testing/free_port.h"
+
 extern char** environ;
 
 namespace bw::testing {
@@ -32,23 +34,6 @@ constexpr const char* kBinDir = "/usr/lib/postgresql/15/bin";
 constexpr const char* kLogin = "breakwater";
 
 std::string bin(const char* name) { return std::string(kBinDir) + "/" + name; }
-
-int free_loopback_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error("socket: " + std::string(std::strerror(errno)));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error("cannot find a free port: " + std::string(std::strerror(errno)));
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 std::string random_token(size_t length) {
   static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
