@@ -53,10 +53,18 @@ std::string trimmed(std::string s) {
   return s;
 }
 
-std::string pid_namespace() {
-  char buf[128];
-  ssize_t n = ::readlink("/proc/self/ns/pid", buf, sizeof buf - 1);
-  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string("?");
+// This boot's id and this process's pid namespace: the same for every process forked from it.
+const std::string& boot_id() {
+  static const std::string id = trimmed(read_small_file("/proc/sys/kernel/random/boot_id"));
+  return id;
+}
+const std::string& pid_namespace() {
+  static const std::string ns = [] {
+    char buf[128];
+    ssize_t n = ::readlink("/proc/self/ns/pid", buf, sizeof buf - 1);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string("?");
+  }();
+  return ns;
 }
 
 // "<boot id> <pid namespace> <pid> <start time>": who holds a lease, checkable from any process
@@ -70,8 +78,7 @@ std::string this_process_owner() {
   if (cached_pid != ::getpid()) {
     cached_pid = ::getpid();
     std::string pid = std::to_string(cached_pid);
-    cached = trimmed(read_small_file("/proc/sys/kernel/random/boot_id")) + " " + pid_namespace() + " " + pid + " " +
-             process_start_time(pid);
+    cached = boot_id() + " " + pid_namespace() + " " + pid + " " + process_start_time(pid);
   }
   return cached;
 }
@@ -86,8 +93,8 @@ bool owner_is_dead(const std::string& owner) {
     part[i] = owner.substr(pos, space == std::string::npos ? std::string::npos : space - pos);
     pos = space == std::string::npos ? owner.size() : space + 1;
   }
-  static const std::string boot = trimmed(read_small_file("/proc/sys/kernel/random/boot_id"));
-  static const std::string ns = pid_namespace();
+  const std::string& boot = boot_id();
+  const std::string& ns = pid_namespace();
   if (boot.empty() || part[0].empty()) return false;
   if (part[0] != boot) return true;  // the machine rebooted since: every process of then is gone
   if (part[1] != ns || part[2].empty() || part[3].empty()) return false;
