@@ -326,8 +326,9 @@ class Session : public std::enable_shared_from_this<Session> {
         server_->count_timeout("head");
         return respond(Response::text(408, "request head not received in time\n"), true);
       }
-      if (ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == beast::error::timeout ||
-          ec == asio::error::operation_aborted || ec == asio::error::connection_reset || ec == asio::error::bad_descriptor) {
+      // (No beast::error::timeout: reads run on our own timer, not the stream's.)
+      if (ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::error::operation_aborted ||
+          ec == asio::error::connection_reset || ec == asio::error::bad_descriptor) {
         return close();
       }
       // Any other parse error: the head is not HTTP we understand.

@@ -80,7 +80,7 @@ void add_admin_queue_commands(CLI::App& admin, SharedOptions& shared) {
     auto storage = storage::make_primary_storage(config);
     auto q = queue::open_crash_queue(queue::QueueSettings::from_config(config));
     auto result = processor::request_processing(*q, storage.get(), {p->id}, ruleset, kind);
-    for (const auto& refused : result.refused) throw CommandFailed(1, "refused " + refused);
+    if (!result.refused.empty()) throw CommandFailed(1, "refused " + result.refused.front());
     queue::CrashMessage message{result.published.at(0), ruleset};
     std::cout << "published " << message.encode() << " to " << queue::to_string(kind) << "\n";
   });
