@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "core/client_annotations.h"
 #include "core/crash_id.h"
 
 namespace bw::index {
@@ -25,21 +26,21 @@ struct Builtin {
 };
 
 // The built-in fields. Columns must match index/migrations/*/ (the SQLite test checks it).
-// Raw sources list every client convention (Mozilla, Breakpad/Crashpad/Chromium, Electron).
+// Raw sources list every client convention (core/client_annotations.h).
 const std::vector<Builtin>& builtins() {
   using T = FieldType;
   static const std::vector<Builtin> list = {
       {"uuid", T::kString, false, "uuid", {"uuid"}, {}, "", "the crash id"},
       {"date", T::kDate, false, "date", {"date_processed"}, {}, "", "when the crash was received (date_processed)"},
-      {"product", T::kEnum, false, "product", {"product"}, {"ProductName", "prod", "product", "_productName"}, "", "product name"},
-      {"version", T::kString, false, "version", {"version"}, {"Version", "ver", "version", "_version"}, "", "product version"},
-      {"release_channel", T::kEnum, false, "release_channel", {"release_channel"}, {"ReleaseChannel", "channel"}, "", "release channel"},
+      {"product", T::kEnum, false, "product", {"product"}, client_annotations::product(), "", "product name"},
+      {"version", T::kString, false, "version", {"version"}, client_annotations::version(), "", "product version"},
+      {"release_channel", T::kEnum, false, "release_channel", {"release_channel"}, client_annotations::release_channel(), "", "release channel"},
       {"build_id", T::kInteger, false, "build_id", {"build_id"}, {"BuildID"}, "", "build id (YYYYMMDDhhmmss)"},
       {"platform", T::kEnum, false, "platform", {"os_name", "json_dump.system_info.os"}, {}, "", "operating system name"},
       {"platform_version", T::kString, false, "platform_version", {"os_version", "json_dump.system_info.os_ver"}, {}, "", "operating system version"},
       {"cpu_arch", T::kEnum, false, "cpu_arch", {"cpu_arch", "json_dump.system_info.cpu_arch"}, {}, "", "CPU architecture"},
       {"cpu_count", T::kInteger, false, "cpu_count", {"cpu_count", "json_dump.system_info.cpu_count"}, {}, "", "number of CPUs"},
-      {"process_type", T::kEnum, false, "process_type", {"process_type"}, {"ProcessType", "ptype", "process_type"}, "", "type of the crashing process (parent, content, gpu...)"},
+      {"process_type", T::kEnum, false, "process_type", {"process_type"}, client_annotations::process_type(), "", "type of the crashing process (parent, content, gpu...)"},
       {"signature", T::kString, false, "signature", {"signature"}, {}, "", "crash signature"},
       {"proto_signature", T::kString, false, "", {"proto_signature"}, {}, "", "every normalized frame considered for the signature"},
       {"reason", T::kString, false, "reason", {"reason"}, {}, "", "crash reason (signal or exception)"},

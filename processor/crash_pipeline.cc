@@ -1,5 +1,6 @@
 #include "processor/crash_pipeline.h"
 
+#include "core/log.h"
 #include "core/timestamp.h"
 #include "processor/rules.h"
 
@@ -8,11 +9,34 @@ namespace bw::processor {
 using nlohmann::json;
 
 CrashPipeline::CrashPipeline(storage::CrashStorage& storage, Ruleset default_rules, Ruleset regenerate_rules,
-                             bool test_hooks)
+                             bool test_hooks, index::CrashIndex* index)
     : storage_(storage),
       default_rules_(std::move(default_rules)),
       regenerate_rules_(std::move(regenerate_rules)),
-      test_hooks_(test_hooks) {}
+      test_hooks_(test_hooks),
+      index_(index) {}
+
+void CrashPipeline::save_and_index(const CrashId& id, const json& processed, const json* raw) {
+  storage_.save_processed(id, processed);
+  if (!index_) return;
+  json stored_raw;
+  if (!raw) {
+    try {
+      stored_raw = storage_.get_raw_crash(id);
+    } catch (const storage::CrashNotFound&) {
+      // Indexed from the processed crash alone: the annotation fallbacks are not used.
+    } catch (const storage::CorruptCrashData&) {
+    }
+    raw = &stored_raw;
+  }
+  try {
+    index_->upsert(processed, *raw);
+  } catch (const index::InvalidCrash& e) {
+    // Retrying cannot help: the crash is saved and stays readable by id, only not searchable.
+    log_fields(*logger("processor"), spdlog::level::err, "processed crash saved but cannot be indexed",
+               {{"crash_id", id.str()}, {"error", e.what()}});
+  }
+}
 
 std::optional<json> CrashPipeline::previous_processed(const CrashId& id, std::vector<std::string>& notes) {
   try {
@@ -43,7 +67,7 @@ json CrashPipeline::process(const CrashId& id, queue::Ruleset ruleset) {
     auto it = previous->find("success");
     if (it != previous->end() && it->is_boolean() && !it->get<bool>()) context.failed = true;
     finish(context, previous, ruleset);
-    storage_.save_processed(id, context.processed);
+    save_and_index(id, context.processed, nullptr);
     return std::move(context.processed);
   }
   return run_default(id, std::move(previous), std::move(notes));
@@ -61,7 +85,7 @@ json CrashPipeline::run_default(const CrashId& id, std::optional<json> previous,
   }
   default_rules_.run(context);
   finish(context, previous, queue::Ruleset::kDefault);
-  storage_.save_processed(id, context.processed);
+  save_and_index(id, context.processed, &context.raw_crash);
   return std::move(context.processed);
 }
 
@@ -97,7 +121,26 @@ json CrashPipeline::record_failure(const CrashId& id, const std::string& reason)
   context.note("processing failed: " + reason);
   context.failed = true;
   finish(context, previous, queue::Ruleset::kDefault);
-  storage_.save_processed(id, context.processed);
+  json& p = context.processed;
+  if (!p.contains("date_processed")) {
+    // Never processed: dated by its arrival like a processed crash, so it is findable by date.
+    json raw;
+    try {
+      raw = storage_.get_raw_crash(id);
+    } catch (const std::exception&) {
+    }
+    auto it = raw.is_object() ? raw.find("submitted_timestamp") : raw.end();
+    p["date_processed"] = (raw.is_object() && it != raw.end() && it->is_string())
+                              ? it->get<std::string>()
+                              : iso_timestamp(std::chrono::system_clock::now());
+  }
+  try {
+    save_and_index(id, p, nullptr);
+  } catch (const index::IndexUnavailable& e) {
+    // Saved (storage is the truth); `admin index rebuild` or a later processing indexes it.
+    log_fields(*logger("processor"), spdlog::level::warn, "failed crash saved but not indexed",
+               {{"crash_id", id.str()}, {"error", e.what()}});
+  }
   return std::move(context.processed);
 }
 

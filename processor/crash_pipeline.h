@@ -11,8 +11,15 @@
 // `record_failure` saves a processed crash with success=false and the reason, for messages the
 // queue dead-lettered; it keeps whatever processed fields were stored before.
 //
+// Indexing: with a crash index, every saved processed crash is then upserted into it (with its raw
+// crash, for the annotation fallbacks of the field catalogue). Storage is the truth and the index
+// is derived: the save comes first, and an index that is down (index::IndexUnavailable) makes
+// `process` throw after the save, so the processor retries the delivery and the crash stays
+// queued until it is findable. `record_failure` indexes on a best-effort basis (logged).
+//
 // Errors: storage errors propagate (CrashNotFound when the raw crash does not exist,
-// TransientStorageError to retry later, CorruptCrashData); rule failures never do.
+// TransientStorageError to retry later, CorruptCrashData), and index::IndexUnavailable; rule
+// failures never do.
 // Thread safety: `process` may be called from many threads at once.
 #pragma once
 
@@ -20,6 +27,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "index/crash_index.h"
 #include "processor/ruleset.h"
 #include "queue/crash_queue.h"
 #include "storage/crash_storage.h"
@@ -29,7 +37,9 @@ namespace bw::processor {
 class CrashPipeline {
  public:
   // `test_hooks`: copy the BreakwaterTestHook annotation into the context (tests only).
-  CrashPipeline(storage::CrashStorage& storage, Ruleset default_rules, Ruleset regenerate_rules, bool test_hooks = false);
+  // `index` (borrowed; null: no indexing) receives every saved processed crash.
+  CrashPipeline(storage::CrashStorage& storage, Ruleset default_rules, Ruleset regenerate_rules, bool test_hooks = false,
+                index::CrashIndex* index = nullptr);
 
   // Processes and saves; returns the saved processed crash.
   nlohmann::json process(const CrashId& id, queue::Ruleset ruleset);
@@ -41,11 +51,14 @@ class CrashPipeline {
   nlohmann::json run_default(const CrashId& id, std::optional<nlohmann::json> previous, std::vector<std::string> notes);
   std::optional<nlohmann::json> previous_processed(const CrashId& id, std::vector<std::string>& notes);
   void finish(ProcessingContext& context, const std::optional<nlohmann::json>& previous, queue::Ruleset ruleset);
+  // Saves, then indexes (raw: the raw crash when at hand, else read from storage).
+  void save_and_index(const CrashId& id, const nlohmann::json& processed, const nlohmann::json* raw);
 
   storage::CrashStorage& storage_;
   Ruleset default_rules_;
   Ruleset regenerate_rules_;
   bool test_hooks_;
+  index::CrashIndex* index_;
 };
 
 }  // namespace bw::processor

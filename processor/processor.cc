@@ -123,9 +123,12 @@ Processor::Outcome Processor::handle(queue::CrashQueue& queue, const queue::Deli
     return give_up(std::string("raw crash not found: ") + e.what());
   } catch (const storage::CorruptCrashData& e) {
     return give_up(std::string("stored crash is corrupt: ") + e.what());
+  } catch (const index::IndexUnavailable& e) {
+    return requeue_for_index(queue, delivery, e.what());
   } catch (const std::exception& e) {
     return retry(e.what());
   }
+  index_failures_.succeed();
   bool success = processed.value("success", false);
   processed_.fetch_add(1);
   if (!success) failed_.fetch_add(1);
@@ -148,10 +151,32 @@ Processor::Outcome Processor::handle(queue::CrashQueue& queue, const queue::Deli
   return Outcome::kAcked;
 }
 
+Processor::Outcome Processor::requeue_for_index(queue::CrashQueue& queue, const queue::Delivery& delivery,
+                                                 const std::string& reason) {
+  // The processed crash is saved but not findable. An index outage can outlast every redelivery
+  // the queue allows, and a dead letter would record a good crash as failed: so the message goes
+  // back as a new one (no delivery count) and this thread pauses before taking the next.
+  auto log = bw::logger("processor");
+  index_failures_.fail("index: " + reason);
+  retried_.fetch_add(1);
+  metrics::Registry::global().counter("bw_processor_retries_total", "deliveries handed back to the queue to try again").inc();
+  log_fields(*log, spdlog::level::warn, "crash saved but the index is unavailable; requeued",
+             {{"crash_id", delivery.message.id.str()}, {"error", reason}});
+  try {
+    queue.publish(delivery.message, delivery.queue);
+  } catch (const std::exception& e) {
+    queue.retry(delivery, std::string("index unavailable and requeue failed: ") + e.what());
+    return Outcome::kRetried;
+  }
+  queue.ack(delivery);
+  return Outcome::kRetried;
+}
+
 void Processor::run_thread(size_t index) {
   auto log = bw::logger("processor");
   std::unique_ptr<queue::CrashQueue> queue;
   auto backoff = std::chrono::milliseconds(500);
+  auto index_backoff = std::chrono::milliseconds(500);
   const auto max_backoff = std::chrono::milliseconds(30'000);
   while (!stopping_) {
     try {
@@ -162,7 +187,13 @@ void Processor::run_thread(size_t index) {
       auto delivery = queue->consume(consume_wait_);
       queue_failures_.succeed();
       backoff = std::chrono::milliseconds(500);
-      if (delivery) handle(*queue, *delivery);
+      if (delivery && handle(*queue, *delivery) == Outcome::kRetried && index_failures_.problem("index")) {
+        // The index is down: wait before the next crash instead of cycling through the queue.
+        if (!wait_unless_stopping(index_backoff)) break;
+        index_backoff = std::min(index_backoff * 2, max_backoff);
+      } else {
+        index_backoff = std::chrono::milliseconds(500);
+      }
     } catch (const std::exception& e) {
       // Queue unreachable (or could not be opened): back off, reopen, and carry on.
       queue_failures_.fail(std::string("queue: ") + e.what());
@@ -176,8 +207,10 @@ void Processor::run_thread(size_t index) {
 }
 
 std::vector<std::string> Processor::health_problems() const {
-  if (auto p = queue_failures_.problem("processor")) return {*p};
-  return {};
+  std::vector<std::string> problems;
+  if (auto p = queue_failures_.problem("processor")) problems.push_back(*p);
+  if (auto p = index_failures_.problem("processor")) problems.push_back(*p);
+  return problems;
 }
 
 std::vector<std::string> breakwater_worker_command() {
@@ -185,7 +218,8 @@ std::vector<std::string> breakwater_worker_command() {
 }
 
 ProcessorService::ProcessorService(const Config& config, storage::CrashStorage& storage,
-                                   queue::QueueSettings queue_settings, std::vector<std::string> worker_command)
+                                   queue::QueueSettings queue_settings, std::vector<std::string> worker_command,
+                                   index::CrashIndex* index)
     : settings_(ProcessorSettings::from_config(config)), queue_settings_(std::move(queue_settings)) {
   WorkerPoolOptions pool;
   pool.command = std::move(worker_command);
@@ -198,7 +232,7 @@ ProcessorService::ProcessorService(const Config& config, storage::CrashStorage& 
   signatures_ = std::make_unique<signature::SignatureGenerator>(signature::SignatureGenerator::from_config(config));
   RuleDependencies deps{pool_.get(), signatures_.get(), settings_.max_frames};
   pipeline_ = std::make_unique<CrashPipeline>(storage, make_ruleset(settings_.ruleset, deps),
-                                              make_ruleset({"signature"}, deps), settings_.test_hooks);
+                                              make_ruleset({"signature"}, deps), settings_.test_hooks, index);
   processor_ = std::make_unique<Processor>(
       *pipeline_, [this] { return queue::open_crash_queue(queue_settings_); }, settings_.workers,
       settings_.consume_wait);

@@ -8,6 +8,10 @@
 //     (TransientStorageError, TransientProcessingError, QueueUnavailable, anything unexpected)
 //                                               it dead-letters)
 //   raw crash missing / stored data corrupt  → give_up (dead-letter now: retrying cannot help)
+//   saved, but the crash index is down       → published again as a new message and acked (an
+//     (index::IndexUnavailable)                index outage may outlast max_deliveries; a dead
+//                                               letter would mark a good crash failed); the thread
+//                                               pauses with backoff and health reports the index
 // Every dead-lettered message is recorded as a failed processing (success=false and the reason)
 // through CrashPipeline::record_failure, so no crash silently disappears. A processor killed
 // mid-crash never acked, so the queue hands the message to another consumer. Deferred crashes
@@ -87,6 +91,7 @@ class Processor {
 
  private:
   void run_thread(size_t index);
+  Outcome requeue_for_index(queue::CrashQueue& queue, const queue::Delivery& delivery, const std::string& reason);
   bool wait_unless_stopping(std::chrono::milliseconds d);
 
   CrashPipeline& pipeline_;
@@ -99,6 +104,7 @@ class Processor {
   std::condition_variable stop_cv_;
   std::atomic<uint64_t> processed_{0}, failed_{0}, retried_{0}, dead_lettered_{0};
   FailureStreak queue_failures_;
+  FailureStreak index_failures_;
 };
 
 // The argv of a stack-walking worker when running inside the `breakwater` binary: this same
@@ -107,11 +113,12 @@ std::vector<std::string> breakwater_worker_command();
 
 // Everything `breakwater processor` runs, built from the configuration: the stack-walking worker
 // pool (started with `worker_command`), the signature generator, both rulesets, the pipeline over
-// `storage`, and the Processor consuming queues opened with `queue_settings`.
+// `storage` (indexing into `index` when given; borrowed, must outlive the service), and the
+// Processor consuming queues opened with `queue_settings`.
 class ProcessorService {
  public:
   ProcessorService(const Config& config, storage::CrashStorage& storage, queue::QueueSettings queue_settings,
-                   std::vector<std::string> worker_command);
+                   std::vector<std::string> worker_command, index::CrashIndex* index = nullptr);
   void start() { processor_->start(); }
   void stop() { processor_->stop(); }
   Processor& processor() { return *processor_; }

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "core/fs_util.h"
+#include "index/fields.h"
 #include "processor/admin.h"
 #include "processor/rules.h"
 #include "processor/test_util.h"
@@ -27,6 +28,32 @@ class FlakyStorage final : public storage::MemoryCrashStorage {
     return MemoryCrashStorage::get_raw_crash(id);
   }
   std::atomic<bool> failing{false};
+};
+
+// A real SQLite crash index whose writes fail (IndexUnavailable) while `failing` is set.
+class FlakyIndex final : public index::CrashIndex {
+ public:
+  explicit FlakyIndex(const std::filesystem::path& file) {
+    index::IndexSettings s;
+    s.sqlite_path = file;
+    s.fields = index::FieldCatalogue::builtin();
+    real_ = index::open_crash_index(s);
+  }
+  const index::FieldCatalogue& fields() const override { return real_->fields(); }
+  void upsert_batch(std::span<const index::CrashInput> crashes) override {
+    if (failing) throw index::IndexUnavailable("index server gone");
+    real_->upsert_batch(crashes);
+  }
+  std::optional<json> get(std::string_view id, const index::Permissions& p) override { return real_->get(id, p); }
+  bool remove(std::string_view id) override { return real_->remove(id); }
+  json execute(const index::SuperSearchQuery& q) override { return real_->execute(q); }
+  index::TopCrashersResult top_crashers(const index::TopCrashersQuery& q) override { return real_->top_crashers(q); }
+  uint64_t drop_older_than(std::chrono::system_clock::time_point cutoff) override { return real_->drop_older_than(cutoff); }
+  uint64_t count() override { return real_->count(); }
+  std::atomic<bool> failing{false};
+
+ private:
+  std::unique_ptr<index::CrashIndex> real_;
 };
 
 class ProcessorTest : public ::testing::Test {
@@ -98,6 +125,63 @@ TEST_F(ProcessorTest, ProcessesQueuedCrashesAndAcksAfterSaving) {
   EXPECT_EQ(stats.in_flight, 0u);
   EXPECT_EQ(stats.dead_letters, 0u);
   EXPECT_EQ(counts_.processed, 5u);
+}
+
+// Every processed crash lands in the index; reprocessing replaces its row.
+TEST_F(ProcessorTest, ProcessedCrashesAreIndexedOnceEvenWhenReprocessed) {
+  FlakyIndex crash_index(dir_ / "index.sqlite");
+  CrashPipeline pipeline(storage_, make_ruleset(default_rule_names(), {&walker_, &generator_, 500}),
+                         make_ruleset({"signature"}, {&walker_, &generator_, 500}), false, &crash_index);
+  auto id = save();
+  pipeline.process(id, queue::Ruleset::kDefault);
+  auto hit = crash_index.get(id.str(), {});
+  ASSERT_TRUE(hit);
+  EXPECT_EQ((*hit)["product"], "Test");
+  EXPECT_EQ((*hit)["signature"], storage_.get_processed(id)["signature"]);
+  pipeline.process(id, queue::Ruleset::kRegenerateSignature);
+  pipeline.process(id, queue::Ruleset::kDefault);
+  EXPECT_EQ(crash_index.count(), 1u);
+}
+
+// The index down: the crash is saved, stays queued (as a new message, so no delivery count runs
+// out and it is never dead-lettered as failed), processing pauses, health says why; once the
+// index is back the crash is indexed as a success.
+TEST_F(ProcessorTest, IndexOutageKeepsTheCrashQueuedUntilItIsIndexed) {
+  FlakyIndex crash_index(dir_ / "index.sqlite");
+  crash_index.failing = true;
+  CrashPipeline pipeline(storage_, make_ruleset(default_rule_names(), {&walker_, &generator_, 500}),
+                         make_ruleset({"signature"}, {&walker_, &generator_, 500}), false, &crash_index);
+  auto id = save();
+  auto q = open();
+  q->publish({id}, queue::QueueKind::kStandard);
+  Processor p(pipeline, [this] { return open(); }, 1, 100ms);
+  p.start();
+  // More attempts than max_deliveries (2) allows for one message.
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (p.counts().retried < 3 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
+  EXPECT_GE(p.counts().retried, 3u);
+  EXPECT_EQ(p.counts().dead_lettered, 0u);
+  EXPECT_EQ(q->stats().of(queue::QueueKind::kStandard).dead_letters, 0u);
+  auto problems = p.health_problems();
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("index server gone"), std::string::npos) << problems[0];
+  EXPECT_TRUE(processed(id)) << "saved before indexing: storage is the truth";
+  EXPECT_FALSE(crash_index.get(id.str(), {}));
+
+  crash_index.failing = false;
+  deadline = std::chrono::steady_clock::now() + 60s;
+  while (!crash_index.get(id.str(), {}) && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
+  ASSERT_TRUE(crash_index.get(id.str(), {}));
+  while (q->stats().of(queue::QueueKind::kStandard).ready + q->stats().of(queue::QueueKind::kStandard).in_flight > 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  p.stop();
+  EXPECT_EQ((*crash_index.get(id.str(), {}))["success"], true);
+  EXPECT_EQ(storage_.get_processed(id)["success"], true);
+  EXPECT_TRUE(p.health_problems().empty());
+  auto stats = q->stats().of(queue::QueueKind::kStandard);
+  EXPECT_EQ(stats.ready + stats.in_flight + stats.dead_letters, 0u);
 }
 
 TEST_F(ProcessorTest, UnreachableQueueIsAHealthProblemUntilItComesBack) {

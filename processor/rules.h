@@ -46,8 +46,8 @@ std::string stackwalk_version();
 // How an annotation becomes a typed processed field.
 enum class FieldType { kString, kInteger, kBoolean };
 struct AnnotationField {
-  const char* field;       // processed crash field
-  const char* annotation;  // raw crash annotation it comes from
+  const char* field;                     // processed crash field
+  std::vector<std::string> annotations;  // raw crash annotations it comes from; the first present wins
   FieldType type;
   bool is_protected;  // visible only with view_pii (DESIGN §12)
 };

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <set>
 
+#include "core/client_annotations.h"
 #include "processor/rules.h"
 
 namespace bw::processor {
@@ -97,34 +98,34 @@ void CleanupRule::action(ProcessingContext& context) {
 const std::vector<AnnotationField>& annotation_fields() {
   using T = FieldType;
   static const std::vector<AnnotationField> fields = {
-      {"product", "ProductName", T::kString, false},
-      {"version", "Version", T::kString, false},
-      {"release_channel", "ReleaseChannel", T::kString, false},
-      {"build_id", "BuildID", T::kString, false},
-      {"product_id", "ProductID", T::kString, false},
-      {"vendor", "Vendor", T::kString, false},
-      {"process_type", "ProcessType", T::kString, false},
-      {"app_notes", "Notes", T::kString, false},
-      {"useragent_locale", "useragent_locale", T::kString, false},
-      {"install_time", "InstallTime", T::kInteger, false},
-      {"startup_time", "StartupTime", T::kInteger, false},
-      {"last_crash", "SecondsSinceLastCrash", T::kInteger, false},
-      {"safe_mode", "SafeMode", T::kBoolean, false},
-      {"throttleable", "Throttleable", T::kBoolean, false},
-      {"hang_type", "Hang", T::kInteger, false},
-      {"moz_crash_reason", "MozCrashReason", T::kString, false},
-      {"abort_message", "AbortMessage", T::kString, false},
-      {"oom_allocation_size", "OOMAllocationSize", T::kInteger, false},
-      {"ipc_channel_error", "ipc_channel_error", T::kString, false},
-      {"adapter_vendor_id", "AdapterVendorID", T::kString, false},
-      {"adapter_device_id", "AdapterDeviceID", T::kString, false},
-      {"android_model", "Android_Model", T::kString, false},
-      {"android_version", "Android_Version", T::kString, false},
-      {"total_physical_memory", "TotalPhysicalMemory", T::kInteger, false},
-      {"available_physical_memory", "AvailablePhysicalMemory", T::kInteger, false},
-      {"url", "URL", T::kString, true},
-      {"user_comments", "Comments", T::kString, true},
-      {"email", "Email", T::kString, true},
+      {"product", client_annotations::product(), T::kString, false},
+      {"version", client_annotations::version(), T::kString, false},
+      {"release_channel", client_annotations::release_channel(), T::kString, false},
+      {"build_id", {"BuildID"}, T::kString, false},
+      {"product_id", {"ProductID"}, T::kString, false},
+      {"vendor", {"Vendor"}, T::kString, false},
+      {"process_type", client_annotations::process_type(), T::kString, false},
+      {"app_notes", {"Notes"}, T::kString, false},
+      {"useragent_locale", {"useragent_locale"}, T::kString, false},
+      {"install_time", {"InstallTime"}, T::kInteger, false},
+      {"startup_time", {"StartupTime"}, T::kInteger, false},
+      {"last_crash", {"SecondsSinceLastCrash"}, T::kInteger, false},
+      {"safe_mode", {"SafeMode"}, T::kBoolean, false},
+      {"throttleable", {"Throttleable"}, T::kBoolean, false},
+      {"hang_type", {"Hang"}, T::kInteger, false},
+      {"moz_crash_reason", {"MozCrashReason"}, T::kString, false},
+      {"abort_message", {"AbortMessage"}, T::kString, false},
+      {"oom_allocation_size", {"OOMAllocationSize"}, T::kInteger, false},
+      {"ipc_channel_error", {"ipc_channel_error"}, T::kString, false},
+      {"adapter_vendor_id", {"AdapterVendorID"}, T::kString, false},
+      {"adapter_device_id", {"AdapterDeviceID"}, T::kString, false},
+      {"android_model", {"Android_Model"}, T::kString, false},
+      {"android_version", {"Android_Version"}, T::kString, false},
+      {"total_physical_memory", {"TotalPhysicalMemory"}, T::kInteger, false},
+      {"available_physical_memory", {"AvailablePhysicalMemory"}, T::kInteger, false},
+      {"url", {"URL"}, T::kString, true},
+      {"user_comments", {"Comments"}, T::kString, true},
+      {"email", {"Email"}, T::kString, true},
   };
   return fields;
 }
@@ -183,8 +184,16 @@ void AnnotationsRule::action(ProcessingContext& context) {
   const json& raw = context.raw_crash;
   json& p = context.processed;
   for (const auto& f : annotation_fields()) {
-    auto it = raw.find(f.annotation);
-    if (it == raw.end() || it->is_null()) continue;
+    auto it = raw.end();
+    const std::string* annotation = nullptr;
+    for (const auto& name : f.annotations) {
+      it = raw.find(name);
+      if (it != raw.end() && !it->is_null()) {
+        annotation = &name;
+        break;
+      }
+    }
+    if (!annotation) continue;
     const json& v = *it;
     switch (f.type) {
       case FieldType::kString:
@@ -193,21 +202,21 @@ void AnnotationsRule::action(ProcessingContext& context) {
         } else if (v.is_number() || v.is_boolean()) {
           p[f.field] = v.dump();
         } else {
-          context.note(std::string("annotation ") + f.annotation + " is not text; " + f.field + " left out");
+          context.note("annotation " + *annotation + " is not text; " + f.field + " left out");
         }
         break;
       case FieldType::kInteger:
         if (auto n = to_integer(v)) {
           p[f.field] = *n;
         } else {
-          context.note(std::string("annotation ") + f.annotation + " is not an integer; " + f.field + " left out");
+          context.note("annotation " + *annotation + " is not an integer; " + f.field + " left out");
         }
         break;
       case FieldType::kBoolean:
         if (auto b = to_boolean(v)) {
           p[f.field] = *b;
         } else {
-          context.note(std::string("annotation ") + f.annotation + " is not a boolean; " + f.field + " left out");
+          context.note("annotation " + *annotation + " is not a boolean; " + f.field + " left out");
         }
         break;
     }

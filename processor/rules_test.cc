@@ -96,6 +96,42 @@ TEST(AnnotationsRule, ConvertsTypesAndNotesBadValues) {
   EXPECT_TRUE(has_note_containing(c, "Notes is not text"));
 }
 
+// Breakpad's uploaders, Chromium/Crashpad and Electron name product, version, channel and process
+// type their own way; a crash from any of them gets the same processed fields.
+TEST(AnnotationsRule, ReadsEveryClientConventionForProductVersionChannelAndProcessType) {
+  struct Case {
+    json raw;
+    const char* product;
+    const char* version;
+    const char* channel;
+    const char* process_type;
+  };
+  const Case cases[] = {
+      {{{"prod", "Chrome_Linux"}, {"ver", "120.0.1"}, {"channel", "beta"}, {"ptype", "renderer"}},
+       "Chrome_Linux", "120.0.1", "beta", "renderer"},
+      {{{"product", "QueryProduct"}, {"version", "2.1"}}, "QueryProduct", "2.1", nullptr, "parent"},
+      {{{"_productName", "MyElectronApp"}, {"_version", "3.4.5"}, {"process_type", "browser"}},
+       "MyElectronApp", "3.4.5", nullptr, "browser"},
+      // Mozilla's names win when a client sends several conventions.
+      {{{"prod", "Other"}, {"ProductName", "Firefox"}, {"ver", "1"}, {"Version", "2"}, {"ProcessType", "gpu"}, {"ptype", "x"}},
+       "Firefox", "2", nullptr, "gpu"},
+  };
+  for (const auto& k : cases) {
+    SCOPED_TRACE(k.raw.dump());
+    ProcessingContext c(test_id());
+    c.raw_crash = k.raw;
+    AnnotationsRule().action(c);
+    EXPECT_EQ(c.processed.value("product", ""), k.product);
+    EXPECT_EQ(c.processed.value("version", ""), k.version);
+    if (k.channel) {
+      EXPECT_EQ(c.processed.value("release_channel", ""), k.channel);
+    } else {
+      EXPECT_FALSE(c.processed.contains("release_channel"));
+    }
+    EXPECT_EQ(c.processed.value("process_type", ""), k.process_type);
+  }
+}
+
 TEST(AnnotationsRule, ProtectedFieldsAreMarked) {
   EXPECT_TRUE(is_protected_field("url"));
   EXPECT_TRUE(is_protected_field("user_comments"));

@@ -6,12 +6,16 @@
 // crashes into the primary storage ([storage]) and serves /metrics and the health routes on
 // --listen (server.listen; port 0 picks a free one, printed in the log). SIGINT or SIGTERM stops
 // it gracefully: each thread finishes the crash in hand and acks it, the rest stay queued.
+#include <nlohmann/json.hpp>
+
 #include "cli/command.h"
+#include "cli/version.h"
 #include "core/log.h"
 #include "http/health.h"
 #include "http/server.h"
 #include "http/stop_signals.h"
 #include "processor/processor.h"
+#include "index/crash_index.h"
 #include "processor/stackwalk_worker.h"
 #include "storage/factory.h"
 
@@ -25,10 +29,11 @@ void register_processor_command(CLI::App& app, SharedOptions& shared) {
     Config config = shared.load_and_init_logging();
     auto log = bw::logger("processor");
     auto storage = storage::make_primary_storage(config);
+    auto crash_index = index::open_crash_index(config);
     processor::ProcessorService service(config, *storage, queue::QueueSettings::from_config(config),
-                                        processor::breakwater_worker_command());
+                                        processor::breakwater_worker_command(), crash_index.get());
     http::Server server(http::ServerOptions::from_config(config));
-    http::add_health_routes(server, {});
+    http::add_health_routes(server, {nlohmann::json{{"version", kVersion}, {"commit", kGitCommit}}.dump(), {[&service] { return service.processor().health_problems(); }}});
     server.start();
     service.start();
     log_fields(*log, spdlog::level::info, "processor started",
