@@ -20,6 +20,10 @@ const std::vector<ConfigKeySpec>& config_schema() {
       {"storage", "standard_root", T::kString, "", "crashes to process; default <data>/crashes/standard"},
       {"storage", "deferred_root", T::kString, "", "stored, processed on demand; default <data>/crashes/deferred"},
       {"storage", "processed_root", T::kString, "", "processed crashes; default <data>/crashes/processed"},
+      // Retention (docs/storage.md "Retention"): ages in whole UTC days by the crash id's date; 0 keeps forever.
+      {"storage", "raw_crashes_retention_days", T::kInt, "0", "raw crashes (with their dumps) in the standard and deferred roots are removed, a whole day at a time, once their day is older than this many days; 0 = keep forever; the collector buffer is never expired"},
+      {"storage", "raw_dumps_retention_days", T::kInt, "0", "dumps of raw crashes older than this many days are removed, raw_crash.json is kept; 0 = keep as long as the raw crash"},
+      {"storage", "processed_retention_days", T::kInt, "0", "processed crashes older than this many days are removed, a whole day at a time; 0 = keep forever"},
 
       // [queue]
       {"queue", "url", T::kString, "", "amqp://user:pass@host:port/vhost selects RabbitMQ; empty: embedded queue"},
@@ -45,6 +49,7 @@ const std::vector<ConfigKeySpec>& config_schema() {
       {"index", "sqlite_path", T::kString, "", "SQLite index file; default <data>/index/crashes.sqlite"},
       {"index", "readers", T::kInt, "4", "SQLite index: read connections (searches running at once), 1-64"},
       {"index", "annotations", T::kStringList, "", "raw-crash annotations made searchable, each Name:type or Name:type:public (docs/search.md)"},
+      {"index", "retention_days", T::kInt, "0", "index rows whose date (the submission time) is more than this many days old are dropped; 0 = keep forever"},
 
       // [web]: the web reporter and its API (web/, docs/web.md).
       {"web", "public_annotations", T::kStringList, "", "annotations anyone may see, added to the built-in allowlist (docs/web.md); every other annotation is protected"},

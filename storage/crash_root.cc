@@ -126,20 +126,35 @@ std::optional<CrashId> claim_id(const std::string& name) {
 // alone while we live. Removed on destruction unless it was renamed into place.
 class TempFolder {
  public:
-  explicit TempFolder(const fsys::path& tmp_root) {
+  // `tag` goes into the name after the pid: "<pid>-<tag>tmp-<16 hex>".
+  explicit TempFolder(const fsys::path& tmp_root, std::string_view tag = "") {
     fs::create_directories_durably(tmp_root);
-    path_ = tmp_root / (std::to_string(::getpid()) + "-" + fs::unique_temp_name());
-    if (::mkdir(path_.c_str(), 0755) != 0) io_error("mkdir", path_);
-    fd_ = ::open(path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd_ < 0) {
-      int err = errno;
-      ::rmdir(path_.c_str());
-      io_error("open", path_, err);
-    }
-    if (::flock(fd_, LOCK_EX) != 0) {
-      int err = errno;
-      discard();
-      io_error("flock", path_, err);
+    for (int attempt = 1;; ++attempt) {
+      path_ = tmp_root / (std::to_string(::getpid()) + "-" + std::string(tag) + fs::unique_temp_name());
+      if (::mkdir(path_.c_str(), 0755) != 0) io_error("mkdir", path_);
+      fd_ = ::open(path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fd_ < 0) {
+        int err = errno;
+        ::rmdir(path_.c_str());
+        if (err == ENOENT && attempt < kRetries) continue;  // swept before we could open it
+        io_error("open", path_, err);
+      }
+      if (::flock(fd_, LOCK_EX) != 0) {
+        int err = errno;
+        discard();
+        io_error("flock", path_, err);
+      }
+      // Expiry trash is swept whatever its age by whoever can lock it (remove_expiry_trash), so
+      // between our mkdir and flock another process may have taken and deleted it: only a
+      // folder still at our path is ours.
+      struct stat held{}, at_path{};
+      if (::fstat(fd_, &held) == 0 && ::lstat(path_.c_str(), &at_path) == 0 && held.st_dev == at_path.st_dev &&
+          held.st_ino == at_path.st_ino) {
+        return;
+      }
+      ::close(fd_);
+      fd_ = -1;
+      if (attempt >= kRetries) io_error("lock", path_, ENOENT);
     }
   }
   TempFolder(const TempFolder&) = delete;
@@ -179,6 +194,139 @@ void place_dump_file(const fsys::path& source, const fsys::path& target) {
     if (ec) io_error("copy", source, ec.value());
   }
   fs::fsync_path(target);
+}
+
+constexpr const char* kDumpNamesFile = "dump_names.json";
+// A pass of expire_dumps_before over a day: running (created before the day is listed), done.
+constexpr const char* kDumpsExpiring = ".dumps-expiring";
+constexpr const char* kDumpsExpired = ".dumps-expired";
+// The temporary dump_names.json an expiry writes in a crash folder.
+constexpr std::string_view kExpiryNamesPrefix = ".dump_names.json.expire-";
+// Tag of .tmp folders holding expired days (see TempFolder).
+constexpr std::string_view kExpiryTag = "expire-";
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// Entries of the folder open at `dir_fd` (`path` names it in errors).
+std::vector<std::string> list_dir_fd(int dir_fd, const fsys::path& path) {
+  int dup_fd = ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
+  if (dup_fd < 0) io_error("dup", path);
+  DIR* d = ::fdopendir(dup_fd);
+  if (!d) {
+    int err = errno;
+    ::close(dup_fd);
+    io_error("list", path, err);
+  }
+  std::vector<std::string> out;
+  errno = 0;
+  while (dirent* e = ::readdir(d)) {
+    std::string_view n = e->d_name;
+    if (n != "." && n != "..") out.emplace_back(n);
+  }
+  int err = errno;
+  ::closedir(d);
+  if (err != 0) io_error("read folder", path, err);
+  return out;
+}
+
+// Up to `max` bytes of a file in the folder open at `dir_fd`; nullopt when it does not exist.
+std::optional<std::string> read_small_file_at(int dir_fd, const fsys::path& dir, const char* name, size_t max) {
+  int fd = ::openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::nullopt;
+    io_error("open", dir / name);
+  }
+  Fd file(fd);
+  std::string out;
+  char buf[4096];
+  while (out.size() <= max) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      io_error("read", dir / name);
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  return out;
+}
+
+// Writes `bytes` to a new temporary file in the folder open at `dir_fd`, fsyncs it and renames it
+// to `name`. False when the temporary file vanished before the rename (see below).
+bool write_and_rename_at(int dir_fd, const fsys::path& dir, const char* name, std::string_view bytes) {
+  std::string tmp = std::string(kExpiryNamesPrefix) + fs::unique_temp_name();
+  int fd = ::openat(dir_fd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0) io_error("create", dir / tmp);
+  try {
+    {
+      Fd file(fd);
+      size_t done = 0;
+      while (done < bytes.size()) {
+        ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          io_error("write", dir / tmp);
+        }
+        done += static_cast<size_t>(n);
+      }
+      if (::fsync(fd) != 0) io_error("fsync", dir / tmp);
+    }
+    if (::renameat(dir_fd, tmp.c_str(), dir_fd, name) == 0) return true;
+    if (errno != ENOENT) io_error("rename", dir / tmp);
+    return false;
+  } catch (...) {
+    ::unlinkat(dir_fd, tmp.c_str(), 0);
+    throw;
+  }
+}
+
+// Replaces `name` in the folder open at `dir_fd` with `bytes`: temporary file, fsync, rename,
+// fsync of the folder. Through the descriptor, so it is this folder whatever its path is now.
+// A concurrent expiry run of the same crash may take our temporary file for a dead run's
+// leftover and delete it: then we write it again (both runs write the same bytes).
+void write_file_atomically_at(int dir_fd, const fsys::path& dir, const char* name, std::string_view bytes) {
+  for (int attempt = 1; !write_and_rename_at(dir_fd, dir, name, bytes); ++attempt) {
+    if (attempt >= kRetries) io_error("rename into", dir / name, ENOENT);
+  }
+  if (::fsync(dir_fd) != 0) io_error("fsync", dir);
+}
+
+// A real calendar day written YYYYMMDD.
+bool is_day_folder_name(std::string_view name) {
+  if (name.size() != 8 || !all_digits(name)) return false;
+  int year = std::stoi(std::string(name.substr(0, 4)));
+  int month = std::stoi(std::string(name.substr(4, 2)));
+  int day = std::stoi(std::string(name.substr(6, 2)));
+  return is_valid_civil_date(year, month, day);
+}
+
+// Crash folders (<day>/name/<xx>/<yy>/<id> with an id of that day) under a day folder.
+std::vector<fsys::path> crash_folders_of_day(const fsys::path& day_dir, const std::string& day) {
+  std::vector<fsys::path> out;
+  auto name = day_dir / "name";
+  for (auto& a : sorted_entries(name)) {
+    for (auto& b : sorted_entries(name / a)) {
+      for (auto& leaf : sorted_entries(name / a / b)) {
+        auto id = CrashId::parse(leaf);
+        if (!id || id->str() != leaf || id->date_folder() != day) continue;  // not ours: leave it
+        if (leaf.compare(0, 2, a) != 0 || leaf.compare(2, 2, b) != 0) continue;
+        out.push_back(name / a / b / leaf);
+      }
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -268,6 +416,12 @@ void CrashRoot::save_crash(const CrashId& id, const nlohmann::json& raw_crash, c
       fsys::remove_all(tmp.path(), ec);  // the swapped-out old crash
     }
     step("renamed");
+    // This day's dump expiry pass (if one ran or is running) has not seen this crash: make the
+    // next pass look at the day again (the marks only exist in days whose dumps have expired).
+    for (const char* mark : {kDumpsExpired, kDumpsExpiring}) {
+      auto path = root_ / id.date_folder() / mark;
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT) io_error("unlink", path);
+    }
 
     if (options_.date_tree && !(replaced && (find_date_link(id) || find_claim(id)))) {
       make_date_link(id);
@@ -578,6 +732,144 @@ void CrashRoot::maybe_remove_stale_temporaries() {
   int64_t period = std::max<int64_t>(1000, std::chrono::duration_cast<std::chrono::milliseconds>(options_.stale_temporary_age).count() / 4);
   if (!next_stale_sweep_ms_.compare_exchange_strong(due, now + period)) return;  // another thread does it
   remove_stale_temporaries();
+}
+
+std::vector<std::string> CrashRoot::expired_days(const std::string& first_kept_day) const {
+  if (!is_day_folder_name(first_kept_day)) {
+    throw std::invalid_argument("first kept day must be a date written YYYYMMDD, not '" + first_kept_day + "'");
+  }
+  std::vector<std::string> out;
+  for (auto& day : days()) {
+    // Same length, all digits: string order is date order.
+    if (day < first_kept_day && is_day_folder_name(day)) out.push_back(day);
+  }
+  return out;
+}
+
+size_t CrashRoot::remove_expiry_trash() {
+  size_t removed = 0;
+  try {
+    auto entries = list_dir(tmp_root());
+    if (!entries) return 0;
+    for (auto& name : *entries) {
+      auto dash = name.find('-');
+      if (dash == std::string::npos || name.compare(dash + 1, kExpiryTag.size(), kExpiryTag) != 0) continue;
+      auto path = tmp_root() / name;
+      int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0) continue;  // gone already, or not a folder
+      Fd held(fd);
+      // A live expiry run holds its lock until the day is deleted; a dead one released it.
+      if (::flock(fd, LOCK_EX | LOCK_NB) != 0) continue;
+      std::error_code ec;
+      fsys::remove_all(path, ec);
+      if (ec) throw std::system_error(ec, "remove " + path.string());
+      ++removed;
+    }
+  } catch (const std::system_error& e) {
+    throw TransientStorageError(std::string("remove expiry leftovers in ") + tmp_root().string() + ": " + e.what());
+  }
+  return removed;
+}
+
+ExpiryCounts CrashRoot::expire_days_before(const std::string& first_kept_day) {
+  auto expired = expired_days(first_kept_day);
+  remove_expiry_trash();
+  ExpiryCounts counts;
+  try {
+    for (auto& day : expired) {
+      // Locked before the day moves in, so no sweep deletes it under us; deleted (with the day)
+      // when it goes out of scope.
+      TempFolder trash(tmp_root(), kExpiryTag);
+      auto from = root_ / day;
+      auto to = trash.path() / day;
+      if (::rename(from.c_str(), to.c_str()) != 0) {
+        if (errno == ENOENT) continue;  // another expiry run took it first
+        io_error("expire", from);
+      }
+      fs::fsync_path(root_);
+      step("expire day renamed");
+      ++counts.days;
+      counts.crashes += crash_folders_of_day(to, day).size();
+      std::error_code ec;
+      fsys::remove_all(to, ec);
+      if (ec) throw std::system_error(ec, "remove " + to.string());
+    }
+  } catch (const std::system_error& e) {
+    throw TransientStorageError(std::string("expire days in ") + root_.string() + ": " + e.what());
+  }
+  return counts;
+}
+
+ExpiryCounts CrashRoot::expire_dumps_before(const std::string& first_kept_day) {
+  auto expired = expired_days(first_kept_day);
+  remove_expiry_trash();
+  ExpiryCounts counts;
+  try {
+    for (auto& day : expired) {
+      auto dir = root_ / day;
+      auto done = dir / kDumpsExpired;
+      auto running = dir / kDumpsExpiring;
+      struct stat st{};
+      if (::lstat(done.c_str(), &st) == 0) continue;
+      // The running mark is made before the day is listed: a save into the day from now on
+      // removes it (after its rename), and then this pass does not mark the day done.
+      int fd = ::open(running.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+      if (fd < 0) {
+        if (errno == ENOENT) continue;  // the day was expired whole meanwhile
+        io_error("create", running);
+      }
+      ::close(fd);
+      for (auto& folder : crash_folders_of_day(dir, day)) {
+        auto c = expire_crash_dumps(folder);
+        counts.crashes += c.crashes;
+        counts.dumps += c.dumps;
+      }
+      if (::rename(running.c_str(), done.c_str()) == 0) {
+        ++counts.days;
+      } else if (errno != ENOENT) {
+        io_error("mark", running);
+      }
+    }
+  } catch (const std::system_error& e) {
+    throw TransientStorageError(std::string("expire dumps in ") + root_.string() + ": " + e.what());
+  }
+  return counts;
+}
+
+ExpiryCounts CrashRoot::expire_crash_dumps(const fsys::path& folder) {
+  ExpiryCounts out;
+  int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return out;  // removed or replaced meanwhile
+    io_error("open", folder);
+  }
+  Fd dir(fd);
+  std::vector<std::string> dumps;
+  for (auto& name : list_dir_fd(fd, folder)) {
+    std::string_view n = name;
+    if (n.size() > 5 && n.ends_with(".dump") && is_valid_dump_name(n.substr(0, n.size() - 5))) {
+      dumps.push_back(name);
+    } else if (n.starts_with(kExpiryNamesPrefix)) {
+      ::unlinkat(fd, name.c_str(), 0);  // left by an expiry run that died
+    }
+  }
+  static const std::string kNoDumps = records::encode_dump_names({});
+  auto names = read_small_file_at(fd, folder, kDumpNamesFile, 64 * 1024);
+  const bool listed = names && *names != kNoDumps;
+  if (dumps.empty() && !listed) return out;
+  // The list goes first: a reader then sees no dumps, never a listed dump that is missing.
+  if (listed || !names) write_file_atomically_at(fd, folder, kDumpNamesFile, kNoDumps);
+  step("expire dump_names.json emptied");
+  for (auto& name : dumps) {
+    if (::unlinkat(fd, name.c_str(), 0) == 0) {
+      ++out.dumps;
+    } else if (errno != ENOENT) {
+      io_error("unlink", folder / name);
+    }
+  }
+  if (!dumps.empty() && ::fsync(fd) != 0) io_error("fsync", folder);
+  out.crashes = 1;
+  return out;
 }
 
 }  // namespace bw::storage

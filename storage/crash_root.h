@@ -4,6 +4,8 @@
 //   <root>/<YYYYMMDD>/date/<HH>/<MM>/<id>                  symlink → the crash folder (date tree)
 //   <root>/<YYYYMMDD>/claimed/<HH>/<MM>/<id>.<claimed ms>.<deadline ms>   a claimed date link
 //   <root>/.tmp/<pid>-tmp-<16 hex>/                        saves being built; trash being removed
+//   <root>/.tmp/<pid>-expire-tmp-<16 hex>/<YYYYMMDD>/      a day being removed by retention
+//   <root>/<YYYYMMDD>/.dumps-expiring, .dumps-expired      retention's dump pass: running, done
 //
 // YYYYMMDD comes from the crash id; HH/MM is the UTC time the crash was saved.
 //
@@ -45,8 +47,17 @@ struct CrashRootOptions {
   // removed by remove_stale_temporaries, which walks also run every quarter of this age.
   std::chrono::seconds stale_temporary_age{3600};
   // Test-only pause point, called after each step of a save: "raw_crash.json", "<name>.dump",
-  // "dump_names.json", "renamed", "linked".
+  // "dump_names.json", "renamed", "linked"; and of retention: "expire day renamed" (a day folder
+  // is in .tmp, not yet deleted), "expire dump_names.json emptied" (a crash's dump list is [],
+  // its dump files not yet removed).
   std::function<void(std::string_view step)> save_step_hook;
+};
+
+// What one retention pass over a root removed (see expire_days_before, expire_dumps_before).
+struct ExpiryCounts {
+  uint64_t days = 0;     // day folders removed whole
+  uint64_t crashes = 0;  // crash folders in them, or crashes whose dumps were removed
+  uint64_t dumps = 0;    // dump files removed
 };
 
 // A new crash in the date tree, with its place in walk order.
@@ -97,6 +108,26 @@ class CrashRoot {
   // Removes .tmp folders older than the stale age that no live writer holds; returns how many.
   size_t remove_stale_temporaries();
 
+  // --- retention (docs/storage.md, "Retention") ---
+  // `first_kept_day` is a "YYYYMMDD": day folders named by a valid date before it are expired,
+  // that day and later ones are never touched. Folders that are not a valid date are left alone.
+  //
+  // Removes each expired day folder whole (crashes, dumps, processed files, date links, claims):
+  // it is renamed into a flock'd .tmp folder in one step (readers see the whole day or none of
+  // it), then deleted. Counts the days and the crash folders in them.
+  ExpiryCounts expire_days_before(const std::string& first_kept_day);
+  // Removes the dumps of every crash in the expired day folders, keeping raw_crash.json: first
+  // dump_names.json becomes [] (atomically, fsync'd), then the .dump files go, so no reader is
+  // ever offered a dump that is missing; get_dump of a removed dump is CrashNotFound. Works on
+  // the crash folder through one descriptor, so a crash saved again meanwhile (its folder
+  // swapped) is left whole for the next pass. A day whose pass completed is marked
+  // (<day>/.dumps-expired) and skipped afterwards; save_crash removes the mark, so a crash saved
+  // late into an expired day loses its dumps on the next pass. Counts crashes and dump files.
+  ExpiryCounts expire_dumps_before(const std::string& first_kept_day);
+  // Removes what expiry runs that died midway left in .tmp (whatever its age) unless a live
+  // process holds it; returns how many folders. The expire_* calls run it first.
+  size_t remove_expiry_trash();
+
  private:
   struct Claim {
     std::filesystem::path path;
@@ -108,6 +139,10 @@ class CrashRoot {
   std::filesystem::path date_link_path(const CrashId& id, const std::string& hour, const std::string& minute) const;
   std::string date_link_target(const CrashId& id) const;
   std::vector<std::string> days() const;
+  // Valid-date day folders before first_kept_day; std::invalid_argument for a bad first_kept_day.
+  std::vector<std::string> expired_days(const std::string& first_kept_day) const;
+  // Removes the dumps of one crash folder: crashes is 1 when anything changed, dumps the files.
+  ExpiryCounts expire_crash_dumps(const std::filesystem::path& crash_folder);
   std::optional<std::filesystem::path> find_date_link(const CrashId& id) const;
   std::optional<Claim> find_claim(const CrashId& id) const;
   void make_date_link(const CrashId& id);
