@@ -6,8 +6,10 @@
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
+#include "web/json_api.h"
 #include "web/layout.h"
 #include "web/report_page.h"
+#include "web/search_api.h"
 #include "web/static_assets.h"
 
 namespace bw::web {
@@ -19,35 +21,6 @@ namespace {
 constexpr std::string_view kReportPrefix = "/report/index/";
 constexpr std::string_view kStatusPrefix = "/report/status/";
 const char* const kExampleId = "de1bb258-cbbf-4589-a673-34f800160918";
-
-// Runs `work` on the server's worker pool: a GET has no body, so on_complete follows at once,
-// and storage reads and rendering stay off the threads that move bytes.
-class Deferred final : public http::BodyHandler {
- public:
-  explicit Deferred(std::function<http::Response()> work) : work_(std::move(work)) {}
-  std::optional<http::Response> on_body(std::string_view) override { return std::nullopt; }
-  http::Response on_complete() override { return work_(); }
-
- private:
-  std::function<http::Response()> work_;
-};
-
-http::Reply deferred(std::function<http::Response()> work) { return std::make_unique<Deferred>(std::move(work)); }
-
-std::string dump_json(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-http::Response json_answer(int status, const json& body) {
-  http::Response r = http::Response::json(status, dump_json(body));
-  r.headers = {{"X-Content-Type-Options", "nosniff"}, {"Cache-Control", "no-cache"}};
-  return r;
-}
-
-http::Response json_error(int status, std::string message) { return json_answer(status, json{{"error", std::move(message)}}); }
-
-// crash-stats' form-error shape: {"errors": {"crash_id": ["..."]}}.
-http::Response json_field_error(std::string_view field, std::string message) {
-  return json_answer(400, json{{"errors", {{std::string(field), json::array({std::move(message)})}}}});
-}
 
 http::Response not_found_page() {
   return error_page(404, "Page not found",
@@ -113,13 +86,17 @@ WebOptions WebOptions::from_config(const Config& config) {
 }
 
 struct WebApp::Impl {
-  Impl(WebOptions options, storage::CrashStorage& s, queue::CrashQueue& q)
-      : public_data(options.public_annotations), storage(s), priority(q, options.priority), log(logger("web")) {}
+  Impl(WebOptions options, storage::CrashStorage& s, queue::CrashQueue& q, index::CrashIndex* i)
+      : public_data(options.public_annotations), storage(s), index(i), priority(q, options.priority), log(logger("web")) {
+    if (index) search_api = std::make_unique<SearchApi>(*index);
+  }
 
   PublicData public_data;
   storage::CrashStorage& storage;
+  index::CrashIndex* index;
   PriorityRequests priority;
   std::shared_ptr<spdlog::logger> log;
+  std::unique_ptr<SearchApi> search_api;  // with an index only
 
   void log_error(std::string_view what, const CrashId& id, const std::exception& e) {
     log_fields(*log, spdlog::level::err, what, {{"crash_id", id.str()}, {"error", e.what()}});
@@ -143,9 +120,7 @@ struct WebApp::Impl {
       return work();
     } catch (const storage::TransientStorageError& e) {
       log_error("storage unavailable", id, e);
-      http::Response r = json_error(503, "crash storage unavailable; try again");
-      r.headers.emplace_back("Retry-After", "5");
-      return r;
+      return json_unavailable("crash storage unavailable; try again");
     } catch (const std::exception& e) {
       log_error("could not read crash", id, e);
       return json_error(500, "the stored crash cannot be read");
@@ -217,11 +192,11 @@ struct WebApp::Impl {
   }
 };
 
-WebApp::WebApp(WebOptions options, storage::CrashStorage& storage, queue::CrashQueue& queue)
-    : impl_(std::make_unique<Impl>(std::move(options), storage, queue)) {}
+WebApp::WebApp(WebOptions options, storage::CrashStorage& storage, queue::CrashQueue& queue, index::CrashIndex* index)
+    : impl_(std::make_unique<Impl>(std::move(options), storage, queue, index)) {}
 
-WebApp::WebApp(const Config& config, storage::CrashStorage& storage, queue::CrashQueue& queue)
-    : WebApp(WebOptions::from_config(config), storage, queue) {}
+WebApp::WebApp(const Config& config, storage::CrashStorage& storage, queue::CrashQueue& queue, index::CrashIndex* index)
+    : WebApp(WebOptions::from_config(config), storage, queue, index) {}
 
 WebApp::~WebApp() = default;
 
@@ -291,6 +266,8 @@ void WebApp::add_routes(http::Server& server) {
                   if (format != "meta") return json_field_error("format", "must be meta or raw");
                   return deferred([im, id = std::get<CrashId>(id)] { return im->raw_crash(id); });
                 }});
+
+  if (im->search_api) im->search_api->add_routes(server);
 
   for (const auto& asset : static_assets()) {
     server.route({"GET", std::string(asset.path), kNoBody, [&asset](const http::Request&) -> http::Reply {

@@ -15,6 +15,8 @@
 //   /api/RawCrash/?crash_id=<id>&format=raw&name=<dump>  403: dumps need view_rawdump.
 //      API errors as crash-stats answers them: 400 {"errors": {"crash_id": [...]}} for a missing or
 //      malformed id, 404 {"error": ...} for an unknown crash. A "bp-" prefix is accepted.
+//   /api/SuperSearch/, /api/SuperSearchUnredacted/, /api/SuperSearchFields/, /api/TopCrashers/
+//                            with an index only: the JSON API over it (web/search_api.h).
 //   /static/<name>.<hash>.<ext>   the embedded stylesheet and scripts (web/static_assets.h),
 //                            cached for a year.
 //   / and below              any other GET path: the site's 404 page. Exact routes (health,
@@ -38,6 +40,7 @@
 
 #include "core/config.h"
 #include "http/server.h"
+#include "index/crash_index.h"
 #include "queue/crash_queue.h"
 #include "storage/crash_storage.h"
 #include "web/priority_requests.h"
@@ -54,8 +57,12 @@ struct WebOptions {
 
 class WebApp {
  public:
-  WebApp(WebOptions options, storage::CrashStorage& storage, queue::CrashQueue& queue);
-  WebApp(const Config& config, storage::CrashStorage& storage, queue::CrashQueue& queue);
+  // `index`: the crash index behind search, top crashers and the other index-backed pages and
+  // APIs; borrowed like storage and queue. Null only in tests of the storage-backed routes.
+  WebApp(WebOptions options, storage::CrashStorage& storage, queue::CrashQueue& queue,
+         index::CrashIndex* index = nullptr);
+  WebApp(const Config& config, storage::CrashStorage& storage, queue::CrashQueue& queue,
+         index::CrashIndex* index = nullptr);
   ~WebApp();
   WebApp(const WebApp&) = delete;
   WebApp& operator=(const WebApp&) = delete;

@@ -1,0 +1,177 @@
+#include "web/search_api.h"
+
+#include <algorithm>
+#include <charconv>
+#include <functional>
+#include <map>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/log.h"
+#include "index/fields.h"
+#include "web/html.h"
+#include "web/json_api.h"
+
+namespace bw::web {
+namespace {
+
+using nlohmann::json;
+using index::QueryError;
+
+// GETs carry no body; a small limit keeps one from holding a worker.
+constexpr uint64_t kNoBody = 1024;
+// Top Crashers takes a handful of parameters; more than this is not a real request.
+constexpr size_t kMaxTopCrashersPairs = 200;
+
+// A caller's text in an error message: at most 80 bytes, cut on a character boundary.
+std::string show(std::string_view text) {
+  std::string_view cut = html::utf8_prefix(text, 80);
+  return "\"" + std::string(cut) + (cut.size() < text.size() ? "...\"" : "\"");
+}
+
+int parse_int(const std::string& parameter, std::string_view text, int min, int max) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size()) {
+    throw QueryError(parameter, parameter + ": " + show(text) + " is not an integer");
+  }
+  if (v < min || v > max) {
+    throw QueryError(parameter, parameter + " must be between " + std::to_string(min) + " and " + std::to_string(max));
+  }
+  return static_cast<int>(v);
+}
+
+}  // namespace
+
+index::TopCrashersQuery parse_top_crashers_query(const index::QueryPairs& pairs,
+                                                 std::chrono::system_clock::time_point now) {
+  if (pairs.size() > kMaxTopCrashersPairs) {
+    throw QueryError("_", "too many query parameters (" + std::to_string(pairs.size()) + "; at most " +
+                              std::to_string(kMaxTopCrashersPairs) + ")");
+  }
+  static const std::vector<std::string_view> kSingle = {"product",  "process_type", "platform",   "days",
+                                                        "_facets_size", "limit",    "end_date", "_range_type",
+                                                        "_tcbs_mode"};
+  index::TopCrashersQuery q;
+  std::map<std::string, std::string, std::less<>> given;
+  for (const auto& [key, value] : pairs) {
+    if (key == "version") {
+      // Repeated for several versions; HTML forms send empty fields.
+      if (!value.empty() && std::find(q.versions.begin(), q.versions.end(), value) == q.versions.end()) {
+        q.versions.push_back(value);
+      }
+      continue;
+    }
+    if (std::find(kSingle.begin(), kSingle.end(), key) == kSingle.end()) {
+      throw QueryError(key, "unknown parameter " + show(key));
+    }
+    if (value.empty()) continue;
+    auto [it, inserted] = given.emplace(key, value);
+    if (!inserted && it->second != value) throw QueryError(key, key + " is given more than once");
+  }
+  auto get = [&](std::string_view key) -> const std::string* {
+    auto it = given.find(key);
+    return it == given.end() ? nullptr : &it->second;
+  };
+
+  if (const auto* v = get("product")) q.product = *v;
+  if (const auto* v = get("process_type"); v && *v != "any") q.process_type = *v;
+  if (const auto* v = get("platform")) q.platform = *v;
+  if (const auto* v = get("days")) {
+    q.days = parse_int("days", *v, 1, 28);
+    if (q.days != 1 && q.days != 3 && q.days != 7 && q.days != 14 && q.days != 28) {
+      throw QueryError("days", "days must be one of 1, 3, 7, 14, 28 (got " + std::to_string(q.days) + ")");
+    }
+  }
+  const auto* facets_size = get("_facets_size");
+  const auto* limit = get("limit");
+  if (facets_size && limit && *facets_size != *limit) {
+    throw QueryError("_facets_size", "give _facets_size or limit, not both");
+  }
+  if (facets_size) q.limit = parse_int("_facets_size", *facets_size, 1, 10000);
+  if (limit) q.limit = parse_int("limit", *limit, 1, 10000);
+  if (const auto* v = get("end_date")) {
+    auto us = index::parse_date_us(*v);
+    if (!us) throw QueryError("end_date", "end_date: " + show(*v) + " is not a date (YYYY-MM-DD)");
+    int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+    if (*us < 0) throw QueryError("end_date", "end_date: " + show(*v) + " is before 1970");
+    if (*us > now_us + index::kMicrosPerDay) throw QueryError("end_date", "end_date: " + show(*v) + " is in the future");
+    q.end = std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::microseconds(*us)));
+  }
+  if (const auto* v = get("_range_type"); v && *v != "report") {
+    throw QueryError("_range_type", "_range_type: only \"report\" (crashes by the day they were processed) is supported");
+  }
+  if (const auto* v = get("_tcbs_mode"); v && *v != "byday") {
+    throw QueryError("_tcbs_mode", "_tcbs_mode: only \"byday\" (whole UTC days) is supported");
+  }
+  q.validate();
+  return q;
+}
+
+struct SearchApi::Impl {
+  explicit Impl(index::CrashIndex& i) : index(i), fields_answer(json_answer(200, i.fields().to_json())), log(logger("web")) {}
+
+  index::CrashIndex& index;
+  const http::Response fields_answer;  // the catalogue is immutable: serialized once
+  std::shared_ptr<spdlog::logger> log;
+
+  // An endpoint's work with the index's errors turned into crash-stats' JSON answers.
+  http::Response guarded(std::string_view endpoint, const std::function<http::Response()>& work) {
+    try {
+      return work();
+    } catch (const QueryError& e) {
+      return json_field_error(e.parameter(), e.what());
+    } catch (const index::IndexUnavailable& e) {
+      log_fields(*log, spdlog::level::warn, "crash index unavailable",
+                 {{"endpoint", std::string(endpoint)}, {"error", std::string(html::utf8_prefix(e.what(), 500))}});
+      return json_unavailable("the crash index is unavailable; try again in a few seconds");
+    } catch (const std::exception& e) {
+      // The detail may hold anything (a database message): logged, never answered.
+      log_fields(*log, spdlog::level::err, "index request failed",
+                 {{"endpoint", std::string(endpoint)}, {"error", std::string(html::utf8_prefix(e.what(), 500))}});
+      return json_error(500, "internal server error; it has been logged");
+    } catch (...) {
+      log_fields(*log, spdlog::level::err, "index request failed", {{"endpoint", std::string(endpoint)}});
+      return json_error(500, "internal server error; it has been logged");
+    }
+  }
+
+  http::Response super_search(const std::string& query) {
+    return guarded("SuperSearch", [&] {
+      // Anonymous until accounts exist: public fields only.
+      return json_answer(200, index.search(http::parse_query_pairs(query), index::Permissions{}));
+    });
+  }
+
+  http::Response top_crashers(const std::string& query) {
+    return guarded("TopCrashers", [&] {
+      auto q = parse_top_crashers_query(http::parse_query_pairs(query), std::chrono::system_clock::now());
+      return json_answer(200, index.top_crashers(q).to_json());
+    });
+  }
+};
+
+SearchApi::SearchApi(index::CrashIndex& index) : impl_(std::make_unique<Impl>(index)) {}
+SearchApi::~SearchApi() = default;
+
+void SearchApi::add_routes(http::Server& server) {
+  Impl* im = impl_.get();
+  server.route({"GET", "/api/SuperSearch/", kNoBody, [im](const http::Request& req) -> http::Reply {
+                  return deferred([im, query = req.query] { return im->super_search(query); });
+                }});
+  server.route({"GET", "/api/SuperSearchUnredacted/", kNoBody, [](const http::Request&) -> http::Reply {
+                  // crash-stats needs every permission any field needs, in practice view_pii; accounts do
+                  // not exist yet, so nobody holds it. The index is not asked.
+                  return json_error(403, "SuperSearchUnredacted needs the view_pii permission; use /api/SuperSearch/");
+                }});
+  server.route({"GET", "/api/SuperSearchFields/", kNoBody, [im](const http::Request&) -> http::Reply {
+                  return im->fields_answer;
+                }});
+  server.route({"GET", "/api/TopCrashers/", kNoBody, [im](const http::Request& req) -> http::Reply {
+                  return deferred([im, query = req.query] { return im->top_crashers(query); });
+                }});
+}
+
+}  // namespace bw::web

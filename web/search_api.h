@@ -1,0 +1,61 @@
+// The JSON API over the crash index (docs/web.md "Search API"): crash-stats' Super Search, its
+// field catalogue and Top Crashers, on the web port.
+//
+// Routes (GET; HEAD too). Every answer is JSON (web/json_api.h: nosniff, Cache-Control no-cache):
+//   /api/SuperSearch/?<Super Search query>   200 {"hits", "total", "facets", "errors"} from
+//        CrashIndex::search with anonymous permissions (index/super_search_query.h, docs/search.md).
+//        Protected fields are never returned: a filter on one is a 400 like an unknown field, and
+//        they are stripped from _columns, _sort, _facets, _aggs and _histogram.
+//   /api/SuperSearchUnredacted/              403 {"error": ...}: it needs view_pii, which nobody
+//        can hold until accounts exist. The index is not asked.
+//   /api/SuperSearchFields/                  200 the whole field catalogue (FieldCatalogue::to_json),
+//        protected fields included with their permissions_needed, as crash-stats lists it: field
+//        names and types are public, values are not.
+//   /api/TopCrashers/?product=...            200 TopCrashersResult::to_json(). Parameters:
+//        product (required), version (repeatable), process_type ("any" or empty: any), platform,
+//        days (1, 3, 7, 14, 28; default 7), _facets_size or limit (signatures, 1..10000; default
+//        50), end_date (YYYY-MM-DD, the last day of the period; default today, UTC),
+//        _range_type=report and _tcbs_mode=byday (the only modes there are). Any other
+//        parameter, or one of these given twice with different values, is a 400.
+// Errors: a QueryError is 400 {"errors": {"<parameter>": ["<message>"]}} (crash-stats' form-error
+// shape); IndexUnavailable is 503 {"error": ...} with Retry-After: 5; anything else is 500
+// {"error": ...} without any detail (the detail is logged).
+//
+// Ownership and threads: borrows the index, which must outlive the SearchApi; the http::Server
+// the routes are added to must be stopped before the SearchApi is destroyed. Every index call
+// runs on the server's worker pool, never on its I/O threads; handlers may run concurrently (the
+// index is thread-safe, the SearchApi holds nothing mutable).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "http/server.h"
+#include "index/crash_index.h"
+
+namespace bw::web {
+
+// The Top Crashers request of a /api/TopCrashers/ query string (the parameters above). `now`
+// bounds end_date (at most one day ahead). Throws index::QueryError naming the parameter.
+index::TopCrashersQuery parse_top_crashers_query(const index::QueryPairs& pairs,
+                                                 std::chrono::system_clock::time_point now);
+
+class SearchApi {
+ public:
+  explicit SearchApi(index::CrashIndex& index);
+  ~SearchApi();
+  SearchApi(const SearchApi&) = delete;
+  SearchApi& operator=(const SearchApi&) = delete;
+
+  // Adds the routes above to `server` (before server.start()).
+  void add_routes(http::Server& server);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace bw::web
