@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <tuple>
 #include <unordered_map>
@@ -36,6 +37,10 @@ constexpr const char* kMigrationUnlock = "SELECT pg_advisory_unlock(716052937542
 // A search running longer than this is cancelled by the server (IndexUnavailable), as SQLite's.
 constexpr const char* kStatementTimeout = "SET statement_timeout = 30000";
 constexpr size_t kMaxRegexCandidates = 1'000'000;
+// `~`, `^` and `$` on signature first look for the matching signatures among every signature
+// ever indexed (signature_first_seen); up to this many, the crashes are then found by the
+// (signature, date) index instead of a pattern test on every crash of the date range.
+constexpr size_t kMaxSignatureCandidates = 2000;
 constexpr size_t kStatementCache = 256;
 constexpr int64_t kRetentionChunk = 5000;
 
@@ -765,6 +770,39 @@ struct PostgresCrashIndex::Impl {
     if (f.negated) sql << "), false)";
   }
 
+  // A `~`, `^` or `$` filter on signature, whose matches can be looked up among the signatures
+  // ever indexed (signature_first_seen holds every signature a crash row has, in the same
+  // snapshot, and is small).
+  static bool signature_pattern(const Filter& f) {
+    return f.field->name == "signature" && f.field->indexed() && !f.field->is_list &&
+           (f.op == Op::kContains || f.op == Op::kStartsWith || f.op == Op::kEndsWith);
+  }
+
+  // The signatures such a filter matches; nullopt when there are more than
+  // kMaxSignatureCandidates (the pattern is then tested on the crashes themselves).
+  std::optional<std::vector<std::string>> signature_candidates(Connection& c, const Filter& f) {
+    Sql sql;
+    sql << "SELECT s.signature FROM signature_first_seen AS s WHERE ";
+    values_condition(sql, "s.signature", "text", f, nullptr);
+    sql << " LIMIT " << std::to_string(kMaxSignatureCandidates + 1);
+    Result r = c.run(sql);
+    if (static_cast<size_t>(r.rows()) > kMaxSignatureCandidates) return std::nullopt;
+    std::vector<std::string> out;
+    out.reserve(static_cast<size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i) out.emplace_back(r.at(i, 0));
+    return out;
+  }
+
+  // The filter as "signature is one of `matched`", negated as filter_condition negates.
+  static void candidates_condition(Sql& sql, const Filter& f, const std::vector<std::string>& matched) {
+    if (f.negated) sql << "NOT COALESCE((";
+    ArrayLiteral a;
+    for (const auto& m : matched) a.add_text(m);
+    sql << scalar_expr(*f.field) << " = ANY(";
+    sql.param(a.str(), "text[]") << ")";
+    if (f.negated) sql << "), false)";
+  }
+
   // The values of an `@` filter's field that its patterns match, among the crashes the query's
   // other filters select (RE2 decides, exactly as the SQLite backend's bw_regexp).
   std::vector<std::string> regex_matches_for(Connection& c, const Sql& base, const Filter& f) {
@@ -856,8 +894,11 @@ struct PostgresCrashIndex::Impl {
 
   // Evaluates `agg` under `parents` (one Level per ancestor) and attaches results to the facets
   // objects of the parent buckets (by key path). Mirrors the SQLite backend's aggregate().
+  //
+  // `total` (top level, scalar field only): also counts every matching crash, those without a
+  // value included (their NULL group is counted, not made a bucket).
   void aggregate(Connection& c, const SuperSearchQuery& query, const Sql& where, const Aggregation& agg,
-                 std::vector<Level>& parents, std::map<std::string, json*>& targets) {
+                 std::vector<Level>& parents, std::map<std::string, json*>& targets, int64_t* total = nullptr) {
     if (targets.empty()) return;
     Sql sql;
     sql.params = where.params;
@@ -890,7 +931,7 @@ struct PostgresCrashIndex::Impl {
         sql.param(p.kept.str(), p.type + "[]") << ")";
       }
     }
-    if (!cardinality) {
+    if (!cardinality && !total) {
       sql << " AND ";
       self.key(sql);
       sql << " IS NOT NULL";
@@ -912,6 +953,9 @@ struct PostgresCrashIndex::Impl {
         if (!targets.count(path)) continue;  // a combination of kept keys that was not kept together
         if (cardinality) {
           by_parent[path].emplace_back(json(), r.int_at(row, np));
+        } else if (total) {
+          *total += r.int_at(row, np + 1);
+          if (!r.null_at(row, np)) by_parent[path].emplace_back(from_pg(self.type, r.at(row, np)), r.int_at(row, np + 1));
         } else {
           by_parent[path].emplace_back(from_pg(self.type, r.at(row, np)), r.int_at(row, np + 1));
         }
@@ -1143,6 +1187,12 @@ json PostgresCrashIndex::execute(const SuperSearchQuery& query) {
     for (const auto& f : query.filters) {
       if (f.op == Op::kRegex) continue;
       base << " AND ";
+      if (Impl::signature_pattern(f)) {
+        if (auto matched = impl_->signature_candidates(c, f)) {
+          Impl::candidates_condition(base, f, *matched);
+          continue;
+        }
+      }
       Impl::filter_condition(base, f, nullptr);
     }
     Sql where = base;
@@ -1153,7 +1203,25 @@ json PostgresCrashIndex::execute(const SuperSearchQuery& query) {
       Impl::filter_condition(where, f, &matched);
     }
     json out = {{"hits", json::array()}, {"total", 0}, {"facets", json::object()}, {"errors", json::array()}};
-    out["total"] = c.run("SELECT COUNT(*) FROM crashes AS c WHERE " + where.text, where.params).int_at(0, 0);
+    std::map<std::string, json*> top{{"", &out["facets"]}};
+    std::vector<Impl::Level> parents;
+    // The first scalar aggregation counts the total on its way (one scan instead of two), as in
+    // the SQLite backend; it runs first so the hits query knows the total.
+    size_t counted_by = query.aggregations.size();
+    for (size_t i = 0; i < query.aggregations.size(); ++i) {
+      const auto& a = query.aggregations[i];
+      if (a.kind != Aggregation::Kind::kCardinality && !a.field->is_list) {
+        counted_by = i;
+        break;
+      }
+    }
+    if (counted_by < query.aggregations.size()) {
+      int64_t total = 0;
+      impl_->aggregate(c, query, where, query.aggregations[counted_by], parents, top, &total);
+      out["total"] = total;
+    } else {
+      out["total"] = c.run("SELECT COUNT(*) FROM crashes AS c WHERE " + where.text, where.params).int_at(0, 0);
+    }
     if (query.results_number > 0 && out["total"].get<int64_t>() > query.results_offset) {
       int doc_column = -1;
       std::string sel = backend::select_list(query.columns, doc_column, "c.uuid");
@@ -1174,9 +1242,9 @@ json PostgresCrashIndex::execute(const SuperSearchQuery& query) {
       json& hits = out["hits"];
       for (int i = 0; i < r.rows(); ++i) hits.push_back(impl_->hit_from(r, i, query.columns, doc_column));
     }
-    std::map<std::string, json*> top{{"", &out["facets"]}};
-    std::vector<Impl::Level> parents;
-    for (const auto& agg : query.aggregations) impl_->aggregate(c, query, where, agg, parents, top);
+    for (size_t i = 0; i < query.aggregations.size(); ++i) {
+      if (i != counted_by) impl_->aggregate(c, query, where, query.aggregations[i], parents, top);
+    }
     tx.commit();
     return out;
   });
