@@ -1,6 +1,7 @@
 #include "index/backend_support.h"
 
 #include <chrono>
+#include <unordered_set>
 
 namespace bw::index::backend {
 
@@ -59,6 +60,93 @@ TopCrashersDays top_crashers_days(const TopCrashersQuery& query, TopCrashersResu
   result.start_date = format_day(days.start_day);
   result.end_date = format_day(days.end_day);
   return days;
+}
+
+void IdCount::add(std::string_view platform, int64_t n) {
+  count += n;
+  for (auto& p : platforms) {
+    if (p.first == platform) {
+      p.second += n;
+      return;
+    }
+  }
+  platforms.emplace_back(std::string(platform), n);
+}
+
+void fill_top_crashers_by_id(TopCrashersResult& result, const IdCounts& current, const IdCounts& previous, int limit,
+                             const NameLookup& names) {
+  result.total = 0;
+  result.previous_total = 0;
+  for (const auto& [id, c] : current) result.total += c.count;
+  for (const auto& [id, c] : previous) result.previous_total += c.count;
+  if (current.empty() || limit <= 0) return;
+
+  // The current period: ids by count; every id tied with the limit-th one needs its name.
+  std::vector<std::pair<int64_t, int64_t>> by_count;  // (count, id)
+  by_count.reserve(current.size());
+  for (const auto& [id, c] : current) by_count.emplace_back(c.count, id);
+  std::sort(by_count.begin(), by_count.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  const size_t n = std::min(by_count.size(), static_cast<size_t>(limit));
+  const int64_t boundary = by_count[n - 1].first;
+  std::vector<int64_t> wanted;
+  for (const auto& [count, id] : by_count) {
+    if (count < boundary) break;
+    wanted.push_back(id);
+  }
+  std::unordered_map<int64_t, std::string> known = names(wanted);
+  std::vector<std::pair<int64_t, int64_t>> top(by_count.begin(), by_count.begin() + static_cast<long>(wanted.size()));
+  std::sort(top.begin(), top.end(), [&](const auto& a, const auto& b) {
+    if (a.first != b.first) return a.first > b.first;
+    return known.at(a.second) < known.at(b.second);
+  });
+  top.resize(n);
+
+  // Previous ranks: 1 + ids with more crashes + ids as many whose name sorts first.
+  std::vector<int64_t> previous_counts;
+  previous_counts.reserve(previous.size());
+  for (const auto& [id, c] : previous) previous_counts.push_back(c.count);
+  std::sort(previous_counts.begin(), previous_counts.end(), std::greater<>());
+  std::unordered_set<int64_t> tied_counts;
+  for (const auto& [count, id] : top) {
+    if (auto it = previous.find(id); it != previous.end()) tied_counts.insert(it->second.count);
+  }
+  std::vector<int64_t> tied;  // previous ids whose name decides a rank
+  for (const auto& [id, c] : previous) {
+    if (tied_counts.count(c.count) && !known.count(id)) tied.push_back(id);
+  }
+  if (!tied.empty()) known.merge(names(tied));
+  std::unordered_map<int64_t, std::vector<std::string_view>> tied_names;  // previous count -> names, sorted
+  for (const auto& [id, c] : previous) {
+    if (tied_counts.count(c.count)) tied_names[c.count].push_back(known.at(id));
+  }
+  for (auto& [count, list] : tied_names) std::sort(list.begin(), list.end());
+
+  auto percent = [](int64_t part, int64_t total) {
+    return total ? 100.0 * static_cast<double>(part) / static_cast<double>(total) : 0.0;
+  };
+  for (size_t i = 0; i < top.size(); ++i) {
+    const auto& [count, id] = top[i];
+    const IdCount& counted = current.at(id);
+    TopCrasher tc;
+    tc.rank = static_cast<int>(i + 1);
+    tc.signature = known.at(id);
+    tc.count = count;
+    tc.platforms = std::map<std::string, int64_t>(counted.platforms.begin(), counted.platforms.end());
+    tc.percentage = percent(count, result.total);
+    if (auto it = previous.find(id); it != previous.end()) {
+      const int64_t pc = it->second.count;
+      // Counts are sorted descending: those greater than pc come first.
+      auto greater = std::lower_bound(previous_counts.begin(), previous_counts.end(), pc, std::greater<>());
+      const auto& same = tied_names.at(pc);
+      int rank = 1 + static_cast<int>(greater - previous_counts.begin()) +
+                 static_cast<int>(std::lower_bound(same.begin(), same.end(), std::string_view(tc.signature)) - same.begin());
+      tc.previous_rank = rank;
+      tc.rank_change = rank - tc.rank;
+      tc.previous_percentage = percent(pc, result.previous_total);
+    }
+    tc.percentage_change = tc.percentage - tc.previous_percentage;
+    result.crashers.push_back(std::move(tc));
+  }
 }
 
 }  // namespace bw::index::backend

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -89,5 +91,28 @@ void fill_top_crashers(TopCrashersResult& result, RankedSignatures<Platforms> cu
     result.crashers.push_back(std::move(tc));
   }
 }
+
+// ----- Top Crashers from a rollup keyed by signature id -----
+//
+// The default Top Crashers view (every version and process type) is ranked from a narrow rollup
+// whose signatures are integer ids (signature_ids): summing a period then costs an integer lookup
+// per row, not a string. Names are only fetched for the ids the answer needs: the top `limit`
+// (with every id tied at the boundary, since ties rank by name) and, for the previous ranks, the
+// ids tied with a top signature's previous count.
+
+// One id's crashes in a period: total and per platform.
+struct IdCount {
+  int64_t count = 0;
+  std::vector<std::pair<std::string, int64_t>> platforms;
+  void add(std::string_view platform, int64_t n);
+};
+using IdCounts = std::unordered_map<int64_t, IdCount>;
+// The names of the given ids (every id given must be answered).
+using NameLookup = std::function<std::unordered_map<int64_t, std::string>(const std::vector<int64_t>& ids)>;
+
+// Fills result.total, result.previous_total and result.crashers (first_seen left to the backend),
+// with exactly the ranks, percentages and changes fill_top_crashers gives for the same counts.
+void fill_top_crashers_by_id(TopCrashersResult& result, const IdCounts& current, const IdCounts& previous, int limit,
+                             const NameLookup& names);
 
 }  // namespace bw::index::backend

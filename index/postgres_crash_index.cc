@@ -636,6 +636,41 @@ struct PostgresCrashIndex::Impl {
             "t.platform = k.platform AND t.signature = k.signature AND t.count <= 0",
             {bproduct.str(), bday.str(), bprocess_type.str(), bplatform.str(), bsignature.str()});
     }
+    // The narrow rollup by signature id (migration 3): new signatures get their id first.
+    std::map<std::tuple<std::string, int64_t, std::string, std::string>, int64_t> by_signature;
+    for (const auto& [k, d] : deltas.rollup) {
+      const auto& [p, v, dy, pt, pl, s] = k;
+      if (d != 0) by_signature[{p, dy, s, pl}] += d;
+    }
+    ArrayLiteral sproduct, sday, ssignature, splatform, scount;
+    ArrayLiteral tproduct, tday, tsignature, tplatform;  // keys that went down
+    std::set<std::string> signatures;
+    for (const auto& [k, d] : by_signature) {
+      if (d == 0) continue;
+      const auto& [p, dy, s, pl] = k;
+      sproduct.add_text(p), sday.add_int(dy), ssignature.add_text(s), splatform.add_text(pl), scount.add_int(d);
+      if (d < 0) tproduct.add_text(p), tday.add_int(dy), tsignature.add_text(s), tplatform.add_text(pl);
+      signatures.insert(s);
+    }
+    if (!sproduct.empty()) {
+      ArrayLiteral names;
+      for (const auto& s : signatures) names.add_text(s);
+      c.run("INSERT INTO signature_ids(signature) SELECT * FROM unnest($1::text[]) ON CONFLICT (signature) DO NOTHING",
+            {names.str()});
+      c.run("INSERT INTO topcrash_signature_daily AS t(product, day, sig, platform, count) "
+            "SELECT k.product, k.day, s.id, k.platform, k.count FROM unnest($1::text[], $2::bigint[], $3::text[], "
+            "$4::text[], $5::bigint[]) AS k(product, day, signature, platform, count), signature_ids AS s "
+            "WHERE s.signature = k.signature "
+            "ON CONFLICT (product, day, sig, platform) DO UPDATE SET count = t.count + EXCLUDED.count",
+            {sproduct.str(), sday.str(), ssignature.str(), splatform.str(), scount.str()});
+    }
+    if (!tproduct.empty()) {
+      c.run("DELETE FROM topcrash_signature_daily AS t USING unnest($1::text[], $2::bigint[], $3::text[], $4::text[]) "
+            "AS k(product, day, signature, platform), signature_ids AS s "
+            "WHERE s.signature = k.signature AND t.product = k.product AND t.day = k.day AND t.sig = s.id AND "
+            "t.platform = k.platform AND t.count <= 0",
+            {tproduct.str(), tday.str(), tsignature.str(), tplatform.str()});
+    }
     if (!deltas.first_seen.empty()) {
       ArrayLiteral fsig, fday, fbuild;
       for (const auto& [s, first] : deltas.first_seen) {
@@ -1295,12 +1330,42 @@ TopCrashersResult PostgresCrashIndex::top_crashers(const TopCrashersQuery& query
     backend::rank_signatures(ranked);
     return ranked;
   };
+  // The default view (every version and process type): the narrow rollup by signature id.
+  auto by_id = [&](Connection& c, int64_t from, int64_t to) {
+    Sql sql;
+    sql << "SELECT sig, platform, SUM(count) FROM topcrash_signature_daily WHERE product = ";
+    sql.param(pg_text(query.product), "text") << " AND day >= ";
+    sql.param(std::to_string(from), "bigint") << " AND day <= ";
+    sql.param(std::to_string(to), "bigint");
+    if (!query.platform.empty()) {
+      sql << " AND platform = ";
+      sql.param(pg_text(query.platform), "text");
+    }
+    sql << " GROUP BY sig, platform";
+    backend::IdCounts counts;
+    Result r = c.run(sql);
+    for (int i = 0; i < r.rows(); ++i) counts[r.int_at(i, 0)].add(r.at(i, 1), r.int_at(i, 2));
+    return counts;
+  };
   return impl_->with_connection([&](Connection& c) {
     TopCrashersResult res = result;
     Transaction tx(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    auto current = period(c, start_day, end_day, res.total);
-    auto previous = period(c, start_day - query.days, start_day - 1, res.previous_total);
-    backend::fill_top_crashers(res, std::move(current), previous, query.limit);
+    if (query.versions.empty() && query.process_type.empty()) {
+      auto current = by_id(c, start_day, end_day);
+      auto previous = by_id(c, start_day - query.days, start_day - 1);
+      backend::fill_top_crashers_by_id(res, current, previous, query.limit, [&](const std::vector<int64_t>& ids) {
+        ArrayLiteral list;
+        for (int64_t id : ids) list.add_int(id);
+        std::unordered_map<int64_t, std::string> names;
+        Result r = c.run("SELECT id, signature FROM signature_ids WHERE id = ANY($1::integer[])", {list.str()});
+        for (int i = 0; i < r.rows(); ++i) names.emplace(r.int_at(i, 0), r.text(i, 1));
+        return names;
+      });
+    } else {
+      auto current = period(c, start_day, end_day, res.total);
+      auto previous = period(c, start_day - query.days, start_day - 1, res.previous_total);
+      backend::fill_top_crashers(res, std::move(current), previous, query.limit);
+    }
     ArrayLiteral sigs;
     for (const auto& tc : res.crashers) sigs.add_text(tc.signature);
     if (!sigs.empty()) {

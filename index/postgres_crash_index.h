@@ -27,6 +27,9 @@
 // expressions differ from RE2 (`\b`, `.` and newlines, `(?i)` placement, repetition bounds), so
 // letting the server interpret the pattern would give different answers. A regex filter over
 // more than 1,000,000 distinct values is refused (QueryError naming the field).
+// `~`, `^` and `$` on signature first take the matching signatures from signature_first_seen
+// (every signature ever indexed, in the same snapshot); up to 2,000 of them, the crashes are found
+// through the (signature, date) index. The first facet's scan also counts the total.
 //
 // Connections: a pool of up to `readers` + 1 connections, opened on demand, each with its own
 // prepared statements (PQprepare; search shapes are cached too, 256 per connection). Any number

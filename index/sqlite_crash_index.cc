@@ -463,6 +463,8 @@ struct SqliteCrashIndex::Impl {
   // would be a no-op and is skipped. Bounded: cleared when it grows past kFirstSeenCache.
   std::unordered_map<std::string, int64_t> first_seen_days;
   static constexpr size_t kFirstSeenCache = 200000;
+  // Signature -> id in signature_ids, as committed (ids never change; guarded by write_mutex).
+  std::unordered_map<std::string, int64_t> signature_ids;
 
   // A reader from the pool, returned on destruction.
   class Reader {
@@ -523,6 +525,7 @@ struct SqliteCrashIndex::Impl {
   struct Deltas {
     std::map<RollupKey, int64_t> rollup;
     std::map<std::string, std::pair<int64_t, std::string>> first_seen;  // signature -> (day, build)
+    std::vector<std::pair<std::string, int64_t>> ids;  // signature ids looked up or made by apply
 
     void add(const std::string& product, const std::string& version, int64_t day, const std::string& process_type,
              const std::string& platform, const std::string& signature, int64_t d) {
@@ -531,13 +534,35 @@ struct SqliteCrashIndex::Impl {
   };
 
   // After a commit: what `deltas` wrote to signature_first_seen is now the table's content (or
-  // later than it, when another process lowered a day meanwhile, which only costs an upsert).
-  void remember_first_seen(const Deltas& deltas) {
+  // later than it, when another process lowered a day meanwhile, which only costs an upsert), and
+  // the signature ids it used exist for good.
+  void remember(const Deltas& deltas) {
     if (first_seen_days.size() + deltas.first_seen.size() > kFirstSeenCache) first_seen_days.clear();
     for (const auto& [signature, first] : deltas.first_seen) {
       auto [it, fresh] = first_seen_days.try_emplace(signature, first.first);
       if (!fresh && first.first < it->second) it->second = first.first;
     }
+    if (signature_ids.size() + deltas.ids.size() > kFirstSeenCache) signature_ids.clear();
+    for (const auto& [signature, id] : deltas.ids) signature_ids.emplace(signature, id);
+  }
+
+  // The id of a signature in signature_ids, made when new (inside the caller's transaction: it is
+  // only cached once that commits).
+  int64_t signature_id(const std::string& signature, Deltas& deltas) {
+    if (auto it = signature_ids.find(signature); it != signature_ids.end()) return it->second;
+    auto& w = *writer;
+    int64_t id = 0;
+    {
+      auto q = w.use("SELECT id FROM signature_ids WHERE signature = ?");
+      q.bind(1, signature);
+      if (q.step()) id = q.int_at(0);
+    }
+    if (!id) {
+      w.use("INSERT INTO signature_ids(signature) VALUES(?)").bind(1, signature).step();
+      id = sqlite3_last_insert_rowid(w.db);
+    }
+    deltas.ids.emplace_back(signature, id);
+    return id;
   }
 
   // Takes the old row's contribution away; returns its rid or 0.
@@ -553,13 +578,15 @@ struct SqliteCrashIndex::Impl {
     return rid;
   }
 
-  void apply(const Deltas& deltas) {
+  void apply(Deltas& deltas) {
     auto& w = *writer;
     std::map<std::tuple<std::string, int64_t, std::string, std::string, std::string>, int64_t> all;
+    std::map<std::tuple<std::string, int64_t, std::string, std::string>, int64_t> by_signature;
     for (const auto& [k, d] : deltas.rollup) {
       if (d == 0) continue;
       const auto& [product, version, day, process_type, platform, signature] = k;
       all[{product, day, process_type, platform, signature}] += d;
+      by_signature[{product, day, signature, platform}] += d;
       w.use("INSERT INTO topcrash_daily(product, version, day, process_type, platform, signature, count) "
             "VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET count = count + excluded.count")
           .bind(1, product).bind(2, version).bind(3, day).bind(4, process_type).bind(5, platform).bind(6, signature)
@@ -581,6 +608,19 @@ struct SqliteCrashIndex::Impl {
         w.use("DELETE FROM topcrash_daily_all WHERE product = ? AND day = ? AND process_type = ? AND platform = ? AND "
               "signature = ? AND count <= 0")
             .bind(1, product).bind(2, day).bind(3, process_type).bind(4, platform).bind(5, signature).step();
+      }
+    }
+    for (const auto& [k, d] : by_signature) {
+      if (d == 0) continue;
+      const auto& [product, day, signature, platform] = k;
+      int64_t sig = signature_id(signature, deltas);
+      w.use("INSERT INTO topcrash_signature_daily(product, day, sig, platform, count) VALUES(?, ?, ?, ?, ?) "
+            "ON CONFLICT DO UPDATE SET count = count + excluded.count")
+          .bind(1, product).bind(2, day).bind(3, sig).bind(4, platform).bind(5, d).step();
+      if (d < 0) {
+        w.use("DELETE FROM topcrash_signature_daily WHERE product = ? AND day = ? AND sig = ? AND platform = ? AND "
+              "count <= 0")
+            .bind(1, product).bind(2, day).bind(3, sig).bind(4, platform).step();
       }
     }
     for (const auto& [signature, first] : deltas.first_seen) {
@@ -919,7 +959,7 @@ void SqliteCrashIndex::upsert_batch(std::span<const CrashInput> crashes) {
   }
   impl_->apply(deltas);
   tx.commit();
-  impl_->remember_first_seen(deltas);
+  impl_->remember(deltas);
   impl_->rows_since_optimize += rows.size();
   if (impl_->rows_since_optimize >= 100000) {
     // Keeps the planner's statistics current as the index grows (cheap with analysis_limit).
@@ -1069,9 +1109,40 @@ TopCrashersResult SqliteCrashIndex::top_crashers(const TopCrashersQuery& query) 
     backend::rank_signatures(ranked);
     return ranked;
   };
-  auto current = period(start_day, end_day, result.total);
-  auto previous = period(start_day - query.days, start_day - 1, result.previous_total);
-  backend::fill_top_crashers(result, std::move(current), previous, query.limit);
+  if (query.versions.empty() && query.process_type.empty()) {
+    // The default view: the narrow rollup keyed by signature id (migration 3).
+    auto by_id = [&](int64_t from, int64_t to) {
+      Sql sql;
+      sql << "SELECT sig, platform, count FROM topcrash_signature_daily WHERE product = ";
+      sql.param(query.product) << " AND day >= ";
+      sql.param(from) << " AND day <= ";
+      sql.param(to);
+      if (!query.platform.empty()) {
+        sql << " AND platform = ";
+        sql.param(query.platform);
+      }
+      backend::IdCounts counts;
+      auto q = r->use(sql.text);
+      impl_->bind_all(q, sql.params);
+      while (q.step()) counts[q.int_at(0)].add(q.view_at(1), q.int_at(2));
+      return counts;
+    };
+    auto current = by_id(start_day, end_day);
+    auto previous = by_id(start_day - query.days, start_day - 1);
+    backend::fill_top_crashers_by_id(result, current, previous, query.limit, [&](const std::vector<int64_t>& ids) {
+      std::unordered_map<int64_t, std::string> names;
+      json list = json::array();
+      for (int64_t id : ids) list.push_back(id);
+      auto q = r->use("SELECT id, signature FROM signature_ids WHERE id IN (SELECT value FROM json_each(?))");
+      q.bind_json(1, list);
+      while (q.step()) names.emplace(q.int_at(0), q.text_at(1));
+      return names;
+    });
+  } else {
+    auto current = period(start_day, end_day, result.total);
+    auto previous = period(start_day - query.days, start_day - 1, result.previous_total);
+    backend::fill_top_crashers(result, std::move(current), previous, query.limit);
+  }
   json sigs = json::array();
   for (const auto& c : result.crashers) sigs.push_back(c.signature);
   if (!sigs.empty()) {

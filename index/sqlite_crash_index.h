@@ -2,9 +2,9 @@
 //
 // Layout (index/migrations/sqlite/): table `crashes` with one column per indexed catalogue field
 // plus `doc`, a compact JSON object of the other fields; indexes on (date, signature),
-// (signature, date), (product, version, date) and uuid; rollups `topcrash_daily` (day × product
-// × version × platform × process_type × signature), `topcrash_daily_all` (the same without
-// version) and `signature_first_seen`. The schema is versioned (`schema_version`); migrations are
+// (signature, date), (product, version, date, signature) and uuid; rollups `topcrash_daily`
+// (day × product × version × platform × process_type × signature), `topcrash_daily_all` (the
+// same without version) and `signature_first_seen`. The schema is versioned (`schema_version`); migrations are
 // compiled into the binary and applied at open.
 //
 // Connections: one writer (writes are serialized by a mutex, a batch is one IMMEDIATE
