@@ -10,9 +10,10 @@
 //   week is upserted. Text is COLLATE "C": byte order, like SQLite.
 // - `crash_keys(uuid PRIMARY KEY, date)`: a partitioned table cannot hold a unique uuid, so this
 //   one does; it also says which partition a crash's row is in.
-// - rollups `topcrash_daily`, `topcrash_daily_all`, `signature_first_seen`, kept in step inside
-//   every write transaction with INSERT ... ON CONFLICT DO UPDATE deltas (reprocessing subtracts
-//   the old row's contribution and adds the new one's).
+// - rollups `topcrash_daily`, `topcrash_daily_all`, `topcrash_signature_daily` (signature ids from
+//   `signature_ids`), `signature_first_seen`, kept in step inside every write transaction with
+//   INSERT ... ON CONFLICT DO UPDATE deltas (reprocessing subtracts the old row's contribution
+//   and adds the new one's).
 //
 // Writes: upsert_batch is one transaction of a few array-bound statements (unnest), whatever the
 // batch size. Writers are serialized by a transaction-scoped advisory lock, so several processes
