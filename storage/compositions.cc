@@ -1,5 +1,6 @@
 #include "storage/compositions.h"
 
+#include <algorithm>
 #include <exception>
 
 namespace bw::storage {
@@ -135,6 +136,38 @@ void PairCrashStorage::confirm_new_crash(const CrashId& id) {
 void PairCrashStorage::release_new_crash(const CrashId& id) {
   first_->release_new_crash(id);
   second_->release_new_crash(id);
+}
+
+namespace {
+
+// The sorted union of one listing from two stores; a store that keeps no processed crashes
+// (UnsupportedOperation) adds nothing, unless neither does.
+template <typename T, typename F>
+std::vector<T> merged_listing(CrashStorage& first, CrashStorage& second, F&& list) {
+  std::vector<T> out;
+  int supported = 0;
+  for (CrashStorage* store : {&first, &second}) {
+    try {
+      auto part = list(*store);
+      out.insert(out.end(), part.begin(), part.end());
+      ++supported;
+    } catch (const UnsupportedOperation&) {
+      if (store == &second && supported == 0) throw;
+    }
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> PairCrashStorage::processed_days() {
+  return merged_listing<std::string>(*first_, *second_, [](CrashStorage& s) { return s.processed_days(); });
+}
+
+std::vector<CrashId> PairCrashStorage::processed_crash_ids(const std::string& day) {
+  return merged_listing<CrashId>(*first_, *second_, [&](CrashStorage& s) { return s.processed_crash_ids(day); });
 }
 
 void FallbackCrashStorage::save_raw_crash(const CrashId& id, const nlohmann::json& raw_crash,

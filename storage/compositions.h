@@ -46,6 +46,8 @@ class PolyCrashStorage : public CrashStorage {
   }
   void confirm_new_crash(const CrashId& id) override { first().confirm_new_crash(id); }
   void release_new_crash(const CrashId& id) override { first().release_new_crash(id); }
+  std::vector<std::string> processed_days() override { return first().processed_days(); }
+  std::vector<CrashId> processed_crash_ids(const std::string& day) override { return first().processed_crash_ids(day); }
 
  private:
   CrashStorage& first() { return *stores_.front(); }
@@ -67,6 +69,9 @@ class PairCrashStorage : public CrashStorage {
   std::vector<CrashId> claim_new_crashes(size_t max, std::chrono::seconds lease = std::chrono::seconds(300)) override;
   void confirm_new_crash(const CrashId& id) override;
   void release_new_crash(const CrashId& id) override;
+  // Both stores' listings merged (a processed crash may be in either), without repeats.
+  std::vector<std::string> processed_days() override;
+  std::vector<CrashId> processed_crash_ids(const std::string& day) override;
 
  protected:
   // Throws std::invalid_argument on a null store.

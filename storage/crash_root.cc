@@ -734,6 +734,25 @@ void CrashRoot::maybe_remove_stale_temporaries() {
   remove_stale_temporaries();
 }
 
+std::vector<std::string> CrashRoot::crash_days() const {
+  std::vector<std::string> out;
+  for (auto& day : days()) {
+    if (is_day_folder_name(day)) out.push_back(day);
+  }
+  return out;
+}
+
+std::vector<CrashId> CrashRoot::crash_ids_with_file(const std::string& day, const std::string& filename) const {
+  std::vector<CrashId> out;
+  if (!is_day_folder_name(day)) return out;
+  for (auto& folder : crash_folders_of_day(root_ / day, day)) {
+    struct stat st{};
+    if (::stat((folder / filename).c_str(), &st) != 0) continue;
+    out.push_back(*CrashId::parse(folder.filename().string()));
+  }
+  return out;
+}
+
 std::vector<std::string> CrashRoot::expired_days(const std::string& first_kept_day) const {
   if (!is_day_folder_name(first_kept_day)) {
     throw std::invalid_argument("first kept day must be a date written YYYYMMDD, not '" + first_kept_day + "'");

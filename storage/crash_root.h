@@ -108,6 +108,13 @@ class CrashRoot {
   // Removes .tmp folders older than the stale age that no live writer holds; returns how many.
   size_t remove_stale_temporaries();
 
+  // --- listing (for rebuilding the index) ---
+  // Day folders named by a valid date (YYYYMMDD), ascending.
+  std::vector<std::string> crash_days() const;
+  // Ids of the crash folders saved under `day` that hold `filename`, sorted. A listing only: a
+  // crash may be removed or replaced right after. Empty when the day folder does not exist.
+  std::vector<CrashId> crash_ids_with_file(const std::string& day, const std::string& filename) const;
+
   // --- retention (docs/storage.md, "Retention") ---
   // `first_kept_day` is a "YYYYMMDD": day folders named by a valid date before it are expired,
   // that day and later ones are never touched. Folders that are not a valid date are left alone.

@@ -62,6 +62,14 @@ std::vector<CrashId> CrashStorage::claim_new_crashes(size_t max, std::chrono::se
   return claimed;
 }
 
+std::vector<std::string> CrashStorage::processed_days() {
+  throw UnsupportedOperation("this storage keeps no processed crashes to list");
+}
+
+std::vector<CrashId> CrashStorage::processed_crash_ids(const std::string&) {
+  throw UnsupportedOperation("this storage keeps no processed crashes to list");
+}
+
 void release_all(CrashStorage& storage, const std::vector<CrashId>& claimed) noexcept {
   for (const auto& id : claimed) {
     try {

@@ -135,6 +135,14 @@ class CrashStorage {
   // The consumer failed: offer the crash again at once, in its original place (oldest first).
   // A no-op when the crash is not claimed (its lease already expired and it was offered again).
   virtual void release_new_crash(const CrashId& id) = 0;
+
+  // --- Listing processed crashes (rebuilding the index, docs/search.md) ---
+  // Days (YYYYMMDD, ascending) under which processed crashes may be kept; the day is the crash
+  // id's. UnsupportedOperation (the default) for stores that keep no processed crashes.
+  virtual std::vector<std::string> processed_days();
+  // Ids of the processed crashes of one such day, sorted. A listing only: a crash may be removed
+  // right after. Empty for a day with none (or that is not a day). UnsupportedOperation by default.
+  virtual std::vector<CrashId> processed_crash_ids(const std::string& day);
 };
 
 // Releases each claim, ignoring failures (an unreleased claim expires by itself).

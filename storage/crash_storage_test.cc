@@ -2,6 +2,7 @@
 // and composition.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <functional>
@@ -191,6 +192,34 @@ TEST_P(CrashStorageTest, ProcessedCrashRoundTrips) {
   store_->save_processed(id, processed);
   EXPECT_EQ(store_->get_processed(id)["signature"], "other");
   EXPECT_EQ(store_->get_raw_crash(id)["uuid"], id.str());  // the raw crash is untouched
+}
+
+TEST_P(CrashStorageTest, ProcessedCrashesAreListedByDay) {
+  if (!GetParam().keeps_processed) {
+    EXPECT_THROW(store_->processed_days(), UnsupportedOperation);
+    EXPECT_THROW(store_->processed_crash_ids("20261201"), UnsupportedOperation);
+    return;
+  }
+  using namespace std::chrono;
+  auto day = [](int d) { return sys_days{year(2026) / 11 / d} + hours(12); };
+  auto a = CrashId::generate(ThrottleResult::kAccept, day(3));
+  auto b = CrashId::generate(ThrottleResult::kDefer, day(3));
+  auto c = CrashId::generate(ThrottleResult::kAccept, day(1));
+  auto raw_only = CrashId::generate(ThrottleResult::kAccept, day(2));
+  for (auto& id : {a, b, c, raw_only}) store_->save_raw_crash(id, sample_raw(id), {});
+  for (auto& id : {a, b, c}) store_->save_processed(id, {{"uuid", id.str()}});
+
+  EXPECT_EQ(store_->processed_days(), (std::vector<std::string>{"20261101", "20261103"}));
+  auto expected = std::vector<CrashId>{a, b};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(store_->processed_crash_ids("20261103"), expected);
+  EXPECT_EQ(store_->processed_crash_ids("20261101"), std::vector<CrashId>{c});
+  EXPECT_TRUE(store_->processed_crash_ids("20261102").empty());  // raw only
+  EXPECT_TRUE(store_->processed_crash_ids("20261131").empty());  // not a day
+  EXPECT_TRUE(store_->processed_crash_ids("../etc").empty());
+
+  store_->remove(a);
+  EXPECT_EQ(store_->processed_crash_ids("20261103"), std::vector<CrashId>{b});
 }
 
 TEST_P(CrashStorageTest, RemoveForgetsEverything) {

@@ -87,6 +87,16 @@ nlohmann::json FileSystemStorageBase::get_processed(const CrashId& id) {
   return records::decode_processed(processed_root_->read_file(id, kProcessedFile));
 }
 
+std::vector<std::string> FileSystemStorageBase::processed_days() {
+  if (!processed_root_) throw UnsupportedOperation("this storage keeps raw crashes only");
+  return processed_root_->crash_days();
+}
+
+std::vector<CrashId> FileSystemStorageBase::processed_crash_ids(const std::string& day) {
+  if (!processed_root_) throw UnsupportedOperation("this storage keeps raw crashes only");
+  return processed_root_->crash_ids_with_file(day, kProcessedFile);
+}
+
 bool FileSystemStorageBase::has_raw_crash(const CrashId& id) {
   for (auto* r : read_order(id)) {
     if (r->has_crash(id)) return true;

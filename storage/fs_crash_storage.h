@@ -51,6 +51,8 @@ class FileSystemStorageBase : public CrashStorage {
   std::vector<CrashId> claim_new_crashes(size_t max, std::chrono::seconds lease = std::chrono::seconds(300)) override;
   void confirm_new_crash(const CrashId& id) override;
   void release_new_crash(const CrashId& id) override;
+  std::vector<std::string> processed_days() override;
+  std::vector<CrashId> processed_crash_ids(const std::string& day) override;
 
   // Removes leftover .tmp folders of dead writers (older than the stale age) in every root.
   size_t remove_stale_temporaries();

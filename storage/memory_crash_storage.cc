@@ -101,6 +101,24 @@ nlohmann::json MemoryCrashStorage::get_processed(const CrashId& id) {
   return *it->second.processed;
 }
 
+std::vector<std::string> MemoryCrashStorage::processed_days() {
+  std::lock_guard lock(mu_);
+  std::set<std::string> days;
+  for (auto& [id, stored] : crashes_) {
+    if (stored.processed) days.insert(id.date_folder());
+  }
+  return {days.begin(), days.end()};
+}
+
+std::vector<CrashId> MemoryCrashStorage::processed_crash_ids(const std::string& day) {
+  std::lock_guard lock(mu_);
+  std::vector<CrashId> ids;  // crashes_ is ordered by id, so this is sorted
+  for (auto& [id, stored] : crashes_) {
+    if (stored.processed && id.date_folder() == day) ids.push_back(id);
+  }
+  return ids;
+}
+
 bool MemoryCrashStorage::has_raw_crash(const CrashId& id) {
   std::lock_guard lock(mu_);
   auto it = crashes_.find(id);

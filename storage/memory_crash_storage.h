@@ -34,6 +34,8 @@ class MemoryCrashStorage : public CrashStorage {
   std::optional<CrashId> claim_new_crash(std::chrono::seconds lease = std::chrono::seconds(300)) override;
   void confirm_new_crash(const CrashId& id) override;
   void release_new_crash(const CrashId& id) override;
+  std::vector<std::string> processed_days() override;
+  std::vector<CrashId> processed_crash_ids(const std::string& day) override;
 
   size_t size() const;
 
