@@ -152,3 +152,39 @@ TEST(FrontTest, MissingBreakwaterAllIsAClearError) {
 }
 
 }  // namespace
+
+namespace {
+
+// The index maintenance commands on an empty data folder: they run, say what they did, and
+// refuse bad arguments with status 2 naming them (the work itself: maintenance/*_test.cc).
+TEST(CliTest, IndexRebuildExpireAndSearchRunOnAnEmptySite) {
+  auto data = std::filesystem::temp_directory_path() / ("bw-cli-" + bw::fs::unique_temp_name());
+  std::string at = " --data " + data.string();
+  auto r = run("admin index rebuild" + at);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("rebuilt: 0 crashes indexed from 0 days, 0 skipped"), std::string::npos) << r.output;
+  r = run("admin index rebuild --since 2026-02-30" + at);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--since '2026-02-30' is not a day"), std::string::npos) << r.output;
+  r = run("admin index rebuild --batch 0" + at);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+
+  r = run("admin expire" + at);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("no retention is configured"), std::string::npos) << r.output;
+  r = run("admin expire --set index.retention_days=30 --set storage.processed_retention_days=30" + at);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("0 crashes dropped from the index"), std::string::npos) << r.output;
+  r = run("admin expire --set index.retention_days=-1" + at);
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("index.retention_days"), std::string::npos) << r.output;
+
+  r = run("search product=Firefox" + at);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  r = run("search nosuchfield=1" + at);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("nosuchfield"), std::string::npos) << r.output;
+  std::filesystem::remove_all(data);
+}
+
+}  // namespace

@@ -7,6 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "index/crash_index.h"
+#include "maintenance/index_rebuild.h"
+#include "maintenance/retention_job.h"
 #include "processor/admin.h"
 #include "queue/crash_queue.h"
 #include "storage/factory.h"
@@ -133,6 +136,49 @@ void add_admin_processing_commands(CLI::App& admin, SharedOptions& shared) {
   priority->callback([run, p] { run(*p, false); });
 }
 
+// admin index rebuild [--since DATE] | admin expire (maintenance/)
+void add_admin_maintenance_commands(CLI::App& admin, SharedOptions& shared) {
+  auto* index_cmd = admin.add_subcommand("index", "maintain the crash index");
+  index_cmd->require_subcommand(1);
+  auto* rebuild = index_cmd->add_subcommand("rebuild", "index every processed crash in storage again (resumable with --since)");
+  shared.add_to(*rebuild);
+  struct RebuildFlags {
+    std::string since;
+    size_t batch = 500;
+  };
+  auto r = std::make_shared<RebuildFlags>();
+  rebuild->add_option("--since", r->since, "only crashes received on or after this day (YYYY-MM-DD)");
+  rebuild->add_option("--batch", r->batch, "crashes per transaction")->capture_default_str();
+  rebuild->callback([&shared, r] {
+    maintenance::RebuildOptions options;
+    if (!r->since.empty()) {
+      options.since_day = maintenance::parse_day(r->since);
+      if (!options.since_day) throw CommandFailed(2, "--since '" + r->since + "' is not a day (YYYY-MM-DD)");
+    }
+    if (r->batch == 0) throw CommandFailed(2, "--batch must be at least 1");
+    options.batch = r->batch;
+    options.progress = [](std::string_view line) { std::cout << line << std::endl; };
+    Config config = shared.load_and_init_logging();
+    auto storage = storage::make_primary_storage(config);
+    auto crash_index = index::open_crash_index(config);
+    maintenance::rebuild_index(*storage, *crash_index, options);
+  });
+
+  auto* expire = admin.add_subcommand("expire", "apply retention now: storage.*_retention_days and index.retention_days");
+  shared.add_to(*expire);
+  expire->callback([&shared] {
+    Config config = shared.load_and_init_logging();
+    auto crash_index = index::open_crash_index(config);
+    maintenance::RetentionJob job(config, crash_index.get());
+    if (!job.enabled()) {
+      std::cout << "no retention is configured (every *_retention_days is 0): nothing to do" << std::endl;
+      return;
+    }
+    auto run = job.run_once(std::chrono::system_clock::now(), [](std::string_view line) { std::cout << line << std::endl; });
+    std::cout << run.summary() << std::endl;
+  });
+}
+
 }  // namespace
 
 void register_admin_command(CLI::App& app, SharedOptions& shared) {
@@ -140,6 +186,7 @@ void register_admin_command(CLI::App& app, SharedOptions& shared) {
   admin->require_subcommand(1);
   add_admin_queue_commands(*admin, shared);
   add_admin_processing_commands(*admin, shared);
+  add_admin_maintenance_commands(*admin, shared);
 }
 
 }  // namespace bw::cli
