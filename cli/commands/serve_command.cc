@@ -13,6 +13,8 @@
 #include "crashmover/crash_mover.h"
 #include "http/health.h"
 #include "http/stop_signals.h"
+#include "index/crash_index.h"
+#include "maintenance/retention_job.h"
 #include "processor/processor.h"
 #include "storage/factory.h"
 #include "web/web_app.h"
@@ -39,21 +41,29 @@ void register_serve_command(CLI::App& app, SharedOptions& shared) {
     // submit-to-processed latency well under a second.
     mover_settings.idle_wait = std::min(mover_settings.idle_wait, std::chrono::milliseconds(100));
     crashmover::CrashMover mover({&collector.buffer()}, *primary, *mover_queue, mover_settings);
-    processor::ProcessorService processing(config, *primary, queue_settings, processor::breakwater_worker_command());
+    // The crash index (SQLite in the data folder unless index.url says otherwise): the processors
+    // write every processed crash into it, the web app searches it.
+    auto crash_index = index::open_crash_index(config);
+    processor::ProcessorService processing(config, *primary, queue_settings, processor::breakwater_worker_command(),
+                                           crash_index.get());
     // The web app's own queue instance: its priority publishes never wait behind the mover's.
     auto web_queue = queue::open_crash_queue(queue_settings);
-    web::WebApp web_app(config, *primary, *web_queue);
+    web::WebApp web_app(config, *primary, *web_queue, crash_index.get());
     web_app.add_routes(server);
+    // Retention (storage.*_retention_days, index.retention_days): a minute after start, then hourly.
+    maintenance::RetentionJob retention(config, crash_index.get());
 
     // One /__heartbeat__ for the whole process: every role's check.
     http::add_health_routes(server, {nlohmann::json{{"version", kVersion}, {"commit", kGitCommit}}.dump(),
                                      {[&collector] { return collector.health_problems(); },
                                       [&mover] { return mover.health_problems(); },
                                       [&processing] { return processing.processor().health_problems(); },
-                                      [&web_app] { return web_app.health_problems(); }}});
+                                      [&web_app] { return web_app.health_problems(); },
+                                      [&retention] { return retention.health_problems(); }}});
     server.start();
     std::thread mover_thread([&mover] { mover.run(); });
     processing.start();
+    retention.start(std::chrono::minutes(1), std::chrono::hours(1));
     std::cout << "breakwater serving on http://" << server.address()
               << "/ (crash reports at /report/index/<crash id>; submit crashes to /submit)" << std::endl;
     signals.wait();
@@ -61,6 +71,7 @@ void register_serve_command(CLI::App& app, SharedOptions& shared) {
     mover.stop();
     mover_thread.join();
     processing.stop();
+    retention.stop();
   });
 }
 

@@ -1,5 +1,6 @@
 // `breakwater web`: the web reporter and its JSON API alone (DESIGN §12, docs/web.md), on
-// server.listen, reading the primary crash storage and publishing priority requests to the queue.
+// server.listen, reading the primary crash storage and the crash index, and publishing priority
+// requests to the queue.
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -8,6 +9,7 @@
 #include "cli/version.h"
 #include "http/health.h"
 #include "http/stop_signals.h"
+#include "index/crash_index.h"
 #include "queue/crash_queue.h"
 #include "storage/factory.h"
 #include "web/web_app.h"
@@ -22,7 +24,8 @@ void register_web_command(CLI::App& app, SharedOptions& shared) {
     Config config = shared.load_and_init_logging();
     auto primary = storage::make_primary_storage(config);
     auto queue = queue::open_crash_queue(queue::QueueSettings::from_config(config));
-    web::WebApp web_app(config, *primary, *queue);
+    auto crash_index = index::open_crash_index(config);
+    web::WebApp web_app(config, *primary, *queue, crash_index.get());
     http::Server server(http::ServerOptions::from_config(config));
     web_app.add_routes(server);
     http::add_health_routes(server, {nlohmann::json{{"version", kVersion}, {"commit", kGitCommit}}.dump(),
