@@ -19,6 +19,7 @@
 #include "core/random.h"
 #include "core/temp_dir.h"
 #include "http/client.h"
+#include "index/fields.h"
 #include "storage/factory.h"
 #include "tests/e2e/child_process.h"
 #include "web/static_assets.h"
@@ -133,6 +134,18 @@ result = "DEFER"
         "/api/RawCrash/?crash_id=" + id + "&format=raw&name=upload_file_minidump", "/", "/report/index/x",
         "/api/RawCrash/?crash_id=x", "/no/such/page"};
     for (const auto& asset : static_assets()) targets.emplace_back(asset.path);
+    // The JSON API over the crash index, asking for every field in every way.
+    std::string every_field;
+    for (const auto& f : index::FieldCatalogue::builtin()->all()) every_field += (every_field.empty() ? "" : ",") + f.name;
+    for (const std::string& query :
+         {"uuid=" + id + "&_columns=" + every_field, "_columns=" + every_field + "&_facets=" + every_field,
+          std::string("_aggs.product=url&_aggs.signature=user_comments&_histogram.date=email&_facets=_cardinality.url"),
+          "url=" + marker("url"), "email=~" + marker("email"), "user_comments=~" + marker("comments")}) {
+      targets.push_back("/api/SuperSearch/?" + query);
+      targets.push_back("/api/SuperSearchUnredacted/?" + query);
+    }
+    targets.insert(targets.end(), {"/api/SuperSearchFields/", "/api/TopCrashers/?product=BreakwaterTest",
+                                   "/api/TopCrashers/?product=DeferMe&days=28"});
     return targets;
   }
 
@@ -173,6 +186,19 @@ TEST_F(WebServeTest, NoRouteLeaksProtectedDataOfAProcessedCrash) {
   ASSERT_FALSE(id.empty());
   ASSERT_EQ(wait_state(id, "processed", 60s), "processed");
   expect_markers_stored(id, true);
+  // Processed means indexed: the crash is found by Super Search.
+  json found;
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto r = get("/api/SuperSearch/?uuid=" + id);
+    ASSERT_EQ(r.status, 200) << r.body;
+    found = json::parse(r.body);
+    if (found["total"] == 1) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(found["total"], 1) << found.dump();
+  EXPECT_EQ(found["hits"][0]["uuid"], id);
+  EXPECT_EQ(found["hits"][0]["product"], "BreakwaterTest");
   {
     Config::Sources sources;
     sources.overrides = {{"server.data", (dir_->path() / "var").string()}};

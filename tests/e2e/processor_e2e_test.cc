@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -21,6 +22,7 @@
 
 #include "core/config.h"
 #include "core/temp_dir.h"
+#include "http/client.h"
 #include "storage/factory.h"
 #include "testing/rabbitmq/rabbitmq_server.h"
 #include "tests/e2e/child_process.h"
@@ -136,6 +138,33 @@ std::string annotation(const std::string& dump, const char* key, const std::stri
   return j.value(key, fallback);
 }
 
+// Percent-encodes a query value (RFC 3986 unreserved characters stay).
+std::string query_encode(const std::string& value) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : value) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+// GET on the served web port: status and parsed JSON body (null when not JSON).
+std::pair<int, json> get_json(const std::string& base_url, const std::string& target) {
+  static const std::regex re("http://([0-9.]+):([0-9]+)");
+  std::smatch m;
+  if (!std::regex_search(base_url, m, re)) return {0, nullptr};
+  http::Connection c(m[1].str(), static_cast<uint16_t>(std::stoi(m[2].str())));
+  if (!c.send(http::make_request("GET", target, {}, ""))) return {0, nullptr};
+  auto r = c.read_response(30s);
+  return {r.status, json::parse(r.body, nullptr, false)};
+}
+
 std::vector<std::string> serve_argv(const fs::path& data, std::vector<std::string> extra = {}) {
   std::vector<std::string> argv = {kBin, "serve", "--data", data.string(), "--listen", "127.0.0.1:0",
                                    "--symbols-path", (kTestdata / "symbols").string(),
@@ -147,7 +176,8 @@ std::vector<std::string> serve_argv(const fs::path& data, std::vector<std::strin
 TEST(ServeEndToEnd, EveryCorpusDumpComesOutProcessedLikeStackwalk) {
   TempDir dir;
   ChildProcess serve(serve_argv(dir.path() / "data"), dir.path() / "serve");
-  std::string url = listen_url(serve) + "/submit";
+  std::string base = listen_url(serve);
+  std::string url = base + "/submit";
   std::map<std::string, std::string> ids;
   for (const auto& dump : corpus_dumps()) ids[dump] = submit(url, dump, dir.path());
   Processed processed(dir.path() / "data");
@@ -156,6 +186,28 @@ TEST(ServeEndToEnd, EveryCorpusDumpComesOutProcessedLikeStackwalk) {
     auto p = processed.wait(id, 600s);
     ASSERT_TRUE(p) << "not processed: " << id << "\n" << serve.err().substr(0, 4000);
     EXPECT_EQ((*p)["uuid"], id);
+    // Findable by its signature within a second of being processed (the processor indexes right
+    // after saving), and served by /api/ProcessedCrash/.
+    {
+      std::string signature = p->value("signature", "");
+      std::string target = "/api/SuperSearch/?signature=" + query_encode("=" + signature) +
+                           "&uuid=" + query_encode(id) + "&_columns=uuid&_columns=signature";
+      auto deadline = std::chrono::steady_clock::now() + 1s;
+      std::pair<int, json> found;
+      do {
+        found = get_json(base, target);
+        if (found.first == 200 && found.second.value("total", 0) == 1) break;
+        std::this_thread::sleep_for(20ms);
+      } while (std::chrono::steady_clock::now() < deadline);
+      EXPECT_EQ(found.first, 200) << found.second.dump();
+      ASSERT_EQ(found.second.value("total", 0), 1) << target << " answered " << found.second.dump();
+      EXPECT_EQ(found.second["hits"][0]["uuid"], id);
+      EXPECT_EQ(found.second["hits"][0]["signature"], signature);
+      auto [status, body] = get_json(base, "/api/ProcessedCrash/?crash_id=" + id);
+      EXPECT_EQ(status, 200);
+      EXPECT_EQ(body.value("uuid", ""), id);
+      EXPECT_EQ(body.value("signature", ""), signature);
+    }
     auto expected = stackwalk_json(dump, dir.path());
     if (!expected) {
       // An unreadable dump (the fuzzer finds) is recorded as a failed processing with the reason.
