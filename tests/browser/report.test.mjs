@@ -1,141 +1,43 @@
-// Browser tests of the web reporter: a real `breakwater serve` (collector, storage, queue,
-// processors, web app) on a free port with the shared corpus' symbols, crashes submitted as a
-// client would (multipart POST), and pages read in headless Chromium (Debian's /usr/bin/chromium,
-// driven by playwright-core; no browser is ever downloaded).
-//
-// Each test saves a screenshot under BW_ARTIFACTS_DIR (CTest: build/<preset>/test-artifacts/browser).
+// Browser tests of the report page: a real `breakwater serve` (collector, storage, queue,
+// processors, web app) with the shared corpus' symbols, crashes submitted as a client would, and
+// pages read in headless Chromium (harness.mjs). Each test saves a screenshot as an artifact.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { REPORT_DEADLINE_MS, TESTDATA, screenshot, sleep, startSite } from './harness.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const BIN = process.env.BW_BREAKWATER_BIN;
-const TESTDATA = process.env.BW_TESTDATA_DIR || path.resolve(here, '../../../shared/testdata');
-const ARTIFACTS = process.env.BW_ARTIFACTS_DIR || path.join(os.tmpdir(), 'bw-browser-artifacts');
-const CHROMIUM = '/usr/bin/chromium';
-// How soon a viewed deferred crash must become its report (CTest sets more for sanitizer builds).
-const REPORT_DEADLINE_MS = Number(process.env.BW_REPORT_DEADLINE_MS || 2000);
-
-let workDir;
-let server;
+let site;
 let baseUrl;
 let context;
-let serverLog = '';
-
-function sleep(ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-// Starts `breakwater serve` on port 0 and reads the address from its start line.
-function startServe() {
-  const config = path.join(workDir, 'breakwater.toml');
-  // One product is deferred: stored, processed only when someone asks (the report page does).
-  fs.writeFileSync(config, [
-    '[[collector.throttle_rules]]',
-    'name = "defer_test_product"',
-    'key = "ProductName"',
-    'condition = "equals"',
-    'value = "DeferMe"',
-    'result = "DEFER"',
-    '',
-  ].join('\n'));
-  const child = spawn(BIN, [
-    'serve', '--config', config, '--data', path.join(workDir, 'var'), '--listen', '127.0.0.1:0',
-    '--symbols-path', path.join(TESTDATA, 'symbols'), '--set', 'processor.workers=1',
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('serve did not start:\n' + serverLog)), 60000);
-    child.stderr.on('data', (d) => { serverLog += d; });
-    child.stdout.on('data', (d) => {
-      serverLog += d;
-      const m = /breakwater serving on (http:\/\/127\.0\.0\.1:\d+)\//.exec(serverLog);
-      if (m && !baseUrl) {
-        clearTimeout(timer);
-        baseUrl = m[1];
-        resolve(child);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`serve exited with ${code}:\n${serverLog}`)));
-  });
-}
-
-// Posts a crash as Breakpad clients do; returns the bare crash id.
-async function submit(dumpName, annotations) {
-  const form = new FormData();
-  for (const [k, v] of Object.entries(annotations)) form.append(k, v);
-  const bytes = fs.readFileSync(path.join(TESTDATA, 'minidumps', dumpName));
-  form.append('upload_file_minidump', new Blob([bytes], { type: 'application/octet-stream' }), dumpName);
-  const res = await fetch(`${baseUrl}/submit`, { method: 'POST', body: form });
-  const text = await res.text();
-  assert.equal(res.status, 200, text);
-  const m = /^CrashID=bp-([0-9a-f-]{36})$/m.exec(text);
-  assert.ok(m, text);
-  return m[1];
-}
-
-// Waits for the crash's state at /report/status/ (404 while the crash mover has not moved it).
-async function waitState(id, want, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    const res = await fetch(`${baseUrl}/report/status/${id}`);
-    if (res.ok) {
-      last = (await res.json()).state;
-      if (last === want) return;
-    }
-    await sleep(50);
-  }
-  assert.fail(`crash ${id} not ${want} after ${timeoutMs} ms (last: ${last})`);
-}
-
-async function waitStored(id) {
-  const deadline = Date.now() + 30000;
-  while (Date.now() < deadline) {
-    if ((await fetch(`${baseUrl}/api/RawCrash/?crash_id=${id}`)).status === 200) return;
-    await sleep(50);
-  }
-  assert.fail(`crash ${id} never reached primary storage`);
-}
+const submit = (...args) => site.submit(...args);
+const waitState = (...args) => site.waitState(...args);
+const waitStored = (...args) => site.waitStored(...args);
 
 // The value cell of a row of the details table, by its exact label.
 function detail(page, label) {
   return page.locator('table.details tr', { has: page.locator('th', { hasText: new RegExp(`^${label}$`) }) }).locator('td');
 }
 
-// What the window shows (a whole report is several screens of threads and modules).
-async function screenshot(page, name) {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`) });
-}
-
 before(async () => {
-  assert.ok(BIN, 'BW_BREAKWATER_BIN must name the breakwater binary');
-  workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bw-browser-'));
-  server = await startServe();
-  context = await chromium.launchPersistentContext(path.join(workDir, 'chromium-profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 900 },
+  // One product is deferred: stored, processed only when someone asks (the report page does).
+  site = await startSite({
+    config: [
+      '[[collector.throttle_rules]]',
+      'name = "defer_test_product"',
+      'key = "ProductName"',
+      'condition = "equals"',
+      'value = "DeferMe"',
+      'result = "DEFER"',
+      '',
+    ].join('\n'),
   });
+  baseUrl = site.baseUrl;
+  context = site.context;
 });
 
 after(async () => {
-  if (context) await context.close();
-  if (server) {
-    server.kill('SIGTERM');
-    await new Promise((resolve) => {
-      const timer = setTimeout(() => { server.kill('SIGKILL'); resolve(); }, 30000);
-      server.on('exit', () => { clearTimeout(timer); resolve(); });
-    });
-  }
-  if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
+  if (site) await site.stop();
 });
 
 test('report page shows the crashing thread with functions, files and lines, and the raw JSON links work', async () => {
