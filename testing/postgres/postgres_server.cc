@@ -14,7 +14,9 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <random>
@@ -135,7 +137,8 @@ bool PostgresServer::available() {
   return ::geteuid() != 0 || ::getpwnam("postgres") != nullptr;
 }
 
-PostgresServer::PostgresServer(std::chrono::seconds start_timeout) : start_timeout_(start_timeout) {
+PostgresServer::PostgresServer(std::chrono::seconds start_timeout, std::vector<std::string> settings)
+    : start_timeout_(start_timeout), settings_(std::move(settings)) {
   if (!available()) throw std::runtime_error("PostgreSQL 15 is not installed (scripts/install-deps.sh test)");
   std::filesystem::path tmp = std::filesystem::temp_directory_path();
   if (::geteuid() == 0) {
@@ -250,6 +253,10 @@ void PostgresServer::launch() {
                "-c", "logging_collector=off",
                "-c", "log_line_prefix=%m [%p] ",
                "-c", "log_min_messages=warning"};
+  for (const auto& setting : settings_) {
+    plan.args.push_back("-c");
+    plan.args.push_back(setting);
+  }
   plan.env = child_env(base_);
   plan.log = (base_ / "server.log").string();
   plan.cwd = base_.string();
@@ -307,12 +314,42 @@ void PostgresServer::stop() {
   ::killpg(pid, SIGKILL);  // anything of the group still lingering (no-op when gone)
 }
 
+namespace {
+
+// True while a live (not zombie) process is in process group `pgid` (read from /proc).
+bool group_has_live_process(pid_t pgid) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    std::ifstream in(entry.path() / "stat");
+    std::string stat;
+    if (!in || !std::getline(in, stat)) continue;
+    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so parse after the last ')'.
+    auto close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 1));
+    char state = 0;
+    long ppid = 0, pgrp = 0;
+    if (!(rest >> state >> ppid >> pgrp)) continue;
+    if (pgrp == pgid && state != 'Z' && state != 'X') return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 void PostgresServer::kill() {
   if (postmaster_pid_ <= 0) return;
   pid_t pid = postmaster_pid_;
   postmaster_pid_ = -1;
   ::killpg(pid, SIGKILL);
   ::waitpid(pid, nullptr, 0);
+  // The backends are the postmaster's children, not ours: they die of the same SIGKILL a moment
+  // later. Until they have, they hold the cluster's shared memory and a new postmaster refuses to
+  // start ("pre-existing shared memory block is still in use").
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (group_has_live_process(pid) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 std::string PostgresServer::create_database(const std::string& name) {

@@ -29,13 +29,17 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace bw::testing {
 
 class PostgresServer {
  public:
   // Creates the folder, runs initdb, starts the server and waits until it accepts logins.
-  explicit PostgresServer(std::chrono::seconds start_timeout = std::chrono::seconds(120));
+  // `settings` ("name=value", e.g. "shared_buffers=2GB") are passed as -c options after the test
+  // defaults, so they override them (benchmarks of a tuned server).
+  explicit PostgresServer(std::chrono::seconds start_timeout = std::chrono::seconds(120),
+                          std::vector<std::string> settings = {});
   ~PostgresServer();
   PostgresServer(const PostgresServer&) = delete;
   PostgresServer& operator=(const PostgresServer&) = delete;
@@ -79,6 +83,7 @@ class PostgresServer {
   gid_t run_gid_ = 0;
   bool drop_privileges_ = false;
   std::chrono::seconds start_timeout_;
+  std::vector<std::string> settings_;
 };
 
 }  // namespace bw::testing
