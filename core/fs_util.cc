@@ -17,19 +17,7 @@ namespace {
   throw std::system_error(errno, std::generic_category(), what + " " + path.string());
 }
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+using Fd = UniqueFd;
 
 }  // namespace
 
@@ -117,6 +105,10 @@ uint64_t free_bytes(const std::filesystem::path& path) {
   struct statvfs st{};
   if (::statvfs(path.c_str(), &st) != 0) throw_errno("statvfs", path);
   return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
+UniqueFd::~UniqueFd() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
 }  // namespace bw::fs

@@ -27,4 +27,17 @@ std::string unique_temp_name();
 // Free bytes on the file system holding `path`.
 uint64_t free_bytes(const std::filesystem::path& path);
 
+// Owns one file descriptor (or -1) and closes it when destroyed.
+class UniqueFd {
+ public:
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  ~UniqueFd();
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
 }  // namespace bw::fs

@@ -30,6 +30,14 @@ void drop_null_members(nlohmann::json& hit) {
   }
 }
 
+size_t total_counting_aggregation(const SuperSearchQuery& query) {
+  for (size_t i = 0; i < query.aggregations.size(); ++i) {
+    const auto& a = query.aggregations[i];
+    if (a.kind != Aggregation::Kind::kCardinality && !a.field->is_list) return i;
+  }
+  return query.aggregations.size();
+}
+
 std::string select_list(const std::vector<const Field*>& cols, int& doc_column, std::string_view row_key) {
   std::string sel;
   int n = 0;

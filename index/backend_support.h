@@ -18,6 +18,7 @@
 #include "core/crash_id.h"
 #include "index/crash_index.h"
 #include "index/fields.h"
+#include "index/super_search_query.h"
 
 namespace bw::index::backend {
 
@@ -33,6 +34,11 @@ void drop_null_members(nlohmann::json& hit);
 // "c.<column>, ..., c.doc": the row-table columns of `cols` in order, then the JSON document when
 // a field lives there (`doc_column` gets its position, or -1). Without columns, `row_key` alone.
 std::string select_list(const std::vector<const Field*>& cols, int& doc_column, std::string_view row_key);
+
+// The aggregation of `query` that counts the total on its way (one scan instead of two): the
+// first that is neither a cardinality nor over a list field (whose rows repeat a crash). Returns
+// query.aggregations.size() when there is none, and the total needs its own COUNT.
+size_t total_counting_aggregation(const SuperSearchQuery& query);
 
 // The days a Top Crashers query covers: [start_day, end_day] (days since the epoch, UTC), with the
 // result's days, start_date and end_date filled in.

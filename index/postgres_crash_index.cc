@@ -1242,14 +1242,7 @@ json PostgresCrashIndex::execute(const SuperSearchQuery& query) {
     std::vector<Impl::Level> parents;
     // The first scalar aggregation counts the total on its way (one scan instead of two), as in
     // the SQLite backend; it runs first so the hits query knows the total.
-    size_t counted_by = query.aggregations.size();
-    for (size_t i = 0; i < query.aggregations.size(); ++i) {
-      const auto& a = query.aggregations[i];
-      if (a.kind != Aggregation::Kind::kCardinality && !a.field->is_list) {
-        counted_by = i;
-        break;
-      }
-    }
+    const size_t counted_by = backend::total_counting_aggregation(query);
     if (counted_by < query.aggregations.size()) {
       int64_t total = 0;
       impl_->aggregate(c, query, where, query.aggregations[counted_by], parents, top, &total);

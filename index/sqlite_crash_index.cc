@@ -1006,14 +1006,7 @@ json SqliteCrashIndex::execute(const SuperSearchQuery& query) {
   Impl::Targets top{{"", &out["facets"]}};
   std::vector<Impl::Level> parents;
   // The first scalar aggregation counts the total on its way (one scan instead of two).
-  size_t counted_by = query.aggregations.size();
-  for (size_t i = 0; i < query.aggregations.size(); ++i) {
-    const auto& a = query.aggregations[i];
-    if (a.kind != Aggregation::Kind::kCardinality && !a.field->is_list) {
-      counted_by = i;
-      break;
-    }
-  }
+  const size_t counted_by = backend::total_counting_aggregation(query);
   if (counted_by < query.aggregations.size()) {
     int64_t total = 0;
     impl_->aggregate(*r, query, where, query.aggregations[counted_by], parents, top, &total);

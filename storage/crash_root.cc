@@ -37,12 +37,8 @@ int64_t now_ns() {
 }
 
 // Entries of a folder, without "." and ".."; nullopt when the folder does not exist.
-std::optional<std::vector<std::string>> list_dir(const fsys::path& dir) {
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) {
-    if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
-    io_error("list", dir);
-  }
+// The entries of an open folder stream (closed here); `dir` names it in errors.
+std::vector<std::string> read_entries(DIR* d, const fsys::path& dir) {
   std::vector<std::string> out;
   errno = 0;
   while (dirent* e = ::readdir(d)) {
@@ -53,6 +49,15 @@ std::optional<std::vector<std::string>> list_dir(const fsys::path& dir) {
   ::closedir(d);
   if (err != 0) io_error("read folder", dir, err);
   return out;
+}
+
+std::optional<std::vector<std::string>> list_dir(const fsys::path& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) {
+    if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
+    io_error("list", dir);
+  }
+  return read_entries(d, dir);
 }
 
 std::vector<std::string> sorted_entries(const fsys::path& dir) {
@@ -205,19 +210,7 @@ constexpr std::string_view kExpiryNamesPrefix = ".dump_names.json.expire-";
 // Tag of .tmp folders holding expired days (see TempFolder).
 constexpr std::string_view kExpiryTag = "expire-";
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
+using Fd = bw::fs::UniqueFd;
 
 // Entries of the folder open at `dir_fd` (`path` names it in errors).
 std::vector<std::string> list_dir_fd(int dir_fd, const fsys::path& path) {
@@ -229,16 +222,7 @@ std::vector<std::string> list_dir_fd(int dir_fd, const fsys::path& path) {
     ::close(dup_fd);
     io_error("list", path, err);
   }
-  std::vector<std::string> out;
-  errno = 0;
-  while (dirent* e = ::readdir(d)) {
-    std::string_view n = e->d_name;
-    if (n != "." && n != "..") out.emplace_back(n);
-  }
-  int err = errno;
-  ::closedir(d);
-  if (err != 0) io_error("read folder", path, err);
-  return out;
+  return read_entries(d, path);
 }
 
 // Up to `max` bytes of a file in the folder open at `dir_fd`; nullopt when it does not exist.
