@@ -12,7 +12,10 @@
 // stops when no method finds a caller, when the caller's instruction pointer is below 4096, when
 // the stack pointer does not grow (it may stay equal on the first unwind), or at the frame limit.
 // Scanning accepts only a word that points into a loaded module, and, when that module has
-// symbols, into one of its functions; scanned frames are counted against their own limit.
+// symbols, into one of its functions; scanned frames are counted against their own limit. On x86
+// the word below a scanned return address becomes the caller's %ebp only when it is plausible
+// (above its own slot, at most 128 KiB away); otherwise %ebp is kept, as Breakpad does.
+// Implementation: walker.cc (the loop, CFI, scanning), walker_<cpu>.cc (each CPU's methods).
 //
 // Thread safety: a walk uses only its arguments; SymbolSource calls come from the walking thread.
 // Errors: none are thrown; unreadable memory or missing symbols just end or shorten the walk.
