@@ -62,7 +62,14 @@ std::string CrashGenerator::signature_name(size_t i) {
 
 TestCrash CrashGenerator::next() {
   int64_t span = static_cast<int64_t>(options_.days) * kMicrosPerDay;
-  int64_t date_us = end_us_ - 1 - static_cast<int64_t>(uniform() * static_cast<double>(span));
+  double position = uniform();  // 0 = the end of the period, 1 = its start
+  if (options_.arrival_order_total > 0) {
+    double total = static_cast<double>(options_.arrival_order_total);
+    double k = static_cast<double>(std::min(made_, options_.arrival_order_total - 1));
+    position = (total - 1 - k + position) / total;
+  }
+  ++made_;
+  int64_t date_us = end_us_ - 1 - static_cast<int64_t>(position * static_cast<double>(span));
   size_t sig_index =
       static_cast<size_t>(std::lower_bound(cdf_.begin(), cdf_.end(), uniform()) - cdf_.begin());
   sig_index = std::min(sig_index, options_.signatures - 1);

@@ -20,6 +20,10 @@ struct GeneratorOptions {
   int days = 30;
   size_t signatures = 500;   // distinct signatures
   double zipf_s = 1.1;       // Zipf exponent of the signature distribution
+  // 0: each crash's date is uniform over the days (a random order). N: the crashes come in
+  // arrival order, as a processor or `admin index rebuild` writes them: the k-th of N crashes is
+  // dated uniformly within the k-th N-th of the period.
+  size_t arrival_order_total = 0;
 };
 
 struct TestCrash {
@@ -45,6 +49,7 @@ class CrashGenerator {
   std::mt19937_64 rng_;
   std::vector<double> cdf_;
   int64_t end_us_ = 0;
+  size_t made_ = 0;
 };
 
 }  // namespace bw::index::test_data

@@ -2,7 +2,8 @@
 //
 //   bench_index [--crashes N] [--runs R] [--backend sqlite|postgres|both] [--batch B]
 //               [--dir DIR] [--keep] [--index-url URL] [--only q1,q2] [--seed S]
-//   bench_index --serve-postgres
+//               [--order random|arrival] [--pg-setting name=value]...
+//   bench_index --serve-postgres [--pg-setting name=value]...
 //
 // Loads N synthetic crashes (index/test_crashes.h: Zipf over 20,000 signatures, a few products,
 // versions and platforms, dated over the 30 days before the start of the run) into each backend
@@ -16,7 +17,10 @@
 // With --keep and a folder already holding N crashes, the load is skipped (for profiling
 // queries). PostgreSQL: a private server (testing/postgres) started by the bench, or --index-url
 // (an index already holding N crashes is reused). --serve-postgres only starts such a server,
-// prints its URL and waits for SIGINT, to keep one loaded index across runs.
+// prints its URL and waits for SIGINT, to keep one loaded index across runs. --order arrival
+// loads the crashes in date order, as processors and `admin index rebuild` write them (the
+// default, random, dates each crash anywhere in the 30 days: the slowest case). --pg-setting
+// overrides the test server's settings (it runs with shared_buffers=32MB) to measure a tuned one.
 #include <libpq-fe.h>
 #include <signal.h>
 
@@ -60,12 +64,16 @@ struct Options {
   std::set<std::string> only;
   uint64_t seed = 1;
   bool serve_postgres = false;
+  bool arrival_order = false;            // --order arrival: crashes loaded in date order
+  std::vector<std::string> pg_settings;  // --pg-setting name=value: for the server the bench starts
 };
 
 [[noreturn]] void usage(const std::string& why) {
   std::cerr << "bench_index: " << why
             << "\nusage: bench_index [--crashes N] [--runs R] [--backend sqlite|postgres|both] [--batch B]"
-               " [--dir DIR] [--keep] [--index-url URL] [--only q1,q2] [--seed S] | --serve-postgres\n";
+               " [--dir DIR] [--keep] [--index-url URL] [--only q1,q2] [--seed S] [--order random|arrival]"
+               " [--pg-setting name=value]..."
+               " | --serve-postgres\n";
   std::exit(2);
 }
 
@@ -104,6 +112,14 @@ Options parse(int argc, char** argv) {
       for (std::string q; std::getline(s, q, ',');) o.only.insert(q);
     } else if (a == "--seed") {
       o.seed = number();
+    } else if (a == "--order") {
+      std::string order = value();
+      if (order != "random" && order != "arrival") usage("--order is random or arrival");
+      o.arrival_order = order == "arrival";
+    } else if (a == "--pg-setting") {
+      std::string setting = value();
+      if (setting.find('=') == std::string::npos) usage("--pg-setting wants name=value, not " + setting);
+      o.pg_settings.push_back(setting);
     } else if (a == "--serve-postgres") {
       o.serve_postgres = true;
     } else {
@@ -150,6 +166,7 @@ double load(CrashIndex& index, const Options& o, SysClock::time_point end, doubl
   g.end = end;
   g.days = 30;
   g.signatures = 20000;
+  if (o.arrival_order) g.arrival_order_total = o.crashes;
   test_data::CrashGenerator gen(g);
   const json no_raw = json::object();
   double upsert_ms = 0;
@@ -342,7 +359,7 @@ Measured bench_postgres(const Options& o) {
   std::unique_ptr<bw::testing::PostgresServer> server;
   std::string url = o.index_url;
   if (url.empty()) {
-    server = std::make_unique<bw::testing::PostgresServer>();
+    server = std::make_unique<bw::testing::PostgresServer>(std::chrono::seconds(120), o.pg_settings);
     url = server->url();
   }
   IndexSettings s;
@@ -363,13 +380,13 @@ Measured bench_postgres(const Options& o) {
   return m;
 }
 
-int serve_postgres() {
+int serve_postgres(const Options& o) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  bw::testing::PostgresServer server;
+  bw::testing::PostgresServer server(std::chrono::seconds(120), o.pg_settings);
   std::cout << server.url() << std::endl;
   int sig = 0;
   sigwait(&set, &sig);
@@ -380,7 +397,7 @@ int serve_postgres() {
 
 int main(int argc, char** argv) {
   Options o = parse(argc, argv);
-  if (o.serve_postgres) return serve_postgres();
+  if (o.serve_postgres) return serve_postgres(o);
   std::vector<Measured> results;
   try {
     if (o.backend != "postgres") results.push_back(bench_sqlite(o));
