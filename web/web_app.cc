@@ -6,10 +6,14 @@
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
+#include "web/home_page.h"
 #include "web/json_api.h"
 #include "web/layout.h"
 #include "web/report_page.h"
 #include "web/search_api.h"
+#include "web/search_page.h"
+#include "web/signature_page.h"
+#include "web/topcrashers_page.h"
 #include "web/static_assets.h"
 
 namespace bw::web {
@@ -25,8 +29,8 @@ const char* const kExampleId = "de1bb258-cbbf-4589-a673-34f800160918";
 http::Response not_found_page() {
   return error_page(404, "Page not found",
                     {"There is nothing at this address.",
-                     "The home, search, top crashers and status pages are not built yet. A crash report is at "
-                     "/report/index/<crash id>."});
+                     "Start from the home page (/), search crashes (/search/) or see the top crashers "
+                     "(/topcrashers/). A crash report is at /report/index/<crash id>."});
 }
 
 http::Response bad_id_page(std::string_view given, const std::string& why) {
@@ -89,6 +93,10 @@ struct WebApp::Impl {
   Impl(WebOptions options, storage::CrashStorage& s, queue::CrashQueue& q, index::CrashIndex* i)
       : public_data(options.public_annotations), storage(s), index(i), priority(q, options.priority), log(logger("web")) {
     if (index) search_api = std::make_unique<SearchApi>(*index);
+    if (index) topcrashers_page = std::make_unique<TopCrashersPage>(*index);  // /topcrashers/
+    if (index) signature_page = std::make_unique<SignaturePage>(*index);      // /signature/
+    if (index) search_page = std::make_unique<SearchPage>(*index);  // search page: /search/
+    if (index) home_page = std::make_unique<HomePage>(*index);  // home page: exact "/"
   }
 
   PublicData public_data;
@@ -97,6 +105,10 @@ struct WebApp::Impl {
   PriorityRequests priority;
   std::shared_ptr<spdlog::logger> log;
   std::unique_ptr<SearchApi> search_api;  // with an index only
+  std::unique_ptr<TopCrashersPage> topcrashers_page;  // with an index only
+  std::unique_ptr<SignaturePage> signature_page;      // with an index only
+  std::unique_ptr<SearchPage> search_page;  // with an index only
+  std::unique_ptr<HomePage> home_page;    // with an index only
 
   void log_error(std::string_view what, const CrashId& id, const std::exception& e) {
     log_fields(*log, spdlog::level::err, what, {{"crash_id", id.str()}, {"error", e.what()}});
@@ -268,6 +280,10 @@ void WebApp::add_routes(http::Server& server) {
                 }});
 
   if (im->search_api) im->search_api->add_routes(server);
+  if (im->topcrashers_page) im->topcrashers_page->add_routes(server);  // /topcrashers/ and /topcrashers
+  if (im->signature_page) im->signature_page->add_routes(server);      // /signature/ and /signature
+  if (im->search_page) im->search_page->add_routes(server);  // /search/ and /search
+  if (im->home_page) im->home_page->add_routes(server);  // exact "/"; the catch-all below keeps the rest
 
   for (const auto& asset : static_assets()) {
     server.route({"GET", std::string(asset.path), kNoBody, [&asset](const http::Request&) -> http::Reply {

@@ -19,6 +19,7 @@
 //                            with an index only: the JSON API over it (web/search_api.h).
 //   /static/<name>.<hash>.<ext>   the embedded stylesheet and scripts (web/static_assets.h),
 //                            cached for a year.
+//   /                        with an index: the home page (web/home_page.h; exact path only).
 //   / and below              any other GET path: the site's 404 page. Exact routes (health,
 //                            /submit) and longer prefixes registered by others still win.
 //
