@@ -188,3 +188,61 @@ TEST(CliTest, IndexRebuildExpireAndSearchRunOnAnEmptySite) {
 }
 
 }  // namespace
+
+namespace {
+
+// The account commands against a real site: a user and a token made, listed and taken away. The
+// secret is printed once, alone on the last line, and never again; bad input exits with status 2.
+TEST(CliTest, UserAndTokenCommands) {
+  auto data = std::filesystem::temp_directory_path() / ("bw-cli-" + bw::fs::unique_temp_name());
+  std::filesystem::create_directories(data);
+  std::string at = " --data " + data.string();
+  auto pw = data / "pw";
+  std::ofstream(pw) << "correct horse battery\n";
+
+  auto r = run("admin user add alice --permission view_pii --permission upload_symbols --password-file " +
+               pw.string() + at);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("user alice added with upload_symbols,view_pii"), std::string::npos) << r.output;
+  r = run("admin user add alice --password-file " + pw.string() + at);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  r = run("admin user add bob --permission view_everything --password-file " + pw.string() + at);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("view_everything"), std::string::npos) << r.output;
+  r = run("admin user add 'bad name' --password-file " + pw.string() + at);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+
+  r = run("admin token create --user alice --permission view_pii --label ci" + at);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::string out = r.output;
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  std::string secret = out.substr(out.rfind('\n') + 1);
+  EXPECT_EQ(secret.size(), 68u) << r.output;
+  EXPECT_EQ(secret.rfind("bwt_", 0), 0u) << r.output;
+  r = run("admin token create --user alice --permission reprocess_crashes" + at);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("reprocess_crashes"), std::string::npos) << r.output;
+
+  r = run("admin token list" + at);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.find(secret), std::string::npos) << "a listing shows a secret";
+  EXPECT_NE(r.output.find(secret.substr(0, 8)), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("valid"), std::string::npos) << r.output;
+
+  r = run("admin user revoke alice view_pii" + at);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("alice now holds upload_symbols"), std::string::npos) << r.output;
+  r = run("admin user disable alice" + at);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  r = run("admin user list" + at);
+  EXPECT_NE(r.output.find("disabled"), std::string::npos) << r.output;
+  r = run("admin token revoke 1" + at);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  r = run("admin token revoke 1" + at);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  r = run("admin token list --user alice" + at);
+  EXPECT_NE(r.output.find("revoked"), std::string::npos) << r.output;
+  std::filesystem::remove_all(data);
+}
+
+}  // namespace

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/commands/admin_accounts.h"
 #include "index/crash_index.h"
 #include "maintenance/index_rebuild.h"
 #include "maintenance/retention_job.h"
@@ -187,6 +188,7 @@ void register_admin_command(CLI::App& app, SharedOptions& shared) {
   add_admin_queue_commands(*admin, shared);
   add_admin_processing_commands(*admin, shared);
   add_admin_maintenance_commands(*admin, shared);
+  add_admin_account_commands(*admin, shared);
 }
 
 }  // namespace bw::cli

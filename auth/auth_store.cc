@@ -1,0 +1,51 @@
+#include "auth/auth_store.h"
+
+#include <algorithm>
+
+#include "auth/sqlite_auth_store.h"
+#include "core/config.h"
+
+namespace bw::auth {
+
+const std::vector<std::string>& all_permissions() {
+  static const std::vector<std::string> names = {"view_pii",        "view_rawdump",     "reprocess_crashes",
+                                                 "upload_symbols",  "run_long_queries", "admin"};
+  return names;
+}
+
+bool is_permission(std::string_view name) {
+  const auto& all = all_permissions();
+  return std::find(all.begin(), all.end(), name) != all.end();
+}
+
+void check_permissions(const PermissionSet& permissions) {
+  for (const auto& p : permissions) {
+    if (!is_permission(p)) {
+      std::string known;
+      for (const auto& n : all_permissions()) known += (known.empty() ? "" : ", ") + n;
+      throw AuthError("'" + p.substr(0, 64) + "' is not a permission (there are " + known + ")");
+    }
+  }
+}
+
+std::string TokenCheck::reason() const {
+  switch (result) {
+    case Result::kValid: return "the token is valid";
+    case Result::kMalformed: return "the Auth-Token is not a Breakwater token (bwt_ and 64 hex digits)";
+    case Result::kUnknown: return "the Auth-Token is unknown";
+    case Result::kExpired: return "the Auth-Token has expired";
+    case Result::kRevoked: return "the Auth-Token has been revoked";
+    case Result::kUserDisabled: return "the Auth-Token's user is disabled";
+  }
+  return "the Auth-Token is refused";
+}
+
+std::unique_ptr<AuthStore> open_auth_store(const Config& config) {
+  if (!config.get_string("index", "url").empty()) {
+    throw AuthUnavailable("accounts are kept in the SQLite index database only so far; with index.url (PostgreSQL) "
+                          "there is no account store yet");
+  }
+  return open_sqlite_auth_store(config.data_path(config.get_string("index", "sqlite_path"), "index/crashes.sqlite"));
+}
+
+}  // namespace bw::auth

@@ -1,0 +1,130 @@
+// Accounts and API tokens (docs/security.md): who a caller is and which permissions they hold.
+//
+// Permissions (crash-stats' names, without its "crashstats." prefix):
+//   view_pii            protected fields: URL, e-mail, comments, annotations not declared public
+//   view_rawdump        dump downloads
+//   reprocess_crashes   POST /api/Reprocessing/, admin reprocess
+//   upload_symbols      the symbols service
+//   run_long_queries    searches past the default limits
+//   admin               accounts and tokens of others
+//
+// Promises:
+// - Passwords are stored only as Argon2id hashes (libsodium's crypto_pwhash_str, interactive
+//   limits); a password is never logged or returned. check_password runs the hash for unknown
+//   and disabled users too, so the answer time does not tell which names exist.
+// - A token is 32 random bytes shown once, as "bwt_" + 64 lowercase hex digits; only its
+//   BLAKE2b-256 hash is stored (a token has 256 bits of entropy: a fast hash is enough, and the
+//   lookup by hash never compares secrets byte by byte in a way that leaks timing). It has an
+//   owner, a label, an expiry and a subset of its owner's permissions.
+// - check_token answers with the permissions the token holds *now*: its own set intersected with
+//   its owner's current permissions, so disabling a user or revoking a permission takes effect on
+//   every token at once; an expired, revoked or unknown token, or one of a disabled user, is
+//   refused with the reason.
+// - User names are 1-64 characters of [A-Za-z0-9._@-]; labels at most 200 bytes of valid UTF-8;
+//   passwords 8-1024 bytes. Anything else is AuthError naming what is wrong, before any write.
+//
+// Errors: AuthError (bad input, unknown user, duplicate name: the message is safe to show);
+// AuthUnavailable (the database cannot be used now: retry later).
+// Thread safety: every implementation is safe to call from many threads and processes at once.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bw {
+class Config;
+}
+
+namespace bw::auth {
+
+class AuthError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+class AuthUnavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The same type as index::Permissions: permission names.
+using PermissionSet = std::set<std::string, std::less<>>;
+
+// Every permission there is, in the order above.
+const std::vector<std::string>& all_permissions();
+// True for a name in all_permissions().
+bool is_permission(std::string_view name);
+// Throws AuthError naming the first name that is not a permission.
+void check_permissions(const PermissionSet& permissions);
+
+struct User {
+  std::string name;
+  bool disabled = false;
+  PermissionSet permissions;
+  std::chrono::system_clock::time_point created;
+};
+
+struct TokenInfo {
+  int64_t id = 0;
+  std::string user;
+  std::string label;
+  PermissionSet permissions;  // as created (check_token narrows it to the owner's current ones)
+  std::chrono::system_clock::time_point created, expires;
+  bool revoked = false;
+  std::string shown_prefix;  // the first 8 characters of the token ("bwt_1a2b"), to tell tokens apart
+};
+
+struct CreatedToken {
+  TokenInfo info;
+  std::string secret;  // the token itself: shown once, never stored
+};
+
+struct TokenCheck {
+  enum class Result { kValid, kMalformed, kUnknown, kExpired, kRevoked, kUserDisabled };
+  Result result = Result::kUnknown;
+  std::string user;            // kValid, kExpired, kRevoked, kUserDisabled
+  PermissionSet permissions;   // kValid: what the caller may do now
+  // A sentence for the 403 answer, naming the reason and nothing secret.
+  std::string reason() const;
+};
+
+class AuthStore {
+ public:
+  static constexpr int kDefaultTokenDays = 90;
+
+  virtual ~AuthStore() = default;
+
+  virtual User add_user(std::string_view name, std::string_view password, const PermissionSet& permissions) = 0;
+  virtual std::vector<User> list_users() = 0;
+  virtual std::optional<User> find_user(std::string_view name) = 0;
+  virtual void set_disabled(std::string_view name, bool disabled) = 0;
+  virtual void set_password(std::string_view name, std::string_view password) = 0;
+  // Adds or removes permissions; returns the user's permissions afterwards.
+  virtual PermissionSet grant(std::string_view name, const PermissionSet& permissions) = 0;
+  virtual PermissionSet revoke(std::string_view name, const PermissionSet& permissions) = 0;
+  // The user when the password is right and the user is enabled; nullopt otherwise (same time).
+  virtual std::optional<User> check_password(std::string_view name, std::string_view password) = 0;
+
+  // `permissions` must be a subset of the owner's (AuthError naming the extra ones); empty means
+  // all of the owner's. `days` 1..3650.
+  virtual CreatedToken create_token(std::string_view user, std::string_view label, const PermissionSet& permissions,
+                                    int days, std::chrono::system_clock::time_point now) = 0;
+  // Every token (or one user's), newest first, revoked and expired ones included.
+  virtual std::vector<TokenInfo> list_tokens(std::optional<std::string_view> user = std::nullopt) = 0;
+  // True when the token existed and was not revoked yet.
+  virtual bool revoke_token(int64_t id) = 0;
+  virtual TokenCheck check_token(std::string_view secret, std::chrono::system_clock::time_point now) = 0;
+};
+
+// The store in the crash index's database: the SQLite file of index.sqlite_path (default
+// <data>/index/crashes.sqlite). A PostgreSQL index (index.url) is refused with AuthUnavailable
+// for now (docs/security.md, "What is not built yet").
+std::unique_ptr<AuthStore> open_auth_store(const Config& config);
+
+}  // namespace bw::auth

@@ -1,0 +1,77 @@
+#include "auth/secrets.h"
+
+#include <sodium.h>
+
+#include <stdexcept>
+
+#include "auth/auth_store.h"
+
+namespace bw::auth {
+namespace {
+
+void init_sodium() {
+  static const bool ok = sodium_init() >= 0;
+  if (!ok) throw AuthUnavailable("libsodium could not be initialised");
+}
+
+std::string to_hex(const unsigned char* bytes, size_t size) {
+  std::string out(size * 2 + 1, '\0');
+  sodium_bin2hex(out.data(), out.size(), bytes, size);
+  out.pop_back();
+  return out;
+}
+
+}  // namespace
+
+std::string hash_password(std::string_view password) {
+  init_sodium();
+  char out[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str(out, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                        crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+    throw AuthUnavailable("cannot hash a password now (out of memory)");
+  }
+  return out;
+}
+
+bool verify_password(std::string_view hash, std::string_view password) {
+  init_sodium();
+  // crypto_pwhash_str_verify wants a NUL-terminated string of at most STRBYTES.
+  if (hash.empty() || hash.size() >= crypto_pwhash_STRBYTES) return false;
+  std::string terminated(hash);
+  return crypto_pwhash_str_verify(terminated.c_str(), password.data(), password.size()) == 0;
+}
+
+const std::string& decoy_password_hash() {
+  static const std::string hash = [] {
+    unsigned char random[32];
+    init_sodium();
+    randombytes_buf(random, sizeof random);
+    return hash_password(to_hex(random, sizeof random));
+  }();
+  return hash;
+}
+
+std::string new_token() {
+  init_sodium();
+  unsigned char bytes[32];
+  randombytes_buf(bytes, sizeof bytes);
+  return std::string(kTokenPrefix) + to_hex(bytes, sizeof bytes);
+}
+
+bool is_well_formed_token(std::string_view text) {
+  if (text.size() != kTokenLength || !text.starts_with(kTokenPrefix)) return false;
+  for (char c : text.substr(kTokenPrefix.size())) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+std::string token_hash(std::string_view token) {
+  init_sodium();
+  unsigned char digest[32];
+  crypto_generichash(digest, sizeof digest, reinterpret_cast<const unsigned char*>(token.data()), token.size(),
+                     nullptr, 0);
+  return to_hex(digest, sizeof digest);
+}
+
+}  // namespace bw::auth

@@ -1,0 +1,223 @@
+#include "cli/commands/admin_accounts.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "auth/auth_store.h"
+#include "cli/command.h"
+
+namespace bw::cli {
+namespace {
+
+std::string day_of(std::chrono::system_clock::time_point t) {
+  std::time_t s = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&s, &tm);
+  std::ostringstream out;
+  out << std::put_time(&tm, "%Y-%m-%d");
+  return out.str();
+}
+
+std::string joined(const auth::PermissionSet& permissions) {
+  std::string out;
+  for (const auto& p : permissions) out += (out.empty() ? "" : ",") + p;
+  return out.empty() ? "-" : out;
+}
+
+auth::PermissionSet permission_set(const std::vector<std::string>& names) {
+  auth::PermissionSet set(names.begin(), names.end());
+  try {
+    auth::check_permissions(set);
+  } catch (const auth::AuthError& e) {
+    throw CommandFailed(2, e.what());
+  }
+  return set;
+}
+
+// The password from --password-file (its first line) or standard input (its first line).
+std::string read_password(const std::string& file) {
+  std::string line;
+  if (!file.empty()) {
+    std::ifstream in(file);
+    if (!in) throw CommandFailed(2, "cannot read --password-file " + file);
+    std::getline(in, line);
+  } else {
+    if (isatty(STDIN_FILENO)) std::cerr << "password: " << std::flush;
+    std::getline(std::cin, line);
+  }
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+// Runs `body` with the site's account store; AuthError (bad input) exits with status 2.
+template <typename F>
+void with_store(SharedOptions& shared, F&& body) {
+  Config config = shared.load_and_init_logging();
+  auto store = auth::open_auth_store(config);
+  try {
+    body(*store);
+  } catch (const auth::AuthError& e) {
+    throw CommandFailed(2, e.what());
+  }
+}
+
+void add_user_commands(CLI::App& admin, SharedOptions& shared) {
+  auto* user = admin.add_subcommand("user", "accounts: add, list, disable, enable, grant, revoke, password");
+  user->require_subcommand(1);
+
+  struct AddFlags {
+    std::string name, password_file;
+    std::vector<std::string> permissions;
+  };
+  auto a = std::make_shared<AddFlags>();
+  auto* add = user->add_subcommand("add", "create a user (password from --password-file or standard input)");
+  shared.add_to(*add);
+  add->add_option("name", a->name, "user name")->required();
+  add->add_option("--permission", a->permissions, "a permission to grant (repeatable)");
+  add->add_option("--password-file", a->password_file, "read the password from this file's first line");
+  add->callback([&shared, a] {
+    auto permissions = permission_set(a->permissions);
+    std::string password = read_password(a->password_file);
+    with_store(shared, [&](auth::AuthStore& store) {
+      auto u = store.add_user(a->name, password, permissions);
+      std::cout << "user " << u.name << " added with " << joined(u.permissions) << "\n";
+    });
+  });
+
+  auto* list = user->add_subcommand("list", "every user with their permissions");
+  shared.add_to(*list);
+  list->callback([&shared] {
+    with_store(shared, [&](auth::AuthStore& store) {
+      std::cout << std::left << std::setw(32) << "user" << std::setw(10) << "state" << std::setw(12) << "created"
+                << "permissions\n";
+      for (const auto& u : store.list_users()) {
+        std::cout << std::setw(32) << u.name << std::setw(10) << (u.disabled ? "disabled" : "enabled") << std::setw(12)
+                  << day_of(u.created) << joined(u.permissions) << "\n";
+      }
+    });
+  });
+
+  for (bool disable : {true, false}) {
+    auto name = std::make_shared<std::string>();
+    auto* sub = user->add_subcommand(disable ? "disable" : "enable",
+                                     disable ? "disable a user: no sign-in, every token refused at once"
+                                             : "enable a disabled user again");
+    shared.add_to(*sub);
+    sub->add_option("name", *name, "user name")->required();
+    sub->callback([&shared, name, disable] {
+      with_store(shared, [&](auth::AuthStore& store) {
+        store.set_disabled(*name, disable);
+        std::cout << "user " << *name << (disable ? " disabled" : " enabled") << "\n";
+      });
+    });
+  }
+
+  for (bool grant : {true, false}) {
+    struct Flags {
+      std::string name;
+      std::vector<std::string> permissions;
+    };
+    auto f = std::make_shared<Flags>();
+    auto* sub = user->add_subcommand(grant ? "grant" : "revoke",
+                                     grant ? "give a user permissions" : "take permissions away (their tokens too, at once)");
+    shared.add_to(*sub);
+    sub->add_option("name", f->name, "user name")->required();
+    sub->add_option("permissions", f->permissions, "permissions")->required();
+    sub->callback([&shared, f, grant] {
+      auto permissions = permission_set(f->permissions);
+      with_store(shared, [&](auth::AuthStore& store) {
+        auto now = grant ? store.grant(f->name, permissions) : store.revoke(f->name, permissions);
+        std::cout << "user " << f->name << " now holds " << joined(now) << "\n";
+      });
+    });
+  }
+
+  struct PasswordFlags {
+    std::string name, password_file;
+  };
+  auto p = std::make_shared<PasswordFlags>();
+  auto* password = user->add_subcommand("password", "set a user's password (from --password-file or standard input)");
+  shared.add_to(*password);
+  password->add_option("name", p->name, "user name")->required();
+  password->add_option("--password-file", p->password_file, "read the password from this file's first line");
+  password->callback([&shared, p] {
+    std::string text = read_password(p->password_file);
+    with_store(shared, [&](auth::AuthStore& store) {
+      store.set_password(p->name, text);
+      std::cout << "password of " << p->name << " changed\n";
+    });
+  });
+}
+
+void add_token_commands(CLI::App& admin, SharedOptions& shared) {
+  auto* token = admin.add_subcommand("token", "API tokens (Auth-Token header): create, list, revoke");
+  token->require_subcommand(1);
+
+  struct CreateFlags {
+    std::string user, label;
+    std::vector<std::string> permissions;
+    int days = auth::AuthStore::kDefaultTokenDays;
+  };
+  auto c = std::make_shared<CreateFlags>();
+  auto* create = token->add_subcommand("create", "make a token; it is printed once, alone on the last line");
+  shared.add_to(*create);
+  create->add_option("--user", c->user, "the token's owner")->required();
+  create->add_option("--permission", c->permissions, "a permission of the owner's it carries (repeatable; none: all)");
+  create->add_option("--expires-days", c->days, "days until it expires (1-3650)")->capture_default_str();
+  create->add_option("--label", c->label, "what it is for");
+  create->callback([&shared, c] {
+    auto permissions = permission_set(c->permissions);
+    with_store(shared, [&](auth::AuthStore& store) {
+      auto made = store.create_token(c->user, c->label, permissions, c->days, std::chrono::system_clock::now());
+      std::cout << "token " << made.info.id << " for " << made.info.user << " with " << joined(made.info.permissions)
+                << ", expires " << day_of(made.info.expires) << " (shown only now):\n"
+                << made.secret << "\n";
+    });
+  });
+
+  auto user = std::make_shared<std::string>();
+  auto* list = token->add_subcommand("list", "tokens (never their secrets), newest first");
+  shared.add_to(*list);
+  list->add_option("--user", *user, "only this user's");
+  list->callback([&shared, user] {
+    with_store(shared, [&](auth::AuthStore& store) {
+      auto now = std::chrono::system_clock::now();
+      std::cout << std::left << std::setw(6) << "id" << std::setw(24) << "user" << std::setw(11) << "token"
+                << std::setw(9) << "state" << std::setw(12) << "expires" << std::setw(40) << "permissions"
+                << "label\n";
+      auto tokens = user->empty() ? store.list_tokens() : store.list_tokens(std::string_view(*user));
+      for (const auto& t : tokens) {
+        std::string state = t.revoked ? "revoked" : (now >= t.expires ? "expired" : "valid");
+        std::cout << std::setw(6) << t.id << std::setw(24) << t.user << std::setw(11) << (t.shown_prefix + "…")
+                  << std::setw(9) << state << std::setw(12) << day_of(t.expires) << std::setw(40)
+                  << joined(t.permissions) << t.label << "\n";
+      }
+    });
+  });
+
+  auto id = std::make_shared<int64_t>(0);
+  auto* revoke = token->add_subcommand("revoke", "refuse a token from now on");
+  shared.add_to(*revoke);
+  revoke->add_option("id", *id, "the token's id (admin token list)")->required();
+  revoke->callback([&shared, id] {
+    with_store(shared, [&](auth::AuthStore& store) {
+      if (!store.revoke_token(*id)) throw CommandFailed(1, "no valid token with id " + std::to_string(*id));
+      std::cout << "token " << *id << " revoked\n";
+    });
+  });
+}
+
+}  // namespace
+
+void add_admin_account_commands(CLI::App& admin, SharedOptions& shared) {
+  add_user_commands(admin, shared);
+  add_token_commands(admin, shared);
+}
+
+}  // namespace bw::cli
