@@ -30,6 +30,14 @@ std::string escape_label_value(const std::string& v) {
   return out;
 }
 
+// Adds `extra` (already rendered as k="v") to a rendered label set.
+std::string with_label(const std::string& rendered, const std::string& extra) {
+  if (rendered.empty()) return "{" + extra + "}";
+  return rendered.substr(0, rendered.size() - 1) + "," + extra + "}";
+}
+
+}  // namespace
+
 std::string render_labels(const Labels& labels) {
   if (labels.empty()) return "";
   std::string out = "{";
@@ -52,13 +60,27 @@ std::string format_value(double v) {
   return os.str();
 }
 
-// Adds `extra` (already rendered as k="v") to a rendered label set.
-std::string with_label(const std::string& rendered, const std::string& extra) {
-  if (rendered.empty()) return "{" + extra + "}";
-  return rendered.substr(0, rendered.size() - 1) + "," + extra + "}";
+std::string_view SeriesSample::label(std::string_view name) const {
+  for (const auto& [k, v] : labels) {
+    if (k == name) return v;
+  }
+  return {};
 }
 
-}  // namespace
+const FamilySample* Snapshot::family(std::string_view name) const {
+  auto it = std::lower_bound(families.begin(), families.end(), name,
+                             [](const FamilySample& f, std::string_view n) { return f.name < n; });
+  return it != families.end() && it->name == name ? &*it : nullptr;
+}
+
+const SeriesSample* Snapshot::series(std::string_view name, std::string_view label_text) const {
+  const FamilySample* f = family(name);
+  if (!f) return nullptr;
+  for (const auto& s : f->series) {
+    if (s.label_text == label_text) return &s;
+  }
+  return nullptr;
+}
 
 Histogram::Histogram(std::vector<double> upper_bounds) : bounds_(std::move(upper_bounds)) {
   std::sort(bounds_.begin(), bounds_.end());
@@ -87,7 +109,7 @@ std::vector<double> default_latency_buckets() {
   return {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 }
 
-Registry::Family& Registry::family_locked(const std::string& name, const std::string& help, Type type) {
+Registry::Family& Registry::family_locked(const std::string& name, const std::string& help, MetricType type) {
   if (!valid_name(name, true)) throw std::invalid_argument("metrics: bad metric name '" + name + "'");
   auto [it, inserted] = families_.try_emplace(name, Family{type, help, {}});
   if (!inserted && it->second.type != type) {
@@ -96,16 +118,23 @@ Registry::Family& Registry::family_locked(const std::string& name, const std::st
   return it->second;
 }
 
+Registry::Series& Registry::series_locked(const std::string& name, const std::string& help, MetricType type,
+                                          const Labels& labels) {
+  auto [it, inserted] = family_locked(name, help, type).series.try_emplace(render_labels(labels));
+  if (inserted) it->second.labels = labels;
+  return it->second;
+}
+
 Counter& Registry::counter(const std::string& name, const std::string& help, const Labels& labels) {
   std::lock_guard lock(mutex_);
-  auto& s = family_locked(name, help, Type::kCounter).series[render_labels(labels)];
+  auto& s = series_locked(name, help, MetricType::kCounter, labels);
   if (!s.counter) s.counter = std::make_unique<Counter>();
   return *s.counter;
 }
 
 Gauge& Registry::gauge(const std::string& name, const std::string& help, const Labels& labels) {
   std::lock_guard lock(mutex_);
-  auto& s = family_locked(name, help, Type::kGauge).series[render_labels(labels)];
+  auto& s = series_locked(name, help, MetricType::kGauge, labels);
   if (!s.gauge) s.gauge = std::make_unique<Gauge>();
   return *s.gauge;
 }
@@ -113,7 +142,7 @@ Gauge& Registry::gauge(const std::string& name, const std::string& help, const L
 Histogram& Registry::histogram(const std::string& name, const std::string& help, std::vector<double> bounds,
                                const Labels& labels) {
   std::lock_guard lock(mutex_);
-  auto& s = family_locked(name, help, Type::kHistogram).series[render_labels(labels)];
+  auto& s = series_locked(name, help, MetricType::kHistogram, labels);
   if (!s.histogram) s.histogram = std::make_unique<Histogram>(std::move(bounds));
   return *s.histogram;
 }
@@ -121,35 +150,60 @@ Histogram& Registry::histogram(const std::string& name, const std::string& help,
 void Registry::gauge_callback(const std::string& name, const std::string& help, std::function<double()> read,
                               const Labels& labels) {
   std::lock_guard lock(mutex_);
-  auto& s = family_locked(name, help, Type::kGauge).series[render_labels(labels)];
+  auto& s = series_locked(name, help, MetricType::kGauge, labels);
   s.callback = std::move(read);
 }
 
-std::string Registry::exposition() const {
+Snapshot Registry::snapshot() const {
   std::lock_guard lock(mutex_);
-  std::string out;
+  Snapshot out;
+  out.families.reserve(families_.size());
   for (const auto& [name, fam] : families_) {
-    const char* type = fam.type == Type::kCounter ? "counter" : fam.type == Type::kGauge ? "gauge" : "histogram";
-    out += "# HELP " + name + " " + fam.help + "\n";
-    out += "# TYPE " + name + " " + type + "\n";
-    for (const auto& [labels, s] : fam.series) {
-      if (s.counter) out += name + labels + " " + format_value(s.counter->value()) + "\n";
-      if (s.gauge && !s.callback) out += name + labels + " " + format_value(s.gauge->value()) + "\n";
-      if (s.callback) out += name + labels + " " + format_value(s.callback()) + "\n";
+    FamilySample f{name, fam.help, fam.type, {}};
+    f.series.reserve(fam.series.size());
+    for (const auto& [label_text, s] : fam.series) {
+      SeriesSample sample;
+      sample.labels = s.labels;
+      sample.label_text = label_text;
+      if (s.counter) sample.value = s.counter->value();
+      if (s.gauge) sample.value = s.gauge->value();
+      if (s.callback) sample.value = s.callback();
       if (s.histogram) {
-        auto counts = s.histogram->cumulative_counts();
-        const auto& bounds = s.histogram->upper_bounds();
-        for (size_t i = 0; i <= bounds.size(); ++i) {
-          std::string le = i < bounds.size() ? format_value(bounds[i]) : "+Inf";
-          out += name + "_bucket" + with_label(labels, "le=\"" + le + "\"") + " " + std::to_string(counts[i]) + "\n";
-        }
-        out += name + "_sum" + labels + " " + format_value(s.histogram->sum()) + "\n";
-        out += name + "_count" + labels + " " + std::to_string(s.histogram->count()) + "\n";
+        sample.bounds = s.histogram->upper_bounds();
+        sample.cumulative = s.histogram->cumulative_counts();
+        sample.sum = s.histogram->sum();
+        sample.count = s.histogram->count();
       }
+      f.series.push_back(std::move(sample));
+    }
+    out.families.push_back(std::move(f));
+  }
+  return out;
+}
+
+std::string exposition(const Snapshot& snapshot) {
+  std::string out;
+  for (const auto& fam : snapshot.families) {
+    const char* type = fam.type == MetricType::kCounter ? "counter" : fam.type == MetricType::kGauge ? "gauge" : "histogram";
+    out += "# HELP " + fam.name + " " + fam.help + "\n";
+    out += "# TYPE " + fam.name + " " + type + "\n";
+    for (const auto& s : fam.series) {
+      if (fam.type != MetricType::kHistogram) {
+        out += fam.name + s.label_text + " " + format_value(s.value) + "\n";
+        continue;
+      }
+      for (size_t i = 0; i < s.cumulative.size(); ++i) {
+        std::string le = i < s.bounds.size() ? format_value(s.bounds[i]) : "+Inf";
+        out += fam.name + "_bucket" + with_label(s.label_text, "le=\"" + le + "\"") + " " + std::to_string(s.cumulative[i]) + "\n";
+      }
+      out += fam.name + "_sum" + s.label_text + " " + format_value(s.sum) + "\n";
+      out += fam.name + "_count" + s.label_text + " " + std::to_string(s.count) + "\n";
     }
   }
   return out;
 }
+
+std::string Registry::exposition() const { return metrics::exposition(snapshot()); }
 
 Registry& Registry::global() {
   static Registry* registry = new Registry();  // never destroyed: metrics outlive every thread

@@ -1,6 +1,10 @@
 // A small Prometheus metrics registry: counters, gauges and histograms with labels, and the text
 // exposition format (version 0.0.4) served at /metrics.
 //
+// `snapshot()` reads every series at once as values; the exposition is rendered from a snapshot,
+// so anything else built on snapshots (the status page, web/status_page.h) shows exactly the
+// numbers /metrics shows.
+//
 // Ownership: the registry owns every metric; the references it hands out stay valid for the
 // registry's lifetime, so parts look a metric up once and keep the reference.
 // Thread safety: lookups take a mutex; updating a metric is lock-free (atomics) except histogram
@@ -10,17 +14,21 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 namespace bw::metrics {
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
+
+enum class MetricType { kCounter, kGauge, kHistogram };
 
 class Counter {
  public:
@@ -62,6 +70,45 @@ class Histogram {
 // Latency buckets in seconds, 1 ms .. 60 s.
 std::vector<double> default_latency_buckets();
 
+// One series as read by Registry::snapshot().
+struct SeriesSample {
+  Labels labels;           // as registered
+  std::string label_text;  // as in the exposition: `{result="success"}`, or "" without labels
+  double value = 0;        // counter, gauge (or its callback's reading)
+  // Histograms only: upper bounds, cumulative counts per bound then +Inf, sum and count.
+  std::vector<double> bounds;
+  std::vector<uint64_t> cumulative;
+  double sum = 0;
+  uint64_t count = 0;
+
+  // The value of label `name`, or "" when the series has no such label.
+  std::string_view label(std::string_view name) const;
+};
+
+struct FamilySample {
+  std::string name;
+  std::string help;
+  MetricType type = MetricType::kCounter;
+  std::vector<SeriesSample> series;  // ordered by label_text, as exposed
+};
+
+// Every series of a registry at one moment, families ordered by name (as exposed).
+struct Snapshot {
+  std::vector<FamilySample> families;
+
+  const FamilySample* family(std::string_view name) const;
+  // The series of `name` whose label text is `label_text` (`{result="success"}`, or "").
+  const SeriesSample* series(std::string_view name, std::string_view label_text) const;
+};
+
+// A sample value as the exposition writes it ("3", "0.25", "+Inf", "NaN").
+std::string format_value(double v);
+// Label pairs as the exposition writes them: `{k="v",...}` (values escaped), "" when empty.
+// Throws std::invalid_argument for a bad label name.
+std::string render_labels(const Labels& labels);
+// The Prometheus text exposition (version 0.0.4) of a snapshot.
+std::string exposition(const Snapshot& snapshot);
+
 class Registry {
  public:
   Counter& counter(const std::string& name, const std::string& help, const Labels& labels = {});
@@ -73,25 +120,29 @@ class Registry {
   void gauge_callback(const std::string& name, const std::string& help, std::function<double()> read,
                       const Labels& labels = {});
 
+  // Every series now. Callbacks are called (under the registry's lock, as for the exposition).
+  Snapshot snapshot() const;
+  // metrics::exposition(snapshot()).
   std::string exposition() const;
 
   // The process-wide registry every role uses.
   static Registry& global();
 
  private:
-  enum class Type { kCounter, kGauge, kHistogram };
   struct Series {
+    Labels labels;
     std::unique_ptr<Counter> counter;
     std::unique_ptr<Gauge> gauge;
     std::unique_ptr<Histogram> histogram;
     std::function<double()> callback;
   };
   struct Family {
-    Type type;
+    MetricType type;
     std::string help;
     std::map<std::string, Series> series;  // keyed by rendered label set
   };
-  Family& family_locked(const std::string& name, const std::string& help, Type type);
+  Family& family_locked(const std::string& name, const std::string& help, MetricType type);
+  Series& series_locked(const std::string& name, const std::string& help, MetricType type, const Labels& labels);
 
   mutable std::mutex mutex_;
   std::map<std::string, Family> families_;

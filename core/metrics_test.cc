@@ -67,5 +67,42 @@ TEST(MetricsTest, ConcurrentIncrementsAreCounted) {
   EXPECT_EQ(c.value(), 40000);
 }
 
+
+// The snapshot holds what the exposition prints, and the exposition is rendered from it.
+TEST(MetricsTest, SnapshotHoldsTheExposedValues) {
+  Registry r;
+  r.counter("bw_b_total", "b", {{"result", "ok"}}).inc(3);
+  r.counter("bw_b_total", "b", {{"result", "failed"}}).inc();
+  r.gauge("bw_a", "a").set(2.5);
+  r.gauge_callback("bw_c", "c", [] { return 7.0; }, {{"queue", "standard"}});
+  auto& h = r.histogram("bw_d_seconds", "d", {0.1, 1.0}, {{"rule", "x"}});
+  h.observe(0.05);
+  h.observe(2);
+  Snapshot s = r.snapshot();
+  ASSERT_EQ(s.families.size(), 4u);
+  EXPECT_EQ(s.families[0].name, "bw_a");  // by name, as exposed
+  EXPECT_EQ(s.families[0].type, MetricType::kGauge);
+  EXPECT_EQ(s.series("bw_a", "")->value, 2.5);
+  const SeriesSample* ok = s.series("bw_b_total", "{result=\"ok\"}");
+  ASSERT_NE(ok, nullptr);
+  EXPECT_EQ(ok->value, 3);
+  EXPECT_EQ(ok->label("result"), "ok");
+  EXPECT_EQ(ok->label("other"), "");
+  EXPECT_EQ(s.family("bw_b_total")->series.size(), 2u);
+  EXPECT_EQ(s.family("bw_b_total")->help, "b");
+  EXPECT_EQ(s.series("bw_c", "{queue=\"standard\"}")->value, 7);
+  const SeriesSample* d = s.series("bw_d_seconds", "{rule=\"x\"}");
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->cumulative, (std::vector<uint64_t>{1, 1, 2}));
+  EXPECT_EQ(d->count, 2u);
+  EXPECT_DOUBLE_EQ(d->sum, 2.05);
+  EXPECT_EQ(s.family("bw_nothing"), nullptr);
+  EXPECT_EQ(s.series("bw_b_total", "{result=\"other\"}"), nullptr);
+  EXPECT_EQ(exposition(s), r.exposition());
+  EXPECT_EQ(format_value(0.25), "0.25");
+  EXPECT_EQ(format_value(3), "3");
+  EXPECT_EQ(render_labels({{"a", "x\"y"}, {"b", "z"}}), "{a=\"x\\\"y\",b=\"z\"}");
+}
+
 }  // namespace
 }  // namespace bw::metrics
