@@ -106,6 +106,7 @@ struct QueueDepth {
 
 struct QueueStats {
   std::array<QueueDepth, 3> queues{};  // indexed by QueueKind
+  bool in_flight_reported = true;      // false for RabbitMQ, whose in_flight is always 0
   const QueueDepth& of(QueueKind kind) const { return queues[static_cast<size_t>(kind)]; }
 };
 

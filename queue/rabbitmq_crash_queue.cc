@@ -514,6 +514,7 @@ bool RabbitMqCrashQueue::give_up(const Delivery& delivery, std::string_view reas
 QueueStats RabbitMqCrashQueue::stats() {
   std::lock_guard lock(publisher_mutex_);
   QueueStats stats;
+  stats.in_flight_reported = false;  // a passive declare counts ready messages only
   try {
     ensure_publisher(Clock::now() + settings_.publish_timeout);
     for (QueueKind kind : kAllQueueKinds) {
