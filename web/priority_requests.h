@@ -59,6 +59,8 @@ class PriorityRequests {
   size_t tracked() const;
   // "web: priority queue: failing for ..." while publishes fail; nullopt otherwise.
   std::optional<std::string> health_problem() const;
+  // The queue it publishes to (the status page reads its depths from the same instance).
+  queue::CrashQueue& queue() const { return queue_; }
 
  private:
   void run();

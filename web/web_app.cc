@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
+#include "web/api_docs_page.h"
 #include "web/home_page.h"
 #include "web/json_api.h"
 #include "web/layout.h"
@@ -13,6 +14,7 @@
 #include "web/search_api.h"
 #include "web/search_page.h"
 #include "web/signature_page.h"
+#include "web/status_page.h"
 #include "web/topcrashers_page.h"
 #include "web/static_assets.h"
 
@@ -109,6 +111,7 @@ struct WebApp::Impl {
   std::unique_ptr<SignaturePage> signature_page;      // with an index only
   std::unique_ptr<SearchPage> search_page;  // with an index only
   std::unique_ptr<HomePage> home_page;    // with an index only
+  std::unique_ptr<StatusPage> status_page;  // made by add_routes; its thread reads the queue depths
 
   void log_error(std::string_view what, const CrashId& id, const std::exception& e) {
     log_fields(*log, spdlog::level::err, what, {{"crash_id", id.str()}, {"error", e.what()}});
@@ -284,6 +287,9 @@ void WebApp::add_routes(http::Server& server) {
   if (im->signature_page) im->signature_page->add_routes(server);      // /signature/ and /signature
   if (im->search_page) im->search_page->add_routes(server);  // /search/ and /search
   if (im->home_page) im->home_page->add_routes(server);  // exact "/"; the catch-all below keeps the rest
+  im->status_page = std::make_unique<StatusPage>(&im->priority.queue());  // /status/ and /status
+  im->status_page->add_routes(server);
+  add_api_docs_routes(server, im->index);  // /api/ and /api
 
   for (const auto& asset : static_assets()) {
     server.route({"GET", std::string(asset.path), kNoBody, [&asset](const http::Request&) -> http::Reply {
