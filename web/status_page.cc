@@ -390,7 +390,9 @@ StatusData build_status(const metrics::Snapshot& now, const std::optional<metric
   d.generated = generated;
   d.queue_configured = queue_configured;
   const metrics::Snapshot* base = baseline ? baseline->snapshot.get() : nullptr;
-  if (baseline) d.window = std::chrono::duration_cast<std::chrono::seconds>(now_at - baseline->at);
+  // Shown in whole seconds (rounded up); the rate uses the exact span.
+  const double span_seconds = baseline ? std::chrono::duration<double>(now_at - baseline->at).count() : 0;
+  if (baseline) d.window = std::chrono::ceil<std::chrono::seconds>(now_at - baseline->at);
   if (const auto* t = now.series("bw_queue_stats_timestamp_seconds", "")) d.queues_read_at = static_cast<int64_t>(t->value);
 
   static const char* const kStates[] = {"ready", "in_flight", "dead_letter"};
@@ -419,10 +421,10 @@ StatusData build_status(const metrics::Snapshot& now, const std::optional<metric
       double n = 0;
       for (const auto& s : crashes->series) n += metrics::increase(s, base->series(crashes->name, s.label_text));
       d.processed_in_window = n;
-      if (d.window && d.window->count() > 0) d.processed_per_minute = n * 60.0 / static_cast<double>(d.window->count());
+      if (span_seconds > 0) d.processed_per_minute = n * 60.0 / span_seconds;
     } else {
       d.processed_in_window = 0;
-      if (d.window && d.window->count() > 0) d.processed_per_minute = 0;
+      if (span_seconds > 0) d.processed_per_minute = 0;
     }
   }
   std::vector<StatusFigure> time;
@@ -446,16 +448,15 @@ html::Html render_status(const StatusData& data) {
   w.text("The numbers of ");
   w.link(html::Url::local("/metrics"), "/metrics");
   w.text(" for this process at " + utc_time_text(unix_seconds(data.generated)) +
-         ", each with its series; \xE2\x80\x9C" + span + "\xE2\x80\x9D is how much a series grew over that span. ");
+         ", each with its series; the \xE2\x80\x9C" + span + "\xE2\x80\x9D figures are how much each series grew over that span. ");
   w.link(html::Url::local("/status/?format=json"), "The same figures as JSON");
   w.text(" \xC2\xB7 ");
   w.link(html::Url::local("/__heartbeat__"), "health checks");
   w.text(".");
   w.close("p");
   if (data.window && data.window->count() < 59 * 60 + 30) {
-    w.element("p", "This process started recording " + std::to_string((data.window->count() + 30) / 60) +
-                       " min ago, so its \xE2\x80\x9Clast hour\xE2\x80\x9D is that long.",
-              {{"class", "muted"}});
+    w.element("p", "This process started recording " + span.substr(5) + " ago, so its \xE2\x80\x9Clast hour\xE2\x80\x9D is that long.",
+              {{"class", "muted"}, {"id", "young-history"}});
   }
 
   render_summary(w, data, span);

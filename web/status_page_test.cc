@@ -306,6 +306,7 @@ TEST(StatusDataTest, FiguresFromSnapshots) {
 
   html::Html page = render_status(d);
   EXPECT_TRUE(contains(page.str(), "last 12 min"));
+  EXPECT_TRUE(contains(page.str(), "started recording 12 min ago"));
   EXPECT_TRUE(contains(page.str(), "3.00 per minute"));
   EXPECT_TRUE(contains(page.str(), "(not reported)"));
   EXPECT_TRUE(contains(page.str(), "storage-not-measured"));
