@@ -120,6 +120,8 @@ TEST(RabbitMqCrashQueue, DeadLetterQueueHoldsTheMessageAndReason) {
   ASSERT_TRUE(d);
   ASSERT_TRUE(q.give_up(*d, "minidump is empty"));
   EXPECT_EQ(q.dead_letter_depth(QueueKind::kPriority), 1u);
+  // A passive declare counts ready messages only: in_flight is not reported (queue_metrics.h).
+  EXPECT_FALSE(q.stats().in_flight_reported);
 
   // Read the dead letter back: the body is intact and the reason is in its headers.
   AmqpConnection c(AmqpEndpoint::parse(s.url), 0s, 5000ms);
