@@ -34,6 +34,7 @@ struct FigureSpec {
   Kind kind = Kind::kCounter;  // the family's type (what the figure is when the series is absent)
   std::string_view unit = "";
   Keep keep = nullptr;
+  std::string_view absent_as = "";  // with `keep`: the series named when none is kept
 };
 
 struct SectionSpec {
@@ -70,14 +71,17 @@ const std::vector<SectionSpec>& section_specs() {
            {"bw_collector_malformed_total", "Submissions refused as malformed or too large"},
            {"bw_crashmover_failed_total", "Crashes left in a collector buffer for an operator (unreadable)"},
            {"bw_crashmover_retries_total", "Crash mover batches retried (storage or queue down)"},
-           {"bw_processor_crashes_total", "Processings recorded as failed", Kind::kCounter, "", failure_result},
+           {"bw_processor_crashes_total", "Processings recorded as failed", Kind::kCounter, "", failure_result,
+            "bw_processor_crashes_total{result=\"failure\"}"},
            {"bw_processor_retries_total", "Deliveries handed back to the queue to try again"},
            {"bw_processor_dead_letters_total", "Messages dead-lettered"},
            {"bw_processor_rule_failures_total", "Processing rules that threw"},
            {"bw_processor_worker_restarts_total", "Stack-walking workers replaced"},
-           {"bw_web_priority_publishes_total", "Priority requests that could not be queued", Kind::kCounter, "", failed_result},
+           {"bw_web_priority_publishes_total", "Priority requests that could not be queued", Kind::kCounter, "", failed_result,
+            "bw_web_priority_publishes_total{result=\"failed\"}"},
            {"bw_queue_stats_failures_total", "Queue depth readings that failed"},
-           {"bw_http_requests_total", "HTTP answers with a server error", Kind::kCounter, "", server_error},
+           {"bw_http_requests_total", "HTTP answers with a server error", Kind::kCounter, "", server_error,
+            "bw_http_requests_total{code=\"5xx\"}"},
            {"bw_http_timeouts_total", "HTTP requests answered 408"},
        }},
       {"collection",
@@ -169,7 +173,7 @@ void add_figures(std::vector<StatusFigure>& out, const FigureSpec& spec, const m
   if (added == 0) {
     StatusFigure f;
     f.title = std::string(spec.title);
-    f.series = std::string(spec.family);
+    f.series = std::string(spec.absent_as.empty() ? spec.family : spec.absent_as);
     f.unit = std::string(spec.unit);
     f.kind = spec.kind;
     out.push_back(std::move(f));

@@ -24,7 +24,8 @@
 //
 // Ownership and threads: borrows `queue` (may be null: no queue depths) and `registry`, which
 // must outlive the page; the http::Server must be stopped before the page is destroyed. The
-// destructor stops the thread. answer() may run on any thread, concurrently.
+// destructor stops the thread (after a queue reading in progress: during a RabbitMQ outage that
+// may take up to queue.publish_timeout). answer() may run on any thread, concurrently.
 // Every value (series labels included) goes through html::Writer: escaped and cut.
 #pragma once
 

@@ -303,6 +303,13 @@ TEST(StatusDataTest, FiguresFromSnapshots) {
   // No collector in this registry: its figures are absent, not zero.
   EXPECT_FALSE(collection->figures[0].present);
   EXPECT_EQ(collection->figures[0].series, "bw_collector_received_total");
+  // A kept series that does not exist is named as such, not as its family.
+  for (const auto& s : d.sections) {
+    if (s.id != "failures") continue;
+    bool named = false;
+    for (const auto& f : s.figures) named = named || (f.series == "bw_http_requests_total{code=\"5xx\"}" && !f.present);
+    EXPECT_TRUE(named);
+  }
 
   html::Html page = render_status(d);
   EXPECT_TRUE(contains(page.str(), "last 12 min"));
