@@ -1,6 +1,7 @@
 #include "web/public_data.h"
 
 #include "core/config.h"
+#include "index/fields.h"
 #include "processor/rules.h"
 
 namespace bw::web {
@@ -55,6 +56,29 @@ nlohmann::json PublicData::public_processed_crash(const nlohmann::json& processe
     out[key] = key == "raw_crash" ? public_raw_crash(value) : value;
   }
   return out;
+}
+
+nlohmann::json PublicData::raw_crash_for(const nlohmann::json& raw_crash, const Permissions& permissions) const {
+  if (!permissions.contains(kViewPiiPermission)) return public_raw_crash(raw_crash);
+  return raw_crash.is_object() ? raw_crash : nlohmann::json::object();
+}
+
+nlohmann::json PublicData::processed_crash_for(const nlohmann::json& processed, const Permissions& permissions) const {
+  if (!permissions.contains(kViewPiiPermission)) return public_processed_crash(processed);
+  return processed.is_object() ? processed : nlohmann::json::object();
+}
+
+bool PublicData::may_download_dumps(const Permissions& permissions) {
+  return permissions.contains(kViewRawdumpPermission);
+}
+
+std::optional<std::string> PublicData::missing_for_unredacted(const index::FieldCatalogue& fields,
+                                                              const Permissions& permissions) {
+  // Every field's permission, in catalogue order, so the answer names the same one each time.
+  for (const auto& field : fields.all()) {
+    if (!field.permission.empty() && !permissions.contains(field.permission)) return field.permission;
+  }
+  return std::nullopt;
 }
 
 }  // namespace bw::web

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -111,9 +112,16 @@ index::TopCrashersQuery parse_top_crashers_query(const index::QueryPairs& pairs,
 }
 
 struct SearchApi::Impl {
-  explicit Impl(index::CrashIndex& i) : index(i), fields_answer(json_answer(200, i.fields().to_json())), log(logger("web")) {}
+  Impl(index::CrashIndex& i, const ApiAuth* a)
+      : index(i),
+        no_accounts(Accounts{}),
+        auth(a ? *a : no_accounts),
+        fields_answer(json_answer(200, i.fields().to_json())),
+        log(logger("web")) {}
 
   index::CrashIndex& index;
+  const ApiAuth no_accounts;  // used when the SearchApi is given no ApiAuth
+  const ApiAuth& auth;
   const http::Response fields_answer;  // the catalogue is immutable: serialized once
   std::shared_ptr<spdlog::logger> log;
 
@@ -138,10 +146,24 @@ struct SearchApi::Impl {
     }
   }
 
-  http::Response super_search(const std::string& query) {
+  http::Response super_search(const std::string& query, const Caller& caller) {
     return guarded("SuperSearch", [&] {
-      // Anonymous until accounts exist: public fields only.
-      return json_answer(200, index.search(http::parse_query_pairs(query), index::Permissions{}));
+      // The index shows and filters the fields the caller's permissions reach (Field::visible_to).
+      return json_answer(200, index.search(http::parse_query_pairs(query), caller.permissions));
+    });
+  }
+
+  // 403 naming the permission the caller lacks, or nullopt when it may search unredacted.
+  std::optional<http::Response> unredacted_refusal(const Caller& caller) const {
+    auto missing = PublicData::missing_for_unredacted(index.fields(), caller.permissions);
+    if (!missing) return std::nullopt;
+    return json_error(403, "SuperSearchUnredacted needs the " + *missing + " permission; use /api/SuperSearch/");
+  }
+
+  http::Response super_search_unredacted(const std::string& query, const Caller& caller) {
+    if (auto refusal = unredacted_refusal(caller)) return std::move(*refusal);
+    return guarded("SuperSearchUnredacted", [&] {
+      return json_answer(200, index.search(http::parse_query_pairs(query), caller.permissions));
     });
   }
 
@@ -153,24 +175,32 @@ struct SearchApi::Impl {
   }
 };
 
-SearchApi::SearchApi(index::CrashIndex& index) : impl_(std::make_unique<Impl>(index)) {}
+SearchApi::SearchApi(index::CrashIndex& index, const ApiAuth* auth) : impl_(std::make_unique<Impl>(index, auth)) {}
 SearchApi::~SearchApi() = default;
 
 void SearchApi::add_routes(http::Server& server) {
   Impl* im = impl_.get();
   server.route({"GET", "/api/SuperSearch/", kNoBody, [im](const http::Request& req) -> http::Reply {
-                  return deferred([im, query = req.query] { return im->super_search(query); });
+                  return im->auth.answer(req, [im, query = req.query](const Caller& caller) {
+                    return im->super_search(query, caller);
+                  });
                 }});
-  server.route({"GET", "/api/SuperSearchUnredacted/", kNoBody, [](const http::Request&) -> http::Reply {
-                  // crash-stats needs every permission any field needs, in practice view_pii; accounts do
-                  // not exist yet, so nobody holds it. The index is not asked.
-                  return json_error(403, "SuperSearchUnredacted needs the view_pii permission; use /api/SuperSearch/");
+  server.route({"GET", "/api/SuperSearchUnredacted/", kNoBody, [im](const http::Request& req) -> http::Reply {
+                  // An anonymous caller lacks view_pii: refused at once, without the index or a worker.
+                  if (!TokenHeader::of(req).present()) {
+                    if (auto refusal = im->unredacted_refusal(Caller{})) return ApiAuth::anonymous(std::move(*refusal));
+                  }
+                  return im->auth.answer(req, [im, query = req.query](const Caller& caller) {
+                    return im->super_search_unredacted(query, caller);
+                  });
                 }});
-  server.route({"GET", "/api/SuperSearchFields/", kNoBody, [im](const http::Request&) -> http::Reply {
-                  return im->fields_answer;
+  server.route({"GET", "/api/SuperSearchFields/", kNoBody, [im](const http::Request& req) -> http::Reply {
+                  // The same catalogue for everyone; a token given is still checked (a bad one is a 403).
+                  if (!TokenHeader::of(req).present()) return ApiAuth::anonymous(im->fields_answer);
+                  return im->auth.answer(req, [im](const Caller&) { return im->fields_answer; });
                 }});
   server.route({"GET", "/api/TopCrashers/", kNoBody, [im](const http::Request& req) -> http::Reply {
-                  return deferred([im, query = req.query] { return im->top_crashers(query); });
+                  return im->auth.answer(req, [im, query = req.query](const Caller&) { return im->top_crashers(query); });
                 }});
 }
 

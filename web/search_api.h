@@ -1,13 +1,19 @@
 // The JSON API over the crash index (docs/web.md "Search API"): crash-stats' Super Search, its
 // field catalogue and Top Crashers, on the web port.
 //
-// Routes (GET; HEAD too). Every answer is JSON (web/json_api.h: nosniff, Cache-Control no-cache):
+// Routes (GET; HEAD too). Every answer is JSON (web/json_api.h: nosniff, Cache-Control no-cache).
+// Every route takes an Auth-Token header (web/api_auth.h): checked first, on the worker pool; a
+// token that is not valid is 403; the answer to a request with a token is Cache-Control:
+// private, no-store; every answer has Vary: Auth-Token.
 //   /api/SuperSearch/?<Super Search query>   200 {"hits", "total", "facets", "errors"} from
-//        CrashIndex::search with anonymous permissions (index/super_search_query.h, docs/search.md).
-//        Protected fields are never returned: a filter on one is a 400 like an unknown field, and
-//        they are stripped from _columns, _sort, _facets, _aggs and _histogram.
-//   /api/SuperSearchUnredacted/              403 {"error": ...}: it needs view_pii, which nobody
-//        can hold until accounts exist. The index is not asked.
+//        CrashIndex::search with the caller's permissions (index/super_search_query.h,
+//        docs/search.md). A field the caller may not see (its permissions_needed not held; every
+//        protected field for an anonymous caller) is never returned: a filter on one is a 400
+//        like an unknown field, and it is stripped from _columns, _sort, _facets, _aggs and
+//        _histogram. A token holding view_pii filters, returns and aggregates protected fields.
+//   /api/SuperSearchUnredacted/              the same search for a caller holding every
+//        permission any field needs (PublicData::missing_for_unredacted; in practice view_pii);
+//        otherwise 403 {"error": ...} naming the missing permission, without asking the index.
 //   /api/SuperSearchFields/                  200 the whole field catalogue (FieldCatalogue::to_json),
 //        protected fields included with their permissions_needed, as crash-stats lists it: field
 //        names and types are public, values are not.
@@ -35,6 +41,7 @@
 
 #include "http/server.h"
 #include "index/crash_index.h"
+#include "web/api_auth.h"
 
 namespace bw::web {
 
@@ -45,7 +52,8 @@ index::TopCrashersQuery parse_top_crashers_query(const index::QueryPairs& pairs,
 
 class SearchApi {
  public:
-  explicit SearchApi(index::CrashIndex& index);
+  // `auth`: where Auth-Tokens are checked (borrowed); null: no account store, every token refused.
+  explicit SearchApi(index::CrashIndex& index, const ApiAuth* auth = nullptr);
   ~SearchApi();
   SearchApi(const SearchApi&) = delete;
   SearchApi& operator=(const SearchApi&) = delete;

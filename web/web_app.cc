@@ -1,5 +1,6 @@
 #include "web/web_app.h"
 
+#include <algorithm>
 #include <functional>
 #include <optional>
 
@@ -92,9 +93,14 @@ WebOptions WebOptions::from_config(const Config& config) {
 }
 
 struct WebApp::Impl {
-  Impl(WebOptions options, storage::CrashStorage& s, queue::CrashQueue& q, index::CrashIndex* i)
-      : public_data(options.public_annotations), storage(s), index(i), priority(q, options.priority), log(logger("web")) {
-    if (index) search_api = std::make_unique<SearchApi>(*index);
+  Impl(WebOptions options, storage::CrashStorage& s, queue::CrashQueue& q, index::CrashIndex* i, Accounts accounts)
+      : public_data(options.public_annotations),
+        storage(s),
+        index(i),
+        priority(q, options.priority),
+        log(logger("web")),
+        api_auth(std::move(accounts)) {
+    if (index) search_api = std::make_unique<SearchApi>(*index, &api_auth);
     if (index) topcrashers_page = std::make_unique<TopCrashersPage>(*index);  // /topcrashers/
     if (index) signature_page = std::make_unique<SignaturePage>(*index);      // /signature/
     if (index) search_page = std::make_unique<SearchPage>(*index);  // search page: /search/
@@ -106,6 +112,7 @@ struct WebApp::Impl {
   index::CrashIndex* index;
   PriorityRequests priority;
   std::shared_ptr<spdlog::logger> log;
+  ApiAuth api_auth;  // the Auth-Token of /api/ routes
   std::unique_ptr<SearchApi> search_api;  // with an index only
   std::unique_ptr<TopCrashersPage> topcrashers_page;  // with an index only
   std::unique_ptr<SignaturePage> signature_page;      // with an index only
@@ -186,20 +193,51 @@ struct WebApp::Impl {
     });
   }
 
-  http::Response processed_crash(const CrashId& id) {
+  http::Response processed_crash(const CrashId& id, const Caller& caller) {
     return json_guarded(id, [&] {
       try {
-        return json_answer(200, public_data.public_processed_crash(storage.get_processed(id)));
+        return json_answer(200, public_data.processed_crash_for(storage.get_processed(id), caller.permissions));
       } catch (const storage::CrashNotFound&) {
         return json_error(404, storage.has_raw_crash(id) ? "crash not processed yet" : "crash not found");
       }
     });
   }
 
-  http::Response raw_crash(const CrashId& id) {
+  http::Response raw_crash(const CrashId& id, const Caller& caller) {
     return json_guarded(id, [&] {
       try {
-        return json_answer(200, public_data.public_raw_crash(storage.get_raw_crash(id)));
+        return json_answer(200, public_data.raw_crash_for(storage.get_raw_crash(id), caller.permissions));
+      } catch (const storage::CrashNotFound&) {
+        return json_error(404, "crash not found");
+      }
+    });
+  }
+
+  // One dump's bytes, for a caller holding view_rawdump (crash-stats' RawCrash format=raw).
+  http::Response raw_dump(const CrashId& id, std::string name, const Caller& caller) {
+    if (!PublicData::may_download_dumps(caller.permissions)) {
+      return json_error(403, "dumps need the view_rawdump permission");
+    }
+    if (name.empty()) name = "upload_file_minidump";  // crash-stats' default: the minidump
+    if (!storage::is_valid_dump_name(name)) {
+      return json_field_error("name", "not a dump name (1 to 30 characters of A-Z a-z 0-9 _)");
+    }
+    return json_guarded(id, [&] {
+      try {
+        auto names = storage.get_dump_names(id);
+        if (std::find(names.begin(), names.end(), name) == names.end()) {
+          return json_error(404, "crash " + id.str() + " has no dump named " + name);
+        }
+        http::Response r;
+        r.content_type = "application/octet-stream";
+        r.body = storage.get_dump(id, name);
+        // The name is [A-Za-z0-9_]: nothing to quote.
+        r.headers = {{"Content-Disposition", "attachment; filename=\"" + id.str() + "-" + name + ".dmp\""},
+                     {"X-Content-Type-Options", "nosniff"}};
+        // Who took which dump: the owner of the token, never the token.
+        log_fields(*log, spdlog::level::info, "dump downloaded",
+                   {{"crash_id", id.str()}, {"dump", name}, {"user", caller.user}, {"bytes", std::to_string(r.body.size())}});
+        return r;
       } catch (const storage::CrashNotFound&) {
         return json_error(404, "crash not found");
       }
@@ -207,11 +245,13 @@ struct WebApp::Impl {
   }
 };
 
-WebApp::WebApp(WebOptions options, storage::CrashStorage& storage, queue::CrashQueue& queue, index::CrashIndex* index)
-    : impl_(std::make_unique<Impl>(std::move(options), storage, queue, index)) {}
+WebApp::WebApp(WebOptions options, storage::CrashStorage& storage, queue::CrashQueue& queue, index::CrashIndex* index,
+               Accounts accounts)
+    : impl_(std::make_unique<Impl>(std::move(options), storage, queue, index, std::move(accounts))) {}
 
-WebApp::WebApp(const Config& config, storage::CrashStorage& storage, queue::CrashQueue& queue, index::CrashIndex* index)
-    : WebApp(WebOptions::from_config(config), storage, queue, index) {}
+WebApp::WebApp(const Config& config, storage::CrashStorage& storage, queue::CrashQueue& queue, index::CrashIndex* index,
+               Accounts accounts)
+    : WebApp(WebOptions::from_config(config), storage, queue, index, std::move(accounts)) {}
 
 WebApp::~WebApp() = default;
 
@@ -263,23 +303,24 @@ void WebApp::add_routes(http::Server& server) {
     return *id;
   };
 
+  // The Auth-Token is checked first (web/api_auth.h), then the parameters.
   server.route({"GET", "/api/ProcessedCrash/", kNoBody, [im, api_id](const http::Request& req) -> http::Reply {
-                  auto id = api_id(req);
-                  if (auto* error = std::get_if<http::Response>(&id)) return std::move(*error);
-                  return deferred([im, id = std::get<CrashId>(id)] { return im->processed_crash(id); });
+                  return im->api_auth.answer(req, [im, id = api_id(req)](const Caller& caller) -> http::Response {
+                    if (const auto* error = std::get_if<http::Response>(&id)) return *error;
+                    return im->processed_crash(std::get<CrashId>(id), caller);
+                  });
                 }});
 
   server.route({"GET", "/api/RawCrash/", kNoBody, [im, api_id](const http::Request& req) -> http::Reply {
-                  auto id = api_id(req);
-                  if (auto* error = std::get_if<http::Response>(&id)) return std::move(*error);
                   auto params = http::parse_query(req.query);
                   auto format = params.contains("format") ? params["format"] : std::string("meta");
-                  // Accounts do not exist yet, so nobody holds view_rawdump.
-                  if (format == "raw") {
-                    return json_answer(403, json{{"error", "dumps need the view_rawdump permission"}});
-                  }
-                  if (format != "meta") return json_field_error("format", "must be meta or raw");
-                  return deferred([im, id = std::get<CrashId>(id)] { return im->raw_crash(id); });
+                  auto name = params.contains("name") ? params["name"] : std::string();
+                  return im->api_auth.answer(req, [im, id = api_id(req), format, name](const Caller& caller) -> http::Response {
+                    if (const auto* error = std::get_if<http::Response>(&id)) return *error;
+                    if (format == "raw") return im->raw_dump(std::get<CrashId>(id), name, caller);
+                    if (format != "meta") return json_field_error("format", "must be meta or raw");
+                    return im->raw_crash(std::get<CrashId>(id), caller);
+                  });
                 }});
 
   if (im->search_api) im->search_api->add_routes(server);

@@ -10,11 +10,18 @@
 //                            corrupt stored data → 500 page; storage unavailable → 503 page.
 //   /report/status/<id>      {"crash_id": id, "state": "pending"|"processed"} (200) for pending.js;
 //                            asks for priority processing too while pending; 400/404 JSON errors.
-//   /api/ProcessedCrash/?crash_id=<id>        the processed crash, public fields only.
-//   /api/RawCrash/?crash_id=<id>[&format=meta] the raw crash, public annotations only.
-//   /api/RawCrash/?crash_id=<id>&format=raw&name=<dump>  403: dumps need view_rawdump.
+//   /api/ProcessedCrash/?crash_id=<id>        the processed crash: public fields only, every field
+//                            for a caller holding view_pii.
+//   /api/RawCrash/?crash_id=<id>[&format=meta] the raw crash: public annotations only, every
+//                            annotation for a caller holding view_pii.
+//   /api/RawCrash/?crash_id=<id>&format=raw&name=<dump>  the dump's bytes for a caller holding
+//                            view_rawdump (application/octet-stream, Content-Disposition:
+//                            attachment; filename="<id>-<name>.dmp"; name defaults to
+//                            upload_file_minidump; a name the crash lacks → 404 JSON), else 403.
 //      API errors as crash-stats answers them: 400 {"errors": {"crash_id": [...]}} for a missing or
 //      malformed id, 404 {"error": ...} for an unknown crash. A "bp-" prefix is accepted.
+//      Callers: every /api/ route takes an Auth-Token header (web/api_auth.h: checked first on the
+//      worker pool, 403 JSON when not valid, Cache-Control: private, no-store on answers to it).
 //   /api/SuperSearch/, /api/SuperSearchUnredacted/, /api/SuperSearchFields/, /api/TopCrashers/
 //                            with an index only: the JSON API over it (web/search_api.h).
 //   /static/<name>.<hash>.<ext>   the embedded stylesheet and scripts (web/static_assets.h),
@@ -23,8 +30,10 @@
 //   / and below              any other GET path: the site's 404 page. Exact routes (health,
 //                            /submit) and longer prefixes registered by others still win.
 //
-// Protected data (web/public_data.h): nothing protected is ever shown or returned: not url,
-// email, user_comments, an annotation not on the public allowlist, nor a dump.
+// Protected data (web/public_data.h): pages are always anonymous (sign-in is not built; they
+// ignore Auth-Token): nothing protected is ever shown on them: not url, email, user_comments, an
+// annotation not on the public allowlist, nor a dump. The API shows those only to a caller whose
+// token holds the permission.
 //
 // Ownership and threads: borrows `storage` and `queue`, which must outlive the WebApp; the
 // http::Server it adds routes to must be stopped before the WebApp is destroyed. Route handlers
@@ -44,6 +53,7 @@
 #include "index/crash_index.h"
 #include "queue/crash_queue.h"
 #include "storage/crash_storage.h"
+#include "web/api_auth.h"
 #include "web/priority_requests.h"
 #include "web/public_data.h"
 
@@ -60,10 +70,11 @@ class WebApp {
  public:
   // `index`: the crash index behind search, top crashers and the other index-backed pages and
   // APIs; borrowed like storage and queue. Null only in tests of the storage-backed routes.
+  // `accounts`: where the API's Auth-Tokens are checked (its store borrowed); none by default.
   WebApp(WebOptions options, storage::CrashStorage& storage, queue::CrashQueue& queue,
-         index::CrashIndex* index = nullptr);
+         index::CrashIndex* index = nullptr, Accounts accounts = {});
   WebApp(const Config& config, storage::CrashStorage& storage, queue::CrashQueue& queue,
-         index::CrashIndex* index = nullptr);
+         index::CrashIndex* index = nullptr, Accounts accounts = {});
   ~WebApp();
   WebApp(const WebApp&) = delete;
   WebApp& operator=(const WebApp&) = delete;

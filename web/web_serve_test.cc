@@ -7,6 +7,10 @@
 //   fails if they were simply never stored.
 // - a deferred crash viewed on the web is processed by itself (priority queue), without a reload
 //   loop: the status endpoint turns to "processed" and the page becomes the report.
+// - an API token made with `breakwater admin user add` / `admin token create` against the same
+//   data folder while serve runs returns the markers (ProcessedCrash, RawCrash, the dump, a
+//   protected-field filter) and nothing without it; revoked with the CLI it is refused at once;
+//   it never appears in serve's output.
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -237,6 +241,103 @@ TEST_F(WebServeTest, DeferredCrashIsProcessedWhenViewedAndLeaksNothing) {
   EXPECT_EQ(report.body.find("id=\"pending\""), std::string::npos);
   expect_markers_stored(id, true);
   expect_no_marker(routes_for(id));
+}
+
+TEST_F(WebServeTest, ApiTokenMadeWithTheCliSeesProtectedDataAndOnlyWithIt) {
+  std::string id = submit("TokenTest");
+  ASSERT_FALSE(id.empty());
+  ASSERT_EQ(wait_state(id, "processed", 60s), "processed");
+  expect_markers_stored(id, true);
+
+  // An account and a token made with the CLI against the same data folder, while serve runs.
+  std::string data = (dir_->path() / "var").string();
+  fs::path password = dir_->path() / "password.txt";
+  std::ofstream(password) << "correct horse battery staple\n";
+  auto added = e2e::run({kBin, "admin", "user", "add", "triage", "--permission", "view_pii", "--permission",
+                         "view_rawdump", "--password-file", password.string(), "--data", data},
+                        dir_->path() / "user-add");
+  ASSERT_EQ(added.exit_code, 0) << added.out << added.err;
+  auto made = e2e::run({kBin, "admin", "token", "create", "--user", "triage", "--label", "web_serve_test", "--data", data},
+                       dir_->path() / "token-create");
+  ASSERT_EQ(made.exit_code, 0) << made.out << made.err;
+  std::string out = made.out;
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  std::string token = out.substr(out.rfind('\n') + 1);
+  ASSERT_EQ(token.size(), 68u) << made.out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(made.out, m, std::regex("^token ([0-9]+) for triage"))) << made.out;
+  std::string token_id = m[1].str();
+
+  auto with_token = [&](const std::string& target, const std::string& value) {
+    http::Connection c("127.0.0.1", port_);
+    EXPECT_TRUE(c.send(http::make_request("GET", target, {{"Auth-Token", value}}, "")));
+    return c.read_response(30s);
+  };
+  std::string processed = "/api/ProcessedCrash/?crash_id=" + id;
+  std::string raw = "/api/RawCrash/?crash_id=" + id;
+  std::string dump = "/api/RawCrash/?crash_id=" + id + "&format=raw&name=memory_report";
+  // Every crash of this suite carries the same markers: the filter on the protected field is
+  // narrowed to this crash.
+  std::string filter = "/api/SuperSearch/?uuid=" + id + "&url=~" + marker("url") + "&_columns=uuid,url,email";
+
+  // Without the token: nothing protected.
+  expect_no_marker({processed, raw, dump, filter, "/api/SuperSearchUnredacted/?uuid=" + id + "&_columns=url"});
+
+  // With it: the markers, and the dump byte for byte.
+  auto p = with_token(processed, token);
+  ASSERT_EQ(p.status, 200) << p.body.substr(0, 300);
+  EXPECT_EQ(p.header("Cache-Control"), "private, no-store");
+  json pc = json::parse(p.body);
+  EXPECT_NE(pc.value("url", "").find(marker("url")), std::string::npos) << p.body.substr(0, 300);
+  EXPECT_NE(pc.value("email", "").find(marker("email")), std::string::npos);
+  EXPECT_NE(pc.value("user_comments", "").find(marker("comments")), std::string::npos);
+  auto r = with_token(raw, token);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(json::parse(r.body).value("UnknownSecret", ""), marker("unknown"));
+  auto d = with_token(dump, token);
+  ASSERT_EQ(d.status, 200) << d.body.substr(0, 300);
+  {
+    Config::Sources sources;
+    sources.overrides = {{"server.data", data}};
+    auto storage = storage::make_primary_storage(Config::load(sources));
+    EXPECT_EQ(d.body, storage->get_dump(*CrashId::parse(id), "memory_report"));
+  }
+  EXPECT_EQ(d.header("Content-Disposition"), "attachment; filename=\"" + id + "-memory_report.dmp\"");
+  json found;
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto s = with_token(filter, token);
+    ASSERT_EQ(s.status, 200) << s.body;
+    found = json::parse(s.body);
+    if (found["total"] == 1) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(found["total"], 1) << found.dump();
+  EXPECT_EQ(found["hits"][0]["uuid"], id);
+  EXPECT_NE(found["hits"][0].value("url", "").find(marker("url")), std::string::npos);
+  // The filter really filters: a URL the crash does not have finds nothing.
+  auto other = with_token("/api/SuperSearch/?uuid=" + id + "&url=~elsewhere.example", token);
+  ASSERT_EQ(other.status, 200) << other.body;
+  EXPECT_EQ(json::parse(other.body)["total"], 0);
+  EXPECT_EQ(with_token("/api/SuperSearchUnredacted/?uuid=" + id + "&_columns=url", token).status, 200);
+
+  // Pages stay anonymous whatever the header.
+  auto page = with_token("/report/index/" + id, token);
+  EXPECT_EQ(page.status, 200);
+  EXPECT_EQ(page.body.find(marker_), std::string::npos);
+
+  // Revoked with the CLI: refused at once, by the running server.
+  auto revoked = e2e::run({kBin, "admin", "token", "revoke", token_id, "--data", data}, dir_->path() / "token-revoke");
+  ASSERT_EQ(revoked.exit_code, 0) << revoked.out << revoked.err;
+  auto refused = with_token(processed, token);
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_EQ(json::parse(refused.body)["error"], "the Auth-Token has been revoked");
+  EXPECT_EQ(refused.body.find(marker_), std::string::npos);
+
+  // The token was never logged or echoed.
+  EXPECT_EQ(serve_->out().find(token), std::string::npos);
+  EXPECT_EQ(serve_->err().find(token), std::string::npos);
+  EXPECT_EQ(serve_->err().find(token.substr(4)), std::string::npos);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "maintenance/retention_job.h"
 #include "processor/processor.h"
 #include "storage/factory.h"
+#include "web/api_auth.h"
 #include "web/web_app.h"
 
 namespace bw::cli {
@@ -48,7 +49,10 @@ void register_serve_command(CLI::App& app, SharedOptions& shared) {
                                            crash_index.get());
     // The web app's own queue instance: its priority publishes never wait behind the mover's.
     auto web_queue = queue::open_crash_queue(queue_settings);
-    web::WebApp web_app(config, *primary, *web_queue, crash_index.get());
+    // Accounts for the API's Auth-Token, in the index's SQLite file (none with a PostgreSQL index:
+    // every token is then refused, saying so).
+    auto accounts = web::open_accounts(config);
+    web::WebApp web_app(config, *primary, *web_queue, crash_index.get(), accounts.accounts);
     web_app.add_routes(server);
     // Retention (storage.*_retention_days, index.retention_days): a minute after start, then hourly.
     maintenance::RetentionJob retention(config, crash_index.get());

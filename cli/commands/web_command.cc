@@ -12,6 +12,7 @@
 #include "index/crash_index.h"
 #include "queue/crash_queue.h"
 #include "storage/factory.h"
+#include "web/api_auth.h"
 #include "web/web_app.h"
 
 namespace bw::cli {
@@ -25,7 +26,10 @@ void register_web_command(CLI::App& app, SharedOptions& shared) {
     auto primary = storage::make_primary_storage(config);
     auto queue = queue::open_crash_queue(queue::QueueSettings::from_config(config));
     auto crash_index = index::open_crash_index(config);
-    web::WebApp web_app(config, *primary, *queue, crash_index.get());
+    // Accounts for the API's Auth-Token, in the index's SQLite file (none with a PostgreSQL index:
+    // every token is then refused, saying so).
+    auto accounts = web::open_accounts(config);
+    web::WebApp web_app(config, *primary, *queue, crash_index.get(), accounts.accounts);
     http::Server server(http::ServerOptions::from_config(config));
     web_app.add_routes(server);
     http::add_health_routes(server, {nlohmann::json{{"version", kVersion}, {"commit", kGitCommit}}.dump(),
