@@ -80,6 +80,7 @@ const std::vector<ConfigKeySpec>& config_schema() {
       {"collector", "heartbeat_min_free", T::kSize, "512MiB", "/__heartbeat__ fails when the collector root's file system has less free"},
 
       // [symbols]
+      {"symbols", "store_dir", T::kString, "", "the site's own symbol store (breakwater symbols add; served at /symbols/; read first by processors); default <data>/symbols"},
       {"symbols", "paths", T::kStringList, "", "local symbol stores (<debug_file>/<debug_id>/<file>.sym)"},
       {"symbols", "urls", T::kStringList, "", "HTTP symbol servers (Tecken layout)"},
       {"symbols", "cache_dir", T::kString, "", "on-disk cache for downloaded symbols; default <data>/symbols-cache"},

@@ -133,7 +133,8 @@ std::string encode_hello(const WorkerHello& hello) {
   json paths = json::array();
   for (const auto& p : hello.symbols.paths) paths.push_back(p.string());
   json j = {{"symbols",
-             {{"paths", paths},
+             {{"store_dir", hello.symbols.store_dir.string()},
+              {"paths", paths},
               {"urls", hello.symbols.urls},
               {"cache_dir", hello.symbols.cache_dir.string()},
               {"lru_bytes", hello.symbols.lru_bytes},
@@ -153,6 +154,7 @@ std::optional<WorkerHello> decode_hello(std::string_view payload, std::string* w
     fail(why, "hello lacks symbols or test_hooks");
     return std::nullopt;
   }
+  const json* store = get(*s, "store_dir", json::value_t::string);
   auto paths = string_list(*s, "paths");
   auto urls = string_list(*s, "urls");
   const json* cache = get(*s, "cache_dir", json::value_t::string);
@@ -160,11 +162,12 @@ std::optional<WorkerHello> decode_hello(std::string_view payload, std::string* w
   const json* connect = get(*s, "connect_timeout_ms", json::value_t::number_unsigned);
   const json* total = get(*s, "total_timeout_ms", json::value_t::number_unsigned);
   const json* ttl = get(*s, "negative_ttl_s", json::value_t::number_unsigned);
-  if (!paths || !urls || !cache || !lru || !connect || !total || !ttl) {
+  if (!store || !paths || !urls || !cache || !lru || !connect || !total || !ttl) {
     fail(why, "hello has a missing or mistyped symbols member");
     return std::nullopt;
   }
   WorkerHello h;
+  h.symbols.store_dir = store->get<std::string>();
   for (const auto& p : *paths) h.symbols.paths.emplace_back(p);
   h.symbols.urls = *urls;
   h.symbols.cache_dir = cache->get<std::string>();

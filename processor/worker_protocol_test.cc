@@ -40,6 +40,7 @@ TEST(JsonDepth, CountsNestingOutsideStrings) {
 
 TEST(Messages, RoundTrip) {
   WorkerHello h;
+  h.symbols.store_dir = "/data/symbols";
   h.symbols.paths = {"/a", "/b"};
   h.symbols.urls = {"https://symbols.example/"};
   h.symbols.cache_dir = "/cache";
@@ -48,6 +49,7 @@ TEST(Messages, RoundTrip) {
   std::string why;
   auto h2 = decode_hello(encode_hello(h), &why);
   ASSERT_TRUE(h2) << why;
+  EXPECT_EQ(h2->symbols.store_dir, h.symbols.store_dir);
   EXPECT_EQ(h2->symbols.paths, h.symbols.paths);
   EXPECT_EQ(h2->symbols.urls, h.symbols.urls);
   EXPECT_EQ(h2->symbols.cache_dir, h.symbols.cache_dir);

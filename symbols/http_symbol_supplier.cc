@@ -26,8 +26,6 @@ struct HttpSymbolSupplier::State {
   std::atomic<uint64_t> requests{0};
 };
 
-namespace {
-
 std::string percent_encode_path(std::string_view rel) {
   static const char* hex = "0123456789ABCDEF";
   std::string out;
@@ -42,6 +40,8 @@ std::string percent_encode_path(std::string_view rel) {
   }
   return out;
 }
+
+namespace {
 
 size_t write_to_file(char* data, size_t size, size_t n, void* user) {
   return std::fwrite(data, size, n, static_cast<FILE*>(user)) * size;

@@ -130,6 +130,10 @@ class ModuleSymbols {
   // *error set only when the file cannot be read.
   static std::shared_ptr<const ModuleSymbols> parse_file(const std::filesystem::path& path,
                                                          std::string* error);
+  // The same for a gzip'd .sym (one or more members), inflated as it is read. nullptr and *error
+  // set when the file cannot be read, is not gzip, or its gzip data is damaged or truncated.
+  static std::shared_ptr<const ModuleSymbols> parse_gzip_file(const std::filesystem::path& path,
+                                                              std::string* error);
 
   // Writes the compact form to `path` atomically (temporary name, fsync, rename). `source` is
   // recorded in the header. Returns false and sets *error on I/O failure.

@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include <zlib.h>
+
 #include "symbols/compact_format.h"
 #include "symbols/module_symbols.h"
 
@@ -759,27 +761,20 @@ std::shared_ptr<const ModuleSymbols> ModuleSymbols::parse(std::string_view text)
   return b.finish();
 }
 
-std::shared_ptr<const ModuleSymbols> ModuleSymbols::parse_file(const std::filesystem::path& path,
-                                                               std::string* error) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (error) *error = "cannot open " + path.string() + ": " + std::strerror(errno);
-    return nullptr;
-  }
-  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+namespace {
+
+// Feeds the blocks `read` returns (0 at the end, -1 on error with *error set) to a Builder line
+// by line; a line split across blocks is joined, an over-long one is counted bad and skipped.
+template <typename Read>
+std::shared_ptr<const ModuleSymbols> parse_blocks(Read read, std::string* error) {
   Builder b;
   constexpr size_t kBlock = size_t{4} << 20;
   std::unique_ptr<char[]> block(new char[kBlock]);
   std::string partial;       // a line split across blocks
   bool skipping = false;     // inside an over-long line
   for (;;) {
-    ssize_t n = ::read(fd, block.get(), kBlock);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (error) *error = "cannot read " + path.string() + ": " + std::strerror(errno);
-      ::close(fd);
-      return nullptr;
-    }
+    ssize_t n = read(block.get(), kBlock, error);
+    if (n < 0) return nullptr;
     if (n == 0) break;
     std::string_view data(block.get(), static_cast<size_t>(n));
     while (!data.empty()) {
@@ -815,9 +810,75 @@ std::shared_ptr<const ModuleSymbols> ModuleSymbols::parse_file(const std::filesy
       }
     }
   }
-  ::close(fd);
   if (!partial.empty()) b.add_line(partial);
   return b.finish();
+}
+
+}  // namespace
+
+std::shared_ptr<const ModuleSymbols> ModuleSymbols::parse_file(const std::filesystem::path& path,
+                                                               std::string* error) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (error) *error = "cannot open " + path.string() + ": " + std::strerror(errno);
+    return nullptr;
+  }
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  auto parsed = parse_blocks(
+      [&](char* buf, size_t size, std::string* why) -> ssize_t {
+        for (;;) {
+          ssize_t n = ::read(fd, buf, size);
+          if (n >= 0) return n;
+          if (errno == EINTR) continue;
+          if (why) *why = "cannot read " + path.string() + ": " + std::strerror(errno);
+          return -1;
+        }
+      },
+      error);
+  ::close(fd);
+  return parsed;
+}
+
+std::shared_ptr<const ModuleSymbols> ModuleSymbols::parse_gzip_file(const std::filesystem::path& path,
+                                                                    std::string* error) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (error) *error = "cannot open " + path.string() + ": " + std::strerror(errno);
+    return nullptr;
+  }
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  gzFile gz = gzdopen(fd, "rb");  // owns fd from here on
+  if (!gz) {
+    ::close(fd);
+    if (error) *error = "cannot read " + path.string() + ": out of memory";
+    return nullptr;
+  }
+  gzbuffer(gz, 1 << 20);
+  bool header_checked = false;
+  auto parsed = parse_blocks(
+      [&](char* buf, size_t size, std::string* why) -> ssize_t {
+        int n = gzread(gz, buf, static_cast<unsigned>(std::min<size_t>(size, 1u << 30)));
+        if (!header_checked) {
+          header_checked = true;
+          // zlib reads a file without the gzip magic as plain bytes: the store never holds one.
+          if (n >= 0 && gzdirect(gz)) {
+            if (why) *why = path.string() + " is not gzip data";
+            return -1;
+          }
+        }
+        if (n > 0) return n;
+        int err = Z_OK;
+        const char* msg = gzerror(gz, &err);
+        // At the end, Z_BUF_ERROR means the stream stopped before its trailer (truncated).
+        if (n < 0 || err != Z_OK) {
+          if (why) *why = "bad gzip data in " + path.string() + ": " + (err == Z_BUF_ERROR ? "truncated" : msg);
+          return -1;
+        }
+        return 0;
+      },
+      error);
+  gzclose(gz);
+  return parsed;
 }
 
 }  // namespace bw::symbols

@@ -71,6 +71,14 @@ std::string symbol_relative_path(const ModuleKey& module, std::string* why) {
   return std::string(file) + "/" + module.debug_id + "/" + sym_file_name(file);
 }
 
+std::string store_relative_path(const ModuleKey& module, std::string* why) {
+  ModuleKey upper = module;
+  for (char& c : upper.debug_id) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  std::string rel = symbol_relative_path(upper, why);
+  if (!rel.empty()) rel += ".gz";
+  return rel;
+}
+
 // --- LocalSymbolSupplier -------------------------------------------------------------------------
 
 LocalSymbolSupplier::LocalSymbolSupplier(std::vector<std::filesystem::path> roots,
@@ -99,7 +107,7 @@ std::filesystem::path compact_cache_path(const std::filesystem::path& cache_dir,
   return p;
 }
 
-SymbolResult load_sym_file(const std::filesystem::path& sym, const std::filesystem::path& cache_file) {
+SymbolResult load_sym_file(const std::filesystem::path& sym, const std::filesystem::path& cache_file, bool gzipped) {
   auto stamp = stamp_of(sym);
   if (!stamp) return SymbolResult{SymbolStatus::kNotFound, nullptr, sym.string() + " vanished"};
   if (!cache_file.empty()) {
@@ -112,7 +120,7 @@ SymbolResult load_sym_file(const std::filesystem::path& sym, const std::filesyst
     }
   }
   std::string error;
-  auto parsed = ModuleSymbols::parse_file(sym, &error);
+  auto parsed = gzipped ? ModuleSymbols::parse_gzip_file(sym, &error) : ModuleSymbols::parse_file(sym, &error);
   if (!parsed) return SymbolResult{SymbolStatus::kFetchError, nullptr, error};
   if (!cache_file.empty()) {
     std::string why;
@@ -135,6 +143,24 @@ SymbolResult LocalSymbolSupplier::get(const ModuleKey& module) {
     return load_sym_file(sym, cache_dir_.empty() ? std::filesystem::path{} : compact_cache_path(cache_dir_, rel));
   }
   return SymbolResult{SymbolStatus::kNotFound, nullptr, "no " + rel + " in the local symbol stores"};
+}
+
+// --- StoreSymbolSupplier -------------------------------------------------------------------------
+
+StoreSymbolSupplier::StoreSymbolSupplier(std::filesystem::path store_dir, std::filesystem::path cache_dir)
+    : store_dir_(std::move(store_dir)), cache_dir_(std::move(cache_dir)) {}
+
+SymbolResult StoreSymbolSupplier::get(const ModuleKey& module) {
+  std::string why;
+  std::string rel = store_relative_path(module, &why);
+  if (rel.empty()) return SymbolResult{SymbolStatus::kNotFound, nullptr, why};
+  std::filesystem::path file = store_dir_ / rel;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) {
+    return SymbolResult{SymbolStatus::kNotFound, nullptr, "no " + rel + " in the site's symbol store"};
+  }
+  return load_sym_file(file, cache_dir_.empty() ? std::filesystem::path{} : compact_cache_path(cache_dir_, rel),
+                       /*gzipped=*/true);
 }
 
 // --- CachingSymbolSupplier -----------------------------------------------------------------------
@@ -274,6 +300,7 @@ uint64_t CachingSymbolSupplier::misses() const {
 
 SymbolOptions symbol_options_from_config(const bw::Config& config) {
   SymbolOptions o;
+  o.store_dir = config.data_path(config.get_string("symbols", "store_dir"), "symbols");
   for (const auto& p : config.get_string_list("symbols", "paths")) o.paths.emplace_back(p);
   o.urls = config.get_string_list("symbols", "urls");
   o.cache_dir = config.data_path(config.get_string("symbols", "cache_dir"), "symbols-cache");
@@ -286,6 +313,9 @@ SymbolOptions symbol_options_from_config(const bw::Config& config) {
 
 std::unique_ptr<CachingSymbolSupplier> make_symbol_supplier(const SymbolOptions& options) {
   std::vector<std::unique_ptr<SymbolSupplier>> suppliers;
+  if (!options.store_dir.empty()) {
+    suppliers.push_back(std::make_unique<StoreSymbolSupplier>(options.store_dir, options.cache_dir));
+  }
   if (!options.paths.empty()) {
     suppliers.push_back(std::make_unique<LocalSymbolSupplier>(options.paths, options.cache_dir));
   }

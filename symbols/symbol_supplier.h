@@ -9,6 +9,8 @@
 //   gzip'd bodies, redirects, connect and total timeouts). Downloads land in cache_dir with the same
 //   layout, written atomically; 404s are remembered on disk for negative_ttl; however many threads
 //   ask for one module at once, it is downloaded once.
+// - StoreSymbolSupplier: the site's own symbol store (symbols/symbol_store.h), laid out
+//   <debug_file>/<DEBUG_ID>/<name>.sym.gz (gzip'd, id upper-case); compact caches as above.
 // - CachingSymbolSupplier: tries a list of suppliers in order and keeps parsed modules in an LRU
 //   bounded by memory (ModuleSymbols::memory_bytes); concurrent requests for one module share one
 //   load.
@@ -64,6 +66,13 @@ class SymbolSupplier {
 std::string symbol_relative_path(const ModuleKey& module, std::string* why = nullptr);
 // "xul.pdb" -> "xul.sym", "libxul.so" -> "libxul.so.sym".
 std::string sym_file_name(std::string_view debug_file_base);
+// Percent-encodes every byte of a store-relative path but unreserved characters and '/', for
+// URLs ("Google Chrome/..." -> "Google%20Chrome/...").
+std::string percent_encode_path(std::string_view rel);
+// Where the site's own store keeps a module: "<debug_file base name>/<DEBUG_ID>/<name>.sym.gz",
+// the debug id upper-cased (ids are hex; dumps and clients write either case); "" (with *why) for
+// the identities symbol_relative_path refuses.
+std::string store_relative_path(const ModuleKey& module, std::string* why = nullptr);
 
 class LocalSymbolSupplier final : public SymbolSupplier {
  public:
@@ -73,6 +82,18 @@ class LocalSymbolSupplier final : public SymbolSupplier {
 
  private:
   std::vector<std::filesystem::path> roots_;
+  std::filesystem::path cache_dir_;
+};
+
+// Reads the site's own symbol store (written by SymbolStore, symbols/symbol_store.h). A module
+// missing from the store costs one stat. `cache_dir` empty: no compact cache files.
+class StoreSymbolSupplier final : public SymbolSupplier {
+ public:
+  StoreSymbolSupplier(std::filesystem::path store_dir, std::filesystem::path cache_dir);
+  SymbolResult get(const ModuleKey& module) override;
+
+ private:
+  std::filesystem::path store_dir_;
   std::filesystem::path cache_dir_;
 };
 
@@ -124,6 +145,7 @@ class CachingSymbolSupplier final : public SymbolSupplier {
 
 // The [symbols] configuration, resolved.
 struct SymbolOptions {
+  std::filesystem::path store_dir;           // the site's own store (symbols add, uploads); empty: none
   std::vector<std::filesystem::path> paths;  // local stores
   std::vector<std::string> urls;             // HTTP servers
   std::filesystem::path cache_dir;           // downloads + compact caches; empty: none
@@ -133,11 +155,12 @@ struct SymbolOptions {
   std::chrono::seconds negative_ttl{3600};
 };
 
-// The [symbols] section of a loaded configuration (paths, urls, cache_dir defaulting to
-// <data>/symbols-cache, lru_size, connect_timeout, timeout, negative_ttl).
+// The [symbols] section of a loaded configuration (store_dir defaulting to <data>/symbols, paths,
+// urls, cache_dir defaulting to <data>/symbols-cache, lru_size, connect_timeout, timeout,
+// negative_ttl).
 SymbolOptions symbol_options_from_config(const bw::Config& config);
 
-// Local stores first, then HTTP servers, under one LRU. Throws std::invalid_argument when URLs
+// The site's own store first, then local stores, then HTTP servers, under one LRU. Throws std::invalid_argument when URLs
 // are given without a cache_dir.
 std::unique_ptr<CachingSymbolSupplier> make_symbol_supplier(const SymbolOptions& options);
 

@@ -77,6 +77,7 @@ TEST(SymbolOptions, FromConfig) {
   EXPECT_EQ(o.paths[1], fs::path("/b"));
   EXPECT_EQ(o.urls.at(0), "https://symbols.example.com");
   EXPECT_EQ(o.cache_dir, fs::path("/var/bw/symbols-cache"));
+  EXPECT_EQ(o.store_dir, fs::path("/var/bw/symbols"));  // the site's own store, with no configuration
   EXPECT_EQ(o.lru_bytes, size_t{64} << 20);
   EXPECT_EQ(o.negative_ttl, std::chrono::seconds(600));
   EXPECT_EQ(o.total_timeout, std::chrono::seconds(120));
