@@ -17,6 +17,8 @@
 #include "maintenance/retention_job.h"
 #include "processor/processor.h"
 #include "storage/factory.h"
+#include "symbols/symbol_routes.h"
+#include "symbols/symbol_supplier.h"
 #include "web/api_auth.h"
 #include "web/web_app.h"
 
@@ -54,6 +56,9 @@ void register_serve_command(CLI::App& app, SharedOptions& shared) {
     auto accounts = web::open_accounts(config);
     web::WebApp web_app(config, *primary, *web_queue, crash_index.get(), accounts.accounts);
     web_app.add_routes(server);
+    // The site's own symbol store (breakwater symbols add), served at /symbols/.
+    symbols::SymbolStore symbol_store(symbols::symbol_options_from_config(config).store_dir);
+    symbols::add_symbol_routes(server, symbol_store);
     // Retention (storage.*_retention_days, index.retention_days): a minute after start, then hourly.
     maintenance::RetentionJob retention(config, crash_index.get());
 

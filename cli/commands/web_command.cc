@@ -12,6 +12,8 @@
 #include "index/crash_index.h"
 #include "queue/crash_queue.h"
 #include "storage/factory.h"
+#include "symbols/symbol_routes.h"
+#include "symbols/symbol_supplier.h"
 #include "web/api_auth.h"
 #include "web/web_app.h"
 
@@ -32,6 +34,9 @@ void register_web_command(CLI::App& app, SharedOptions& shared) {
     web::WebApp web_app(config, *primary, *queue, crash_index.get(), accounts.accounts);
     http::Server server(http::ServerOptions::from_config(config));
     web_app.add_routes(server);
+    // The site's own symbol store (breakwater symbols add), served at /symbols/.
+    symbols::SymbolStore symbol_store(symbols::symbol_options_from_config(config).store_dir);
+    symbols::add_symbol_routes(server, symbol_store);
     http::add_health_routes(server, {nlohmann::json{{"version", kVersion}, {"commit", kGitCommit}}.dump(),
                                      {[&web_app] { return web_app.health_problems(); }}});
     server.start();
