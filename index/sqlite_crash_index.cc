@@ -763,6 +763,84 @@ struct SqliteCrashIndex::Impl {
     return true;
   }
 
+  struct Bucket {
+    json key;
+    std::string cell;
+    int64_t count;
+  };
+
+  // The buckets of one aggregation from its counts by key cell: terms by count (ties by key), cut
+  // to `facets_size`; histograms by key, all of them.
+  static std::vector<Bucket> ranked_buckets(const Aggregation& agg,
+                                            const std::unordered_map<std::string, int64_t>& found,
+                                            int64_t facets_size) {
+    std::vector<Bucket> buckets;
+    buckets.reserve(found.size());
+    for (const auto& [cell, n] : found) buckets.push_back(Bucket{decode_cell(cell), cell, n});
+    if (agg.kind == Aggregation::Kind::kTerms) {
+      auto by_count = [](const Bucket& a, const Bucket& b) {
+        if (a.count != b.count) return a.count > b.count;
+        return key_less(a.key, b.key);
+      };
+      size_t keep = std::min(buckets.size(), static_cast<size_t>(std::max<int64_t>(facets_size, 0)));
+      std::partial_sort(buckets.begin(), buckets.begin() + static_cast<long>(keep), buckets.end(), by_count);
+      buckets.resize(keep);
+    } else {
+      std::sort(buckets.begin(), buckets.end(), [](const Bucket& a, const Bucket& b) { return key_less(a.key, b.key); });
+    }
+    return buckets;
+  }
+
+  // True for a top-level aggregation that aggregate_together can count: a scalar field (one key
+  // per crash) and no sub-aggregations. A date histogram is left to date_histogram, which counts
+  // each bucket inside SQLite.
+  static bool countable_together(const Aggregation& a) {
+    if (!a.children.empty() || a.field->is_list) return false;
+    return !(a.kind == Aggregation::Kind::kHistogram && a.field->name == "date" && a.field->indexed());
+  }
+
+  // Several top-level aggregations counted in one scan of the matching crashes: each row is read
+  // once for all of them, where one query each read it once per aggregation (a signature page asks
+  // for a dozen facets of one signature). Also counts every matching crash into `total`.
+  void aggregate_together(Connection& conn, const SuperSearchQuery& query, const Sql& where,
+                          const std::vector<const Aggregation*>& aggs, json& facets, int64_t& total) {
+    Sql sql;
+    sql << "SELECT ";
+    for (size_t i = 0; i < aggs.size(); ++i) {
+      std::string key, join;
+      key_of(*aggs[i], 0, key, join);
+      sql << (i ? ", " : "") << key;
+    }
+    sql << " FROM crashes AS c WHERE " << where.text;
+    sql.params = where.params;
+    std::vector<std::unordered_map<std::string, int64_t>> counts(aggs.size());
+    {
+      auto q = conn.use(sql.text);
+      bind_all(q, sql.params);
+      std::string key;
+      while (q.step()) {
+        ++total;
+        for (size_t i = 0; i < aggs.size(); ++i) {
+          key.clear();
+          q.append_cell(static_cast<int>(i), key);
+          if (key != "n") ++counts[i][key];  // no value: counted in the total, not in a bucket
+        }
+      }
+    }
+    for (size_t i = 0; i < aggs.size(); ++i) {
+      const Aggregation& agg = *aggs[i];
+      if (agg.kind == Aggregation::Kind::kCardinality) {
+        facets[agg.name()] = {{"value", static_cast<int64_t>(counts[i].size())}};
+        continue;
+      }
+      json list = json::array();
+      for (const auto& b : ranked_buckets(agg, counts[i], query.facets_size)) {
+        list.push_back({{"term", term_of(agg, b.key)}, {"count", b.count}});
+      }
+      facets[agg.name()] = std::move(list);
+    }
+  }
+
   // Evaluates `agg` under `parents` (one Level per ancestor) and attaches results to the facets
   // objects of the parent buckets (keyed by bucket path, see append_path). Rows are streamed and
   // counted in hash maps: several times cheaper than SQLite's GROUP BY, which sorts.
@@ -845,25 +923,7 @@ struct SqliteCrashIndex::Impl {
         (*target)[agg.name()] = {{"value", static_cast<int64_t>(found.size())}};
         continue;
       }
-      struct Bucket {
-        json key;
-        std::string cell;
-        int64_t count;
-      };
-      std::vector<Bucket> buckets;
-      buckets.reserve(found.size());
-      for (auto& [cell, n] : found) buckets.push_back(Bucket{decode_cell(cell), cell, n});
-      if (agg.kind == Aggregation::Kind::kTerms) {
-        auto by_count = [](const Bucket& a, const Bucket& b) {
-          if (a.count != b.count) return a.count > b.count;
-          return key_less(a.key, b.key);
-        };
-        size_t keep = std::min(buckets.size(), static_cast<size_t>(query.facets_size));
-        std::partial_sort(buckets.begin(), buckets.begin() + static_cast<long>(keep), buckets.end(), by_count);
-        buckets.resize(keep);
-      } else {
-        std::sort(buckets.begin(), buckets.end(), [](const Bucket& a, const Bucket& b) { return key_less(a.key, b.key); });
-      }
+      std::vector<Bucket> buckets = ranked_buckets(agg, found, query.facets_size);
       json list = json::array();
       for (const auto& b : buckets) {
         json j = {{"term", term_of(agg, b.key)}, {"count", b.count}};
@@ -1005,9 +1065,20 @@ json SqliteCrashIndex::execute(const SuperSearchQuery& query) {
   json out = {{"hits", json::array()}, {"total", 0}, {"facets", json::object()}, {"errors", json::array()}};
   Impl::Targets top{{"", &out["facets"]}};
   std::vector<Impl::Level> parents;
-  // The first scalar aggregation counts the total on its way (one scan instead of two).
-  const size_t counted_by = backend::total_counting_aggregation(query);
-  if (counted_by < query.aggregations.size()) {
+  // Two or more aggregations that can share a scan share one, and it counts the total on its way.
+  std::vector<const Aggregation*> together;
+  for (const auto& a : query.aggregations) {
+    if (Impl::countable_together(a)) together.push_back(&a);
+  }
+  if (together.size() < 2) together.clear();
+  // Otherwise the first scalar aggregation counts the total on its way (one scan instead of two).
+  const size_t counted_by =
+      together.empty() ? backend::total_counting_aggregation(query) : query.aggregations.size();
+  if (!together.empty()) {
+    int64_t total = 0;
+    impl_->aggregate_together(*r, query, where, together, out["facets"], total);
+    out["total"] = total;
+  } else if (counted_by < query.aggregations.size()) {
     int64_t total = 0;
     impl_->aggregate(*r, query, where, query.aggregations[counted_by], parents, top, &total);
     out["total"] = total;
@@ -1038,7 +1109,9 @@ json SqliteCrashIndex::execute(const SuperSearchQuery& query) {
     while (q.step()) hits.push_back(impl_->hit_from(q, query.columns, doc_column));
   }
   for (size_t i = 0; i < query.aggregations.size(); ++i) {
-    if (i != counted_by) impl_->aggregate(*r, query, where, query.aggregations[i], parents, top);
+    const Aggregation& a = query.aggregations[i];
+    const bool counted = std::find(together.begin(), together.end(), &a) != together.end();
+    if (i != counted_by && !counted) impl_->aggregate(*r, query, where, a, parents, top);
   }
   return out;
 }
