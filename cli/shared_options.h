@@ -1,4 +1,4 @@
-// The flags every role shares (DESIGN §14) and how they become a Config.
+// The flags every role shares (docs/design.md §14) and how they become a Config.
 //
 // Each flag is also a config key and an environment variable:
 //   --config FILE          (no key: names the file)

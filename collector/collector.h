@@ -1,8 +1,8 @@
-// The collector (DESIGN §3): `POST /submit` receives crash reports as real Breakpad and Crashpad
-// clients send them and stores each durably in the collector buffer before answering.
+// The collector (docs/design.md §3): `POST /submit` receives crash reports as real Breakpad and
+// Crashpad clients send them and stores each durably in the collector buffer before answering.
 //
 // What it promises:
-// - Every status/body of the DESIGN §3 table (docs/collector.md lists them with examples).
+// - Every status/body of the docs/design.md §3 table (docs/collector.md lists them with examples).
 // - Bodies are parsed as a stream: gzip inflated on the fly, multipart parts split on the fly,
 //   dumps written to staging files (with their SHA-256) as they arrive. Memory per request is a
 //   few buffers of 64 KiB plus the annotations (bounded by max_annotations_size).

@@ -1,6 +1,6 @@
 // The collector over real HTTP on loopback, storing into the real FileSystemRawCrashStorage:
-// every row of the DESIGN §3 response table, the payload forms real clients send, limits, memory
-// bounds, concurrency and slow clients.
+// every row of the docs/design.md §3 response table, the payload forms real clients send, limits,
+// memory bounds, concurrency and slow clients.
 #include "collector/collector.h"
 
 #include <gtest/gtest.h>

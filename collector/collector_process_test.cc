@@ -1,6 +1,6 @@
 // The `breakwater` binary as a user runs it: `breakwater serve` with no config, `curl -F` and
 // `breakwater submit --gzip --chunked` with real dumps and annotations, the crash on disk in the
-// DESIGN §4 layout; and SIGKILL of `breakwater collector` during uploads, then a restart.
+// docs/design.md §4 layout; and SIGKILL of `breakwater collector` during uploads, then a restart.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -48,7 +48,7 @@ std::optional<CrashId> id_in(const std::string& answer) {
   return CrashId::parse(answer.substr(at + 8, 39));
 }
 
-// The crash's folder in the DESIGN §4 layout.
+// The crash's folder in the docs/design.md §4 layout.
 stdfs::path name_folder(const stdfs::path& root, const CrashId& id) {
   return root / id.date_folder() / "name" / id.str().substr(0, 2) / id.str().substr(2, 2) / id.str();
 }

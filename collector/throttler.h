@@ -1,4 +1,4 @@
-// The collector's throttler (DESIGN §3 "Throttling"): an ordered list of rules decides, per
+// The collector's throttler (docs/design.md §3 "Throttling"): an ordered list of rules decides, per
 // crash, whether it is stored and processed (ACCEPT), stored only (DEFER), refused (REJECT), or
 // answered with an id but not stored (FAKEACCEPT).
 //
@@ -79,7 +79,7 @@ class Throttler {
 
   Throttler(std::vector<ThrottleRule> rules, ThrottleAction default_action);
 
-  // The built-in rules DESIGN §3 asks for: accept crashes a user submitted by hand
+  // The built-in rules docs/design.md §3 asks for: accept crashes a user submitted by hand
   // (Throttleable=0) and crashes with a comment.
   static std::vector<ThrottleRule> user_submitted_rules();
 

@@ -1,4 +1,4 @@
-// Crash ids (DESIGN §2).
+// Crash ids (docs/design.md §2).
 //
 // A crash id is a random version-4 UUID in lowercase hex whose last 7 characters are replaced by
 // the throttle digit (0 = accept, 1 = defer) and the submission date as YYMMDD (UTC):

@@ -167,7 +167,7 @@ CrashMover::BatchResult CrashMover::move_claimed(storage::CrashStorage& buffer, 
   for (const auto& id : stored) {
     try {
       buffer.confirm_new_crash(id);
-      // DESIGN §6: once stored and queued, the crash leaves the collector's buffer for good.
+      // Once stored and queued, the crash leaves the collector's buffer for good (docs/design.md §6).
       buffer.remove(id);
     } catch (const storage::CrashNotFound&) {
       // Another mover whose claim had expired finished it first: already gone.

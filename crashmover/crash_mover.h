@@ -1,5 +1,5 @@
-// The crash mover (DESIGN §6): moves crashes from collector buffers into primary storage and
-// queues the accepted ones for processing.
+// The crash mover (docs/design.md §6): moves crashes from collector buffers into primary storage
+// and queues the accepted ones for processing.
 //
 // One batch: claim up to `batch_size` new crashes from a buffer (claims are atomic, so several
 // movers may share a buffer, across processes), copy each into the primary storage (which puts

@@ -1,6 +1,6 @@
-// The crash index (DESIGN §11): one row per processed crash with the fields people filter and
-// group on, Super Search over it, and Top Crashers from rollups. Two implementations behind this
-// one contract: SQLite, embedded in the data folder (sqlite_crash_index.h, the default), and
+// The crash index (docs/design.md §11): one row per processed crash with the fields people filter
+// and group on, Super Search over it, and Top Crashers from rollups. Two implementations behind
+// this one contract: SQLite, embedded in the data folder (sqlite_crash_index.h, the default), and
 // PostgreSQL (postgres_crash_index.h, selected by a `postgresql://` index.url). Both pass the same
 // behavioural suite (crash_index_contract.h) and give the same answers for the same data.
 //

@@ -66,7 +66,7 @@ class FieldCatalogue {
   // Built-ins plus site annotations, each declared "Name:type" or "Name:type:public" (type one of
   // string, enum, integer, float, boolean, date; names [A-Za-z0-9_-]{1,64} not starting with `_`, distinct from every
   // other field). Site annotations need view_pii unless declared public (raw annotations are
-  // protected by default, DESIGN §12). Throws std::invalid_argument naming the declaration.
+  // protected by default, docs/design.md §12). Throws std::invalid_argument naming the declaration.
   static std::shared_ptr<const FieldCatalogue> with_annotations(const std::vector<std::string>& declarations);
 
   const std::vector<Field>& all() const { return fields_; }

@@ -1,7 +1,7 @@
 // Super Search queries: from the decoded query-string pairs of /api/SuperSearch/ to a typed,
 // validated query both backends execute the same way (docs/search.md has the user's view).
 //
-// Grammar (crash-stats' Super Search, DESIGN §11):
+// Grammar (crash-stats' Super Search, docs/design.md §11):
 // - `<field>=<value>` for any exposed field the caller may see. The value may start with an
 //   operator: none (is one of), `=` (is), `~` (contains), `^` (starts with), `$` (ends with),
 //   `@` (RE2 regular expression matching the whole value), `>` `<` `>=` `<=`, `__null__` (has no

@@ -1,4 +1,4 @@
-// The minidump reader: public API (DESIGN §9, issue 4).
+// The minidump reader: public API (docs/design.md §9, issue 4).
 //
 // Contract:
 // - `Minidump::open(path)` memory-maps a file (read-only, RAII); `Minidump::from_bytes` copies a

@@ -1,4 +1,4 @@
-// One crash from stored raw data to a saved processed crash (DESIGN §8).
+// One crash from stored raw data to a saved processed crash (docs/design.md §8).
 //
 // `process` fetches the raw crash and its dumps (CrashStorage::get_dumps_as_files), runs the
 // ruleset the queue message names, adds the bookkeeping fields and saves the processed crash:

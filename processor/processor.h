@@ -1,4 +1,4 @@
-// The processor service (DESIGN §7, §8): N consumer threads take crash ids from the queues
+// The processor service (docs/design.md §7, §8): N consumer threads take crash ids from the queues
 // (priority first, then standard, reprocessing at a bounded share: the queue's ConsumptionOrder),
 // run the pipeline on each and ack only after the processed crash is saved.
 //

@@ -1,5 +1,5 @@
-// Rules of the processing pipeline (DESIGN §8): small classes, each a predicate and an action on
-// one crash's ProcessingContext, run in the order of a Ruleset.
+// Rules of the processing pipeline (docs/design.md §8): small classes, each a predicate and an
+// action on one crash's ProcessingContext, run in the order of a Ruleset.
 //
 // Contract: a rule reads the raw crash, the dumps and what earlier rules put in `processed`, and
 // writes its own processed fields. A rule that cannot do its work throws (any std::exception):

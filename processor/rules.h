@@ -1,6 +1,6 @@
-// The rules of the default ruleset (DESIGN §8), in their default order, and the factory that
-// builds a ruleset from names (config key processor.ruleset). Every field they write is listed in
-// docs/processed_crash.md.
+// The rules of the default ruleset (docs/design.md §8), in their default order, and the factory
+// that builds a ruleset from names (config key processor.ruleset). Every field they write is listed
+// in docs/processed_crash.md.
 //
 //   cleanup      strip NULs and invalid keys from the raw crash; uuid, crash_report_keys,
 //                metadata, submitted_timestamp, additional_minidumps
@@ -49,7 +49,7 @@ struct AnnotationField {
   const char* field;                     // processed crash field
   std::vector<std::string> annotations;  // raw crash annotations it comes from; the first present wins
   FieldType type;
-  bool is_protected;  // visible only with view_pii (DESIGN §12)
+  bool is_protected;  // visible only with view_pii (docs/design.md §12)
 };
 const std::vector<AnnotationField>& annotation_fields();
 // True for processed fields that only users with view_pii may see.

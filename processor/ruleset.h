@@ -1,4 +1,4 @@
-// An ordered list of rules run on one crash (DESIGN §8).
+// An ordered list of rules run on one crash (docs/design.md §8).
 //
 // `run` calls each rule whose predicate holds, in order. A rule that throws adds the note
 // "rule <name> failed: <reason>", marks the processing failed, and the rules after it still run;

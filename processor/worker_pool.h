@@ -1,4 +1,4 @@
-// Stack walking isolated in long-lived worker processes (DESIGN §8).
+// Stack walking isolated in long-lived worker processes (docs/design.md §8).
 //
 // WorkerPool keeps up to `processes` workers, each a child started with fork+exec of `command`
 // (normally `breakwater stackwalk-worker`; a test executable in tests) speaking the protocol of

@@ -1,5 +1,5 @@
-// Crash queues (DESIGN §7): how crash ids travel from the crash mover, the web app and the admin
-// tools to the processors.
+// Crash queues (docs/design.md §7): how crash ids travel from the crash mover, the web app and the
+// admin tools to the processors.
 //
 // Three queues: `standard` (new accepted crashes), `priority` (someone is waiting to see the
 // crash) and `reprocessing` (crashes to process again). A message body is the crash id, or

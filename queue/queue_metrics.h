@@ -1,5 +1,5 @@
-// Queue depths as metrics (DESIGN §14): one reading of CrashQueue::stats() written into gauges,
-// so /metrics and the status page (web/status_page.h) show how much work is waiting.
+// Queue depths as metrics (docs/design.md §14): one reading of CrashQueue::stats() written into
+// gauges, so /metrics and the status page (web/status_page.h) show how much work is waiting.
 //
 //   bw_queue_messages{queue="standard|priority|reprocessing",state="ready|in_flight|dead_letter"}
 //       messages in each queue at the last reading. `in_flight` only where the queue reports it

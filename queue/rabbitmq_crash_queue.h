@@ -1,4 +1,4 @@
-// The RabbitMQ crash queue (DESIGN §7), over librabbitmq.
+// The RabbitMQ crash queue (docs/design.md §7), over librabbitmq.
 //
 // Layout on the broker: the three queues (names from settings) and one dead-letter queue beside
 // each (`<name><dead_letter_suffix>`), all durable, quorum queues when settings.quorum is set.

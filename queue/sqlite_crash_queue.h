@@ -1,4 +1,4 @@
-// The embedded crash queue (DESIGN §7) for `breakwater serve`: one SQLite file in WAL mode,
+// The embedded crash queue (docs/design.md §7) for `breakwater serve`: one SQLite file in WAL mode,
 // synchronous=FULL, so a publish that returned survives a power cut.
 //
 // A delivery is a lease: the row gets `lease_until` and a random token. ack deletes the row if

@@ -1,4 +1,4 @@
-// Signature generation (DESIGN §10; the algorithm and the lists are explained in
+// Signature generation (docs/design.md §10; the algorithm and the lists are explained in
 // docs/signatures.md).
 //
 // Contract: for every crash — processed crash or bare stack-walker JSON, symbolized or not,

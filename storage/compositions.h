@@ -1,4 +1,4 @@
-// Compositions of crash storages (DESIGN §5), each itself a CrashStorage:
+// Compositions of crash storages (docs/design.md §5), each itself a CrashStorage:
 //
 //   PolyCrashStorage        saves to every store (all are tried even when one fails; then the
 //                           first error is rethrown); reads and new-crash calls go to the first;

@@ -1,4 +1,4 @@
-// One file-system root of crashes, laid out as DESIGN §4 (see docs/storage.md):
+// One file-system root of crashes, laid out as docs/design.md §4 (see docs/storage.md):
 //
 //   <root>/<YYYYMMDD>/name/<id[0:2]>/<id[2:4]>/<id>/      the crash folder (name tree)
 //   <root>/<YYYYMMDD>/date/<HH>/<MM>/<id>                  symlink → the crash folder (date tree)

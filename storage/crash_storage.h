@@ -1,4 +1,4 @@
-// The Crash Storage API (DESIGN §5): one interface for every place crashes are kept.
+// The Crash Storage API (docs/design.md §5): one interface for every place crashes are kept.
 //
 // Implementations (each in its own file beside this one):
 //   FileSystemRawCrashStorage       one root, raw crashes only (the collector's buffer)

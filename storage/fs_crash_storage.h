@@ -1,4 +1,4 @@
-// The three file-system crash storages of DESIGN §4, each adding to the previous:
+// The three file-system crash storages of docs/design.md §4, each adding to the previous:
 //
 //   FileSystemRawCrashStorage        one root for every raw crash (the collector's buffer)
 //   FileSystemThrottledCrashStorage  a standard root (throttle digit 0: to be processed) and a
@@ -8,8 +8,9 @@
 // Roots are separate paths so each population can sit on its own file system. Reads look in the
 // root the crash id's throttle digit names first, then in the other one, so a crash saved under
 // either root is found. The standard root keeps a date tree (new_crashes / claims); the deferred
-// root keeps one only when asked (nothing walks deferred crashes by default, as in the seeds);
-// the processed root never does. Layout, atomicity and claims: crash_root.h, docs/storage.md.
+// root keeps one only when asked (nothing walks deferred crashes by default, as in Socorro's
+// storage, docs/design.md §4); the processed root never does. Layout, atomicity and claims:
+// crash_root.h, docs/storage.md.
 //
 // Thread safety: every method may be called from many threads, and from many processes sharing
 // the roots. Errors: see crash_storage.h.

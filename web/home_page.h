@@ -1,7 +1,7 @@
-// The home page `/` (DESIGN §12, crash-stats' front page; docs/web.md "Home"): every product with
-// its crashes per day over the last 14 (or 28) UTC days as a bar chart stacked by version, the
-// newest crashes, and links to each product's top crashers. On a site that has no crash at all it
-// is the first-run page instead: how to send this server its first crash.
+// The home page `/` (docs/design.md §12, crash-stats' front page; docs/web.md "Home"): every
+// product with its crashes per day over the last 14 (or 28) UTC days as a bar chart stacked by
+// version, the newest crashes, and links to each product's top crashers. On a site that has no
+// crash at all it is the first-run page instead: how to send this server its first crash.
 //
 // Route: GET / (exact path; HEAD too). Every other path below "/" stays with the web app's 404.
 //   ?days=14 (default) or ?days=28: the period, whole UTC days ending today. Any other value is a

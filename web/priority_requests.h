@@ -1,5 +1,5 @@
-// Priority processing for crashes someone is looking at (DESIGN §12): the report page of a crash
-// that is stored but not processed asks for it here, and this pushes its id onto the priority
+// Priority processing for crashes someone is looking at (docs/design.md §12): the report page of a
+// crash that is stored but not processed asks for it here, and this pushes its id onto the priority
 // queue, at most once per `interval` per crash (crash-stats keeps a 60 s cache key for the same).
 //
 // What it promises:

@@ -1,5 +1,5 @@
-// What a caller may see of a crash (DESIGN §12, docs/processed_crash.md, docs/security.md), in
-// one place: every page and endpoint asks here, with the caller's permissions.
+// What a caller may see of a crash (docs/design.md §12, docs/processed_crash.md, docs/security.md),
+// in one place: every page and endpoint asks here, with the caller's permissions.
 //
 // An anonymous caller (every web page, and an API call without an Auth-Token) sees only this:
 // - raw crash: the annotations on the public allowlist (`kDefaultPublicAnnotations` plus the

@@ -1,5 +1,5 @@
-// The crash report page's content (DESIGN §12, crash-stats' report_index): rendering only, from
-// crashes already reduced to their public parts (web/public_data.h); web_app.cc does the HTTP.
+// The crash report page's content (docs/design.md §12, crash-stats' report_index): rendering only,
+// from crashes already reduced to their public parts (web/public_data.h); web_app.cc does the HTTP.
 //
 // Input is stored JSON and is trusted for nothing: any field may be missing, null or of another
 // type, and every string may be hostile. Missing values show as a dash; every value goes

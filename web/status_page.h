@@ -1,8 +1,8 @@
-// The status page `/status/` (DESIGN §12, §14; docs/web.md "Status"): queue depths, processing
-// rate and time over the last hour, failures and collection, as numbers an operator reads at a
-// glance. They are the numbers of /metrics: every figure is one series of the metrics registry,
-// read through metrics::Registry::snapshot() (the exposition is rendered from the same snapshot
-// type), and the page names the series beside each figure.
+// The status page `/status/` (docs/design.md §12, §14; docs/web.md "Status"): queue depths,
+// processing rate and time over the last hour, failures and collection, as numbers an operator
+// reads at a glance. They are the numbers of /metrics: every figure is one series of the metrics
+// registry, read through metrics::Registry::snapshot() (the exposition is rendered from the same
+// snapshot type), and the page names the series beside each figure.
 //
 // Route: GET /status/ (HEAD too); /status → 301 /status/.
 //   ?format=json   the same figures as JSON (/metrics stays the machine form; this is the page's

@@ -1,6 +1,6 @@
-// The web reporter and its JSON API (DESIGN §12): the pages and endpoints that need only crash
-// storage and the priority queue. Index-backed pages (home, search, top crashers, signature) are
-// added beside these by their own classes, on the same http::Server, with web/layout.h and
+// The web reporter and its JSON API (docs/design.md §12): the pages and endpoints that need only
+// crash storage and the priority queue. Index-backed pages (home, search, top crashers, signature)
+// are added beside these by their own classes, on the same http::Server, with web/layout.h and
 // web/html.h (docs/web.md).
 //
 // Routes (all GET; HEAD too):

@@ -1,4 +1,4 @@
-// `breakwater collector`: the collector role alone (DESIGN §3), on server.listen.
+// `breakwater collector`: the collector role alone (docs/design.md §3), on server.listen.
 #include <iostream>
 
 #include <nlohmann/json.hpp>

@@ -1,4 +1,4 @@
-// `breakwater processor`: the processor role alone (DESIGN §8), and the hidden
+// `breakwater processor`: the processor role alone (docs/design.md §8), and the hidden
 // `breakwater stackwalk-worker`, the stack-walking worker process the processor starts.
 //
 // The processor consumes the queues ([queue]; --queue-url selects RabbitMQ) with
