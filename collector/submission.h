@@ -3,7 +3,7 @@
 // with their SHA-256 as they arrive). Independent of HTTP so it can be tested and fuzzed alone.
 //
 // Errors: every way a submission can be refused is a `Discard` carrying the HTTP status and the
-// DESIGN §3 reason ("malformed_bad_gzip", "too_large", ...); a local disk failure is a Discard with
+// docs/design.md §3 reason ("malformed_bad_gzip", "too_large", ...); a local disk failure is a Discard with
 // status 500 and an empty reason. After a Discard the parser must not be fed again.
 // Ownership: staging files belong to the StagedDump objects (removed when they are destroyed),
 // so a submission that ends anyhow leaves nothing behind. Thread safety: one per request.
@@ -21,9 +21,16 @@
 #include <nlohmann/json.hpp>
 
 #include "collector/gzip_stream.h"
-#include "collector/multipart.h"
+#include "http/multipart.h"
 
 namespace bw::collector {
+
+using http::MultipartParser;
+using http::MultipartSink;
+using http::PartHeaders;
+using http::MultipartError;
+using http::MultipartLimits;
+using http::parse_media_type;
 
 struct Discard : std::runtime_error {
   Discard(int s, std::string r) : std::runtime_error(r.empty() ? "storage failure" : r), status(s), reason(std::move(r)) {}
@@ -76,7 +83,7 @@ std::string to_valid_utf8(std::string_view text, bool* changed = nullptr);
 class SubmissionParser : private MultipartSink {
  public:
   // Validates the head: Content-Type (multipart/form-data or multipart/mixed with a boundary) and
-  // Content-Encoding (none or gzip). Throws Discard for the DESIGN §3 head errors.
+  // Content-Encoding (none or gzip). Throws Discard for the docs/design.md §3 head errors.
   SubmissionParser(const std::string* content_type, const std::string* content_encoding, SubmissionLimits limits,
                    std::filesystem::path staging_dir);
 

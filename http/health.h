@@ -1,4 +1,4 @@
-// Health and metrics endpoints shared by every listening role (DESIGN §12, §14):
+// Health and metrics endpoints shared by every listening role (docs/design.md §12, §14):
 //   GET /__lbheartbeat__  200 "OK": the process answers (for load balancers)
 //   GET /__heartbeat__    200 {"status":"ok"} or 503 {"status":"error","problems":[...]}: every
 //                         registered check passed (storage writable, disk space...)

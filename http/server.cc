@@ -72,6 +72,20 @@ Response Response::json(int status, std::string body) {
   return r;
 }
 
+namespace {
+class Deferred final : public BodyHandler {
+ public:
+  explicit Deferred(std::function<Response()> work) : work_(std::move(work)) {}
+  std::optional<Response> on_body(std::string_view) override { return std::nullopt; }
+  Response on_complete() override { return work_(); }
+
+ private:
+  std::function<Response()> work_;
+};
+}  // namespace
+
+Reply deferred(std::function<Response()> work) { return std::make_unique<Deferred>(std::move(work)); }
+
 std::string percent_decode(std::string_view text, bool plus_is_space) {
   std::string out;
   out.reserve(text.size());
@@ -374,6 +388,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (auto* res = std::get_if<Response>(&reply)) return respond(std::move(*res), req_.has_body());
 
     handler_ = std::move(std::get<std::unique_ptr<BodyHandler>>(reply));
+    if (route_->request_timeout) deadline_ = started_ + *route_->request_timeout;
     if (req_.content_length && *req_.content_length > route_->body_limit) {
       return respond(handler_->on_too_large(), true);
     }

@@ -95,12 +95,19 @@ class BodyHandler {
 // What a route answers when the head has arrived: a response now, or a handler for the body.
 using Reply = std::variant<Response, std::unique_ptr<BodyHandler>>;
 
+// A reply that runs `work` on the worker pool once the body (usually none: a GET) has arrived and
+// been dropped: file reads, database queries and rendering stay off the threads that move bytes.
+Reply deferred(std::function<Response()> work);
+
 struct Route {
   std::string method;  // "GET", "POST", ...; GET routes also answer HEAD
   std::string path;    // exact match on Request::path, or a prefix of it when `prefix` is set
   uint64_t body_limit = 64 * 1024;
   std::function<Reply(const Request&)> handle;
   bool prefix = false;  // "/report/index/" matches "/report/index/<id>"; an exact route wins, then the longest prefix
+  // The whole request's time limit for this route instead of ServerOptions::request_timeout (a
+  // multi-gigabyte upload needs longer than a crash report; min_body_rate still applies).
+  std::optional<std::chrono::milliseconds> request_timeout{};
 };
 
 struct ServerOptions {

@@ -338,6 +338,31 @@ TEST_F(ServerTest, RequestTimeoutGets408) {
   EXPECT_EQ(c.read_response(20s).status, 408);
 }
 
+// A route's own request_timeout replaces the server's: the long-upload route outlives the 0.6 s
+// limit that still cuts /echo.
+TEST_F(ServerTest, RouteRequestTimeoutReplacesTheServers) {
+  auto o = test_options();
+  o.request_timeout = 600ms;
+  o.min_body_rate = 0;
+  Route slow{"POST", "/slow-upload", 1000, [](const Request&) -> Reply { return std::make_unique<EchoHandler>(); }};
+  slow.request_timeout = 20s;
+  extra_routes_.push_back(std::move(slow));
+  start(o);
+  auto trickle = [&](const std::string& path) {
+    auto c = connect();
+    c.send("POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\n\r\n");
+    for (int i = 0; i < 12; ++i) {  // 1.2 s of a byte every 100 ms
+      if (!c.send("a")) break;
+      std::this_thread::sleep_for(100ms);
+    }
+    return c.read_response(20s);
+  };
+  auto slow_answer = trickle("/slow-upload");
+  EXPECT_EQ(slow_answer.status, 200);
+  EXPECT_EQ(slow_answer.body, "body=aaaaaaaaaaaa");
+  EXPECT_EQ(trickle("/echo").status, 408);
+}
+
 // Finding 1 of the hardening issue: a chunked trailer field over 64 KiB made Beast throw
 // std::length_error out of the I/O thread and the process terminated.
 TEST_F(ServerTest, HugeChunkedTrailerIsRefusedAndTheServerGoesOn) {

@@ -22,17 +22,6 @@ namespace {
 constexpr std::string_view kPrefix = "/symbols/";
 constexpr size_t kMaxPath = 2048;
 
-// Runs `work` on the server's worker pool (a GET has no body to wait for).
-class Deferred final : public http::BodyHandler {
- public:
-  explicit Deferred(std::function<http::Response()> work) : work_(std::move(work)) {}
-  std::optional<http::Response> on_body(std::string_view) override { return std::nullopt; }
-  http::Response on_complete() override { return work_(); }
-
- private:
-  std::function<http::Response()> work_;
-};
-
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -159,13 +148,13 @@ class SymbolRoutes {
     std::string why;
     if (store_path(parts[0], parts[1], &why).empty()) return bad_path(why);
     if (parts[2] == sym_file_name(parts[0])) {
-      return std::make_unique<Deferred>([this, file = parts[0], id = parts[1], gzip = accepts_gzip(req.header("Accept-Encoding")),
+      return http::deferred([this, file = parts[0], id = parts[1], gzip = accepts_gzip(req.header("Accept-Encoding")),
                                          inm = optional_header(req, "If-None-Match")] {
         return symbol_file(file, id, gzip, inm ? &*inm : nullptr);
       });
     }
     if (parts[2] == parts[0]) {
-      return std::make_unique<Deferred>([this, file = parts[0], id = parts[1]] { return code_lookup(file, id); });
+      return http::deferred([this, file = parts[0], id = parts[1]] { return code_lookup(file, id); });
     }
     return not_found();
   }

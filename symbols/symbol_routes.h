@@ -1,4 +1,4 @@
-// Serving the site's own symbol store over HTTP (DESIGN §13), so that a Breakwater site is a
+// Serving the site's own symbol store over HTTP (docs/design.md §13), so that a Breakwater site is a
 // symbol server for processors on other machines, other Breakwater sites, rust-minidump,
 // Breakpad's http_symbol_supplier and Tecken-style clients.
 //

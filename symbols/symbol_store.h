@@ -1,4 +1,4 @@
-// The site's own symbol store (DESIGN §13): the .sym files a site's builds put in (today with
+// The site's own symbol store (docs/design.md §13): the .sym files a site's builds put in (today with
 // `breakwater symbols add`; HTTP uploads later), read directly by the site's processors
 // (StoreSymbolSupplier, symbols/symbol_supplier.h) and served to everyone else at /symbols/
 // (symbols/symbol_routes.h).

@@ -10,21 +10,9 @@ namespace {
 
 using nlohmann::json;
 
-class Deferred final : public http::BodyHandler {
- public:
-  explicit Deferred(std::function<http::Response()> work) : work_(std::move(work)) {}
-  std::optional<http::Response> on_body(std::string_view) override { return std::nullopt; }
-  http::Response on_complete() override { return work_(); }
-
- private:
-  std::function<http::Response()> work_;
-};
-
 constexpr size_t kMaxParameterBytes = 100;
 
 }  // namespace
-
-http::Reply deferred(std::function<http::Response()> work) { return std::make_unique<Deferred>(std::move(work)); }
 
 std::string dump_json(const json& body) { return body.dump(-1, ' ', false, json::error_handler_t::replace); }
 

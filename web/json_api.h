@@ -18,9 +18,8 @@
 
 namespace bw::web {
 
-// Runs `work` on the server's worker pool: a GET has no body, so on_complete follows at once, and
-// storage reads, index queries and rendering stay off the threads that move bytes.
-http::Reply deferred(std::function<http::Response()> work);
+// http::deferred: storage reads, index queries and rendering run on the worker pool.
+using http::deferred;
 
 // `body` serialized compactly (invalid UTF-8 replaced).
 std::string dump_json(const nlohmann::json& body);

@@ -7,13 +7,13 @@
 #include <string>
 #include <vector>
 
-#include "collector/multipart.h"
+#include "http/multipart.h"
 
 namespace {
 
-struct Recorder : bw::collector::MultipartSink {
+struct Recorder : bw::http::MultipartSink {
   std::vector<std::string> events;
-  void on_part_begin(const bw::collector::PartHeaders& h) override {
+  void on_part_begin(const bw::http::PartHeaders& h) override {
     events.push_back("begin:" + h.name + ":" + h.filename.value_or("-") + ":" + h.content_type);
     events.push_back("");  // the part's data accumulates here
   }
@@ -28,13 +28,13 @@ std::string parse(std::string_view body, size_t piece, std::vector<std::string>&
   Recorder r;
   std::string error;
   try {
-    bw::collector::MultipartLimits limits;
+    bw::http::MultipartLimits limits;
     limits.max_header_bytes = 256;
     limits.max_parts = 20;
-    bw::collector::MultipartParser p("BB", r, limits);
+    bw::http::MultipartParser p("BB", r, limits);
     for (size_t i = 0; i < body.size(); i += piece) p.feed(body.substr(i, piece));
     p.finish();
-  } catch (const bw::collector::MultipartError& e) {
+  } catch (const bw::http::MultipartError& e) {
     error = e.what();
     if (error.empty()) std::abort();
   }
@@ -54,6 +54,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Errors can be found at different points, but success and the parts found must agree.
   if (e1.empty() != e2.empty()) std::abort();
   if (e1.empty() && whole != pieces) std::abort();
-  bw::collector::parse_media_type(body.substr(0, 300));
+  bw::http::parse_media_type(body.substr(0, 300));
   return 0;
 }

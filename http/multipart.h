@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-namespace bw::collector {
+namespace bw::http {
 
 class MultipartError : public std::runtime_error {
  public:
@@ -80,4 +80,4 @@ struct MediaType {
 };
 MediaType parse_media_type(std::string_view value);
 
-}  // namespace bw::collector
+}  // namespace bw::http

@@ -1,8 +1,8 @@
-#include "collector/multipart.h"
+#include "http/multipart.h"
 
 #include <gtest/gtest.h>
 
-namespace bw::collector {
+namespace bw::http {
 namespace {
 
 using namespace std::string_literals;
@@ -156,4 +156,4 @@ TEST(MultipartTest, MediaTypes) {
 }
 
 }  // namespace
-}  // namespace bw::collector
+}  // namespace bw::http

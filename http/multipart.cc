@@ -1,9 +1,9 @@
-#include "collector/multipart.h"
+#include "http/multipart.h"
 
 #include <algorithm>
 #include <cctype>
 
-namespace bw::collector {
+namespace bw::http {
 namespace {
 
 constexpr size_t kMaxBoundary = 200;
@@ -235,4 +235,4 @@ void MultipartParser::finish() {
   }
 }
 
-}  // namespace bw::collector
+}  // namespace bw::http
