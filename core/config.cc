@@ -1,5 +1,6 @@
 #include "core/config.h"
 
+#include <cstdio>
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -171,6 +172,21 @@ std::string mask_secrets(std::string s) {
 }
 
 }  // namespace
+
+std::string format_size(uint64_t bytes) {
+  char buf[32];
+  const double b = static_cast<double>(bytes);
+  if (bytes < 1024) {
+    std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
+  } else if (bytes < (uint64_t{1} << 20)) {
+    std::snprintf(buf, sizeof buf, "%.1f KiB", b / 1024.0);
+  } else if (bytes < (uint64_t{1} << 30)) {
+    std::snprintf(buf, sizeof buf, "%.1f MiB", b / (1024.0 * 1024.0));
+  } else {
+    std::snprintf(buf, sizeof buf, "%.2f GiB", b / (1024.0 * 1024.0 * 1024.0));
+  }
+  return buf;
+}
 
 uint64_t parse_size(std::string_view text) {
   auto [n, unit] = number_and_unit(text, "size");

@@ -53,6 +53,8 @@ std::string env_name(const ConfigKeySpec& spec);
 
 // Parses "25MiB", "512KB", "1G", "1234" into bytes; throws std::invalid_argument.
 uint64_t parse_size(std::string_view text);
+// Bytes for people: "512 B", "1.5 KiB", "3.2 MiB", "1.25 GiB".
+std::string format_size(uint64_t bytes);
 // Parses "120s", "5m", "250ms", "2h", "30" (seconds) into milliseconds; throws std::invalid_argument.
 std::chrono::milliseconds parse_duration(std::string_view text);
 

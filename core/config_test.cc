@@ -147,5 +147,14 @@ TEST(ConfigTest, ReadingAnUndeclaredKeyIsAProgrammingError) {
   EXPECT_THROW(cfg.get_int("server", "listen"), std::logic_error);
 }
 
+TEST(ConfigTest, SizesAreFormattedForPeople) {
+  EXPECT_EQ(format_size(0), "0 B");
+  EXPECT_EQ(format_size(1023), "1023 B");
+  EXPECT_EQ(format_size(1536), "1.5 KiB");
+  EXPECT_EQ(format_size(uint64_t{5} << 20), "5.0 MiB");
+  EXPECT_EQ(format_size(uint64_t{5} << 30), "5.00 GiB");
+  EXPECT_EQ(parse_size("4GiB"), uint64_t{4} << 30);
+}
+
 }  // namespace
 }  // namespace bw

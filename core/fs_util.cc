@@ -111,4 +111,36 @@ UniqueFd::~UniqueFd() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+ScratchFile::ScratchFile(const std::filesystem::path& dir, std::string_view prefix)
+    : path_(dir / ("." + std::string(prefix) + "-" + unique_temp_name())) {
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd_ < 0) throw_errno("create", path_);
+}
+
+ScratchFile::~ScratchFile() {
+  if (fd_ >= 0) ::close(fd_);
+  ::unlink(path_.c_str());
+}
+
+void ScratchFile::write(std::string_view bytes) {
+  if (fd_ < 0) throw std::system_error(EBADF, std::generic_category(), "write " + path_.string());
+  const char* p = bytes.data();
+  size_t n = bytes.size();
+  while (n > 0) {
+    ssize_t put = ::write(fd_, p, n);
+    if (put < 0 && errno == EINTR) continue;
+    if (put < 0) throw_errno("write", path_);
+    p += put;
+    n -= static_cast<size_t>(put);
+  }
+  size_ += bytes.size();
+}
+
+void ScratchFile::close() {
+  if (fd_ < 0) return;
+  int rc = ::close(fd_);
+  fd_ = -1;
+  if (rc != 0) throw_errno("close", path_);
+}
+
 }  // namespace bw::fs

@@ -40,4 +40,26 @@ class UniqueFd {
   int fd_;
 };
 
+// A new file "<dir>/.<prefix>-<tmp name>" (mode 0600), written piecewise and removed when the
+// object is destroyed: for bodies and archive entries that exist only while a request uses them.
+// Not fsync'd (nothing durable depends on it). Errors: std::system_error with the path.
+class ScratchFile {
+ public:
+  ScratchFile(const std::filesystem::path& dir, std::string_view prefix);
+  ~ScratchFile();
+  ScratchFile(const ScratchFile&) = delete;
+  ScratchFile& operator=(const ScratchFile&) = delete;
+
+  void write(std::string_view bytes);
+  // Closes the descriptor (the file stays until destruction); writes after this are errors.
+  void close();
+  const std::filesystem::path& path() const { return path_; }
+  uint64_t size() const { return size_; }
+
+ private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+  uint64_t size_ = 0;
+};
+
 }  // namespace bw::fs
