@@ -88,6 +88,10 @@ const std::vector<ConfigKeySpec>& config_schema() {
       {"symbols", "connect_timeout", T::kDuration, "5s", "connect timeout for symbol servers"},
       {"symbols", "timeout", T::kDuration, "120s", "total time allowed for one symbol download"},
       {"symbols", "negative_ttl", T::kDuration, "1h", "how long a 404 from every symbol server is remembered"},
+      {"symbols", "max_upload_size", T::kSize, "4GiB", "largest symbol upload taken over HTTP (one request's body; 413 above)"},
+      {"symbols", "upload_timeout", T::kDuration, "4h", "time one symbol upload request may take, start to end (408 after)"},
+      {"symbols", "max_zip_entries", T::kInt, "100000", "most entries an uploaded zip may claim (refused whole above)"},
+      {"symbols", "max_inflated_size", T::kSize, "4GiB", "largest .sym a zip entry may inflate to (refused as a zip bomb above)"},
 
       // [processor]: breakwater processor and the processor inside serve (processor/, docs/processor.md).
       {"processor", "workers", T::kInt, "0", "crash-processing threads consuming the queues; 0 = one per core"},

@@ -10,7 +10,7 @@ build_pkgs=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl
   libboost-dev libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
   librabbitmq-dev libpq-dev libsqlite3-dev zlib1g-dev libdeflate-dev libcurl4-openssl-dev libssl-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libre2-dev libsodium-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libre2-dev libsodium-dev libzip-dev
 )
 test_pkgs=(
   clang libclang-rt-14-dev rabbitmq-server postgresql postgresql-client procps python3
