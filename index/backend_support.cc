@@ -70,6 +70,20 @@ TopCrashersDays top_crashers_days(const TopCrashersQuery& query, TopCrashersResu
   return days;
 }
 
+std::pair<int64_t, int64_t> missing_symbols_period(const MissingSymbolsQuery& query) {
+  auto end = query.end.value_or(std::chrono::system_clock::now());
+  const int64_t to = std::chrono::duration_cast<std::chrono::microseconds>(end.time_since_epoch()).count();
+  return {to - int64_t{query.days} * kMicrosPerDay, to + 1};
+}
+
+std::string upper_case(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return out;
+}
+
 void IdCount::add(std::string_view platform, int64_t n) {
   count += n;
   for (auto& p : platforms) {

@@ -48,6 +48,12 @@ struct TopCrashersDays {
 };
 TopCrashersDays top_crashers_days(const TopCrashersQuery& query, TopCrashersResult& result);
 
+// The dates a missing-symbols query covers: [from, to) in microseconds since the epoch (UTC).
+std::pair<int64_t, int64_t> missing_symbols_period(const MissingSymbolsQuery& query);
+
+// ASCII upper case (debug ids are stored upper-cased).
+std::string upper_case(std::string_view text);
+
 // One signature's crashes in a period, as a backend counted them from its rollups. Platforms is any
 // range of (platform, count) pairs (a backend picks what is fastest to fill).
 template <typename Platforms>

@@ -20,6 +20,11 @@ void TopCrashersQuery::validate() const {
   }
 }
 
+void MissingSymbolsQuery::validate() const {
+  if (days < 1 || days > 365) throw QueryError("days", "days must be between 1 and 365 (got " + std::to_string(days) + ")");
+  if (limit < 1 || limit > 10000) throw QueryError("limit", "limit must be between 1 and 10000");
+}
+
 json TopCrashersResult::to_json() const {
   json list = json::array();
   for (const auto& c : crashers) {

@@ -145,6 +145,25 @@ struct TopCrashersResult {
   nlohmann::json to_json() const;
 };
 
+// A module whose symbols crashes needed and did not find (the processed crash's json_dump.modules[]
+// with missing_symbols true), for /api/MissingSymbols/ and healing (docs/symbols.md).
+struct MissingSymbol {
+  std::string debug_file;
+  std::string debug_id;   // upper-case
+  std::string code_file;  // the module's file name ("" when the crashes did not say)
+  std::string code_id;    // "" when unknown
+  int64_t crashes = 0;    // crashes of the period whose last processing missed it
+  std::string last_seen;  // date (index format) of the newest of them
+};
+
+struct MissingSymbolsQuery {
+  int days = 7;     // the period: the `days` × 24 h before `end`, 1..365
+  int limit = 500;  // modules returned (most crashes first), 1..10000
+  std::optional<std::chrono::system_clock::time_point> end;  // default: now
+  // Throws QueryError naming the field ("days", "limit").
+  void validate() const;
+};
+
 // Where an index lives, read from the configuration ([index] section, server.data).
 struct IndexSettings {
   std::string url;                         // index.url: "" (SQLite) or "postgresql://..."
@@ -197,6 +216,16 @@ class CrashIndex {
 
   // Crashes indexed.
   virtual uint64_t count() = 0;
+
+  // Modules crashes of the period missed symbols for, most crashes first (ties: debug file, id).
+  // Kept current by upsert (a reprocessed crash that found its symbols no longer counts), remove
+  // and drop_older_than. Throws QueryError (validate()), IndexUnavailable.
+  virtual std::vector<MissingSymbol> missing_symbols(const MissingSymbolsQuery& query) = 0;
+  // Ids of the indexed crashes whose last processing missed this module's symbols, newest first,
+  // at most `limit` (debug id compared without case): what healing reprocesses when the module's
+  // symbols arrive. Throws IndexUnavailable.
+  virtual std::vector<std::string> crashes_missing_symbols(std::string_view debug_file, std::string_view debug_id,
+                                                           size_t limit) = 0;
 };
 
 // Opens the index the settings select: SQLite when url is empty (creating the file and its

@@ -651,6 +651,100 @@ TEST_P(CrashIndexDataContract, Retention) {
   EXPECT_EQ(after.previous_total, before.previous_total - prev_removed);
 }
 
+// Missing symbols: grouped by module over a period, the crashes of one module for healing, kept
+// current by reprocessing (a crash that found its symbols no longer counts), remove and retention.
+TEST_P(CrashIndexDataContract, MissingSymbols) {
+  auto missing_of = [](const TestCrash& c) {
+    std::vector<std::string> out;
+    if (!c.processed.contains("json_dump")) return out;
+    for (const auto& m : c.processed["json_dump"]["modules"]) {
+      if (m["missing_symbols"].get<bool>()) out.push_back(m["debug_file"].get<std::string>());
+    }
+    return out;
+  };
+  const int64_t end_us = std::chrono::duration_cast<std::chrono::microseconds>(kEnd.time_since_epoch()).count();
+  const int64_t from_us = end_us - 7 * kMicrosPerDay;
+  std::map<std::string, std::pair<int64_t, int64_t>> expected;  // debug_file -> (crashes, newest date)
+  for (const auto& c : crashes_) {
+    if (date_us(c) < from_us || date_us(c) > end_us) continue;
+    for (const auto& f : missing_of(c)) {
+      auto& e = expected[f];
+      ++e.first;
+      e.second = std::max(e.second, date_us(c));
+    }
+  }
+  ASSERT_GE(expected.size(), 2u);
+  MissingSymbolsQuery q;
+  q.days = 7;
+  q.end = kEnd;
+  auto got = index_->missing_symbols(q);
+  ASSERT_EQ(got.size(), expected.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    const auto& m = got[i];
+    ASSERT_TRUE(expected.count(m.debug_file)) << m.debug_file;
+    EXPECT_EQ(m.crashes, expected[m.debug_file].first) << m.debug_file;
+    EXPECT_EQ(m.last_seen, format_date_us(expected[m.debug_file].second)) << m.debug_file;
+    EXPECT_EQ(m.debug_id, [&] {
+      std::string id = m.debug_id;
+      for (char& c : id) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      return id;
+    }()) << "debug ids are upper-cased";
+    EXPECT_EQ(m.code_id, "C0DE" + [&] {
+      std::string id = m.debug_id;
+      for (char& c : id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      return id;
+    }());
+    if (i > 0) {
+      EXPECT_TRUE(got[i - 1].crashes > m.crashes || (got[i - 1].crashes == m.crashes && got[i - 1].debug_file < m.debug_file));
+    }
+  }
+  q.limit = 1;
+  EXPECT_EQ(index_->missing_symbols(q).size(), 1u);
+  q.days = 0;
+  EXPECT_THROW(index_->missing_symbols(q), QueryError);
+
+  // The crashes of the top module, every date, newest first; the debug id in any case.
+  const MissingSymbol top = got.front();
+  std::vector<std::pair<int64_t, std::string>> of_top;
+  for (const auto& c : crashes_) {
+    auto files = missing_of(c);
+    if (std::find(files.begin(), files.end(), top.debug_file) != files.end()) of_top.emplace_back(date_us(c), uuid(c));
+  }
+  std::sort(of_top.begin(), of_top.end(), [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+  std::string lower_id = top.debug_id;
+  for (char& c : lower_id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto ids = index_->crashes_missing_symbols(top.debug_file, lower_id, 100000);
+  ASSERT_EQ(ids.size(), of_top.size());
+  for (size_t i = 0; i < ids.size(); ++i) EXPECT_EQ(ids[i], of_top[i].second);
+  EXPECT_EQ(index_->crashes_missing_symbols(top.debug_file, top.debug_id, 2).size(), 2u);
+  EXPECT_TRUE(index_->crashes_missing_symbols(top.debug_file, "FFFF", 10).empty());
+
+  // Reprocessed with its symbols found (twice: idempotent), one crash no longer counts; a removed
+  // one neither.
+  const std::string healed = of_top.front().second, removed = of_top.at(1).second;
+  for (const auto& c : crashes_) {
+    if (uuid(c) != healed) continue;
+    TestCrash copy = c;
+    for (auto& m : copy.processed["json_dump"]["modules"]) m["missing_symbols"] = false;
+    index_->upsert(copy.processed, copy.raw);
+    index_->upsert(copy.processed, copy.raw);
+  }
+  EXPECT_TRUE(index_->remove(removed));
+  ids = index_->crashes_missing_symbols(top.debug_file, top.debug_id, 100000);
+  EXPECT_EQ(ids.size(), of_top.size() - 2);
+  EXPECT_EQ(std::find(ids.begin(), ids.end(), healed), ids.end());
+  EXPECT_EQ(std::find(ids.begin(), ids.end(), removed), ids.end());
+
+  // Retention takes the old crashes' rows with them.
+  const auto cutoff = kEnd - std::chrono::hours(24 * 9 + 7);
+  const int64_t cutoff_us = std::chrono::duration_cast<std::chrono::microseconds>(cutoff.time_since_epoch()).count();
+  index_->drop_older_than(cutoff);
+  ids = index_->crashes_missing_symbols(top.debug_file, top.debug_id, 100000);
+  size_t young = 0;
+  for (const auto& [date, id] : of_top) young += date >= cutoff_us && id != healed && id != removed ? 1 : 0;
+  EXPECT_EQ(ids.size(), young);
+}
+
 TEST_P(CrashIndexDataContract, Permissions) {
   EXPECT_THROW(search({{"url", "~example"}}), QueryError);
   EXPECT_THROW(search({{"Secret", "x"}}), QueryError);

@@ -4,7 +4,9 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <set>
 #include <stdexcept>
+#include <utility>
 
 #include "core/client_annotations.h"
 #include "core/crash_id.h"
@@ -377,6 +379,38 @@ json convert_value(const Field& field, const json& value) {
   return nullptr;
 }
 
+namespace {
+
+// The modules of json_dump.modules[] whose symbols were missing (CrashRow::missing_modules).
+std::vector<CrashRow::MissingModule> missing_modules_of(const json& processed) {
+  std::vector<CrashRow::MissingModule> out;
+  auto dump = processed.find("json_dump");
+  if (dump == processed.end() || !dump->is_object()) return out;
+  auto modules = dump->find("modules");
+  if (modules == dump->end() || !modules->is_array()) return out;
+  auto text = [](const json& m, const char* key) -> std::string {
+    auto it = m.find(key);
+    if (it == m.end() || !it->is_string()) return {};
+    const auto& s = it->get_ref<const std::string&>();
+    return s.size() <= kMaxModuleText ? s : std::string();
+  };
+  std::set<std::pair<std::string, std::string>> seen;
+  for (const auto& m : *modules) {
+    if (out.size() >= kMaxMissingModules) break;
+    if (!m.is_object()) continue;
+    auto miss = m.find("missing_symbols");
+    if (miss == m.end() || !miss->is_boolean() || !miss->get<bool>()) continue;
+    CrashRow::MissingModule module{text(m, "debug_file"), text(m, "debug_id"), text(m, "filename"), text(m, "code_id")};
+    if (module.debug_file.empty() || module.debug_id.empty()) continue;
+    for (char& c : module.debug_id) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (!seen.emplace(module.debug_file, module.debug_id).second) continue;
+    out.push_back(std::move(module));
+  }
+  return out;
+}
+
+}  // namespace
+
 CrashRow extract_row(const FieldCatalogue& catalogue, const json& processed, const json& raw) {
   if (!processed.is_object()) throw InvalidCrash("processed crash is not a JSON object");
   CrashRow row;
@@ -431,6 +465,7 @@ CrashRow extract_row(const FieldCatalogue& catalogue, const json& processed, con
   row.process_type = text_of("process_type");
   row.signature = text_of("signature");
   row.build_id = text_of("build_id");
+  row.missing_modules = missing_modules_of(processed);
   return row;
 }
 

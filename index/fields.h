@@ -99,7 +99,17 @@ struct CrashRow {
   // Top Crashers rollup key; absent strings are "".
   int64_t day = 0;                      // days since the epoch (UTC) of date_us
   std::string product, version, platform, process_type, signature, build_id;
+
+  // json_dump.modules[] with missing_symbols true and a debug file and id (at most
+  // kMaxMissingModules, strings at most kMaxModuleText bytes, the id upper-cased, duplicates once).
+  struct MissingModule {
+    std::string debug_file, debug_id, code_file, code_id;
+  };
+  std::vector<MissingModule> missing_modules;
 };
+
+inline constexpr size_t kMaxMissingModules = 1000;
+inline constexpr size_t kMaxModuleText = 1024;
 
 // Longest string kept for one value (longer ones are cut at a UTF-8 boundary), as Elasticsearch
 // keeps at most 10,000 characters of a keyword.

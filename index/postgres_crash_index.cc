@@ -4,6 +4,7 @@
 #include <re2/re2.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <condition_variable>
@@ -1101,6 +1102,11 @@ void PostgresCrashIndex::upsert_batch(std::span<const CrashInput> crashes) {
     for (auto* s : {&row.product, &row.version, &row.platform, &row.process_type, &row.signature, &row.build_id}) {
       if (!valid_utf8(*s)) *s = pg_text(*s);
     }
+    for (auto& m : row.missing_modules) {
+      for (auto* s : {&m.debug_file, &m.debug_id, &m.code_file, &m.code_id}) {
+        if (!valid_utf8(*s)) *s = pg_text(*s);
+      }
+    }
   }
   // A crash id present twice ends as its last version; first-seen history still sees every
   // version, as when the versions are upserted one after the other.
@@ -1137,6 +1143,18 @@ void PostgresCrashIndex::upsert_batch(std::span<const CrashInput> crashes) {
   for (const auto& col : columns) insert_params.emplace_back(col.str());
   insert_params.emplace_back(docs.str());
   const std::string uuid_array = uuids.str(), date_array = dates.str();
+  // missing_symbols rows of the kept crashes, as six arrays.
+  std::array<ArrayLiteral, 6> missing;
+  for (const CrashRow* row : kept) {
+    for (const auto& m : row->missing_modules) {
+      missing[0].add(json(m.debug_file));
+      missing[1].add(json(m.debug_id));
+      missing[2].add_text(row->uuid);
+      missing[3].add_int(row->date_us);
+      missing[4].add(json(m.code_file));
+      missing[5].add(json(m.code_id));
+    }
+  }
 
   std::lock_guard lock(impl_->write_mutex);
   bool reloaded = false;
@@ -1160,6 +1178,14 @@ void PostgresCrashIndex::upsert_batch(std::span<const CrashInput> crashes) {
         c.run("INSERT INTO crash_keys(uuid, date) SELECT * FROM unnest($1::text[], $2::bigint[])",
               {uuid_array, date_array});
         c.run(impl_->insert_sql, insert_params);
+        c.run("DELETE FROM missing_symbols WHERE uuid = ANY($1::text[])", {uuid_array});
+        if (!missing[0].empty()) {
+          c.run("INSERT INTO missing_symbols(debug_file, debug_id, uuid, date, code_file, code_id) "
+                "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[]) "
+                "ON CONFLICT DO NOTHING",
+                {missing[0].str(), missing[1].str(), missing[2].str(), missing[3].str(), missing[4].str(),
+                 missing[5].str()});
+        }
         impl_->apply(c, deltas);
         tx.commit();
       });
@@ -1201,6 +1227,7 @@ bool PostgresCrashIndex::remove(std::string_view crash_id) {
     c.exec(kWriteLock);
     Result key = c.run("DELETE FROM crash_keys WHERE uuid = $1::text RETURNING date", {id->str()});
     if (key.rows() == 0) return false;
+    c.run("DELETE FROM missing_symbols WHERE uuid = $1::text", {id->str()});
     Deltas deltas;
     Result gone = c.run(
         "DELETE FROM crashes WHERE uuid = $1::text AND date = $2::bigint "
@@ -1410,6 +1437,8 @@ uint64_t PostgresCrashIndex::drop_older_than(std::chrono::system_clock::time_poi
       }
       c.run("DELETE FROM crash_keys WHERE date >= $1::bigint AND date < $2::bigint",
             {std::to_string(w * kMicrosPerDay), std::to_string((w + 7) * kMicrosPerDay)});
+      c.run("DELETE FROM missing_symbols WHERE date >= $1::bigint AND date < $2::bigint",
+            {std::to_string(w * kMicrosPerDay), std::to_string((w + 7) * kMicrosPerDay)});
       c.exec("DROP TABLE " + name);
       impl_->apply(c, deltas);
       tx.commit();
@@ -1435,6 +1464,7 @@ uint64_t PostgresCrashIndex::drop_older_than(std::chrono::system_clock::time_poi
         deltas.subtract_row(gone, i, 1);
       }
       c.run("DELETE FROM crash_keys WHERE uuid = ANY($1::text[])", {uuids.str()});
+      c.run("DELETE FROM missing_symbols WHERE uuid = ANY($1::text[])", {uuids.str()});
       impl_->apply(c, deltas);
       tx.commit();
       return static_cast<uint64_t>(gone.rows());
@@ -1443,6 +1473,36 @@ uint64_t PostgresCrashIndex::drop_older_than(std::chrono::system_clock::time_poi
     removed += n;
   }
   return removed;
+}
+
+std::vector<MissingSymbol> PostgresCrashIndex::missing_symbols(const MissingSymbolsQuery& query) {
+  query.validate();
+  auto [from, to] = backend::missing_symbols_period(query);
+  return impl_->with_connection([&](Connection& c) {
+    Result r = c.run(
+        "SELECT debug_file, debug_id, max(code_file), max(code_id), count(*), max(date) FROM missing_symbols "
+        "WHERE date >= $1::bigint AND date < $2::bigint GROUP BY debug_file, debug_id "
+        "ORDER BY count(*) DESC, debug_file, debug_id LIMIT $3::bigint",
+        {std::to_string(from), std::to_string(to), std::to_string(query.limit)});
+    std::vector<MissingSymbol> out;
+    for (int i = 0; i < r.rows(); ++i) {
+      out.push_back({r.text(i, 0), r.text(i, 1), r.text(i, 2), r.text(i, 3), r.int_at(i, 4), format_date_us(r.int_at(i, 5))});
+    }
+    return out;
+  });
+}
+
+std::vector<std::string> PostgresCrashIndex::crashes_missing_symbols(std::string_view debug_file,
+                                                                     std::string_view debug_id, size_t limit) {
+  return impl_->with_connection([&](Connection& c) {
+    Result r = c.run(
+        "SELECT uuid FROM missing_symbols WHERE debug_file = $1::text AND debug_id = $2::text "
+        "ORDER BY date DESC, uuid LIMIT $3::bigint",
+        {pg_text(debug_file), pg_text(backend::upper_case(debug_id)), std::to_string(std::min<size_t>(limit, INT64_MAX))});
+    std::vector<std::string> out;
+    for (int i = 0; i < r.rows(); ++i) out.push_back(r.text(i, 0));
+    return out;
+  });
 }
 
 uint64_t PostgresCrashIndex::count() {

@@ -575,7 +575,17 @@ struct SqliteCrashIndex::Impl {
     deltas.add(q.text_at(1), q.text_at(2), floor_div(q.int_at(3), kMicrosPerDay), q.text_at(4), q.text_at(5),
                q.text_at(6), -1);
     if (delete_row) w.use("DELETE FROM crashes WHERE rid = ?").bind(1, rid).step();
+    w.use("DELETE FROM missing_symbols WHERE uuid = ?").bind(1, uuid).step();
     return rid;
+  }
+
+  void write_missing_modules(const CrashRow& row) {
+    for (const auto& m : row.missing_modules) {
+      writer->use("INSERT OR REPLACE INTO missing_symbols(debug_file, debug_id, uuid, date, code_file, code_id) "
+                  "VALUES(?, ?, ?, ?, ?, ?)")
+          .bind(1, m.debug_file).bind(2, m.debug_id).bind(3, row.uuid).bind(4, row.date_us).bind(5, m.code_file)
+          .bind(6, m.code_id).step();
+    }
   }
 
   void apply(Deltas& deltas) {
@@ -1013,6 +1023,7 @@ void SqliteCrashIndex::upsert_batch(std::span<const CrashInput> crashes) {
   for (const auto& row : rows) {
     int64_t rid = impl_->forget(row.uuid, deltas, false);
     impl_->write_row(row, rid);
+    impl_->write_missing_modules(row);
     deltas.add(row.product, row.version, row.day, row.process_type, row.platform, row.signature, 1);
     auto [it, fresh] = deltas.first_seen.try_emplace(row.signature, row.day, row.build_id);
     if (!fresh && row.day < it->second.first) it->second = {row.day, row.build_id};
@@ -1245,11 +1256,37 @@ uint64_t SqliteCrashIndex::drop_older_than(std::chrono::system_clock::time_point
     }
     if (rids.empty()) break;
     for (int64_t rid : rids) w.use("DELETE FROM crashes WHERE rid = ?").bind(1, rid).step();
+    w.use("DELETE FROM missing_symbols WHERE date < ?").bind(1, cutoff_us).step();
     impl_->apply(deltas);
     tx.commit();
     removed += rids.size();
   }
   return removed;
+}
+
+std::vector<MissingSymbol> SqliteCrashIndex::missing_symbols(const MissingSymbolsQuery& query) {
+  query.validate();
+  auto [from, to] = backend::missing_symbols_period(query);
+  Impl::Reader r(*impl_);
+  auto q = r->use(
+      "SELECT debug_file, debug_id, max(code_file), max(code_id), count(*), max(date) FROM missing_symbols "
+      "WHERE date >= ? AND date < ? GROUP BY debug_file, debug_id ORDER BY count(*) DESC, debug_file, debug_id LIMIT ?");
+  q.bind(1, from).bind(2, to).bind(3, static_cast<int64_t>(query.limit));
+  std::vector<MissingSymbol> out;
+  while (q.step()) {
+    out.push_back({q.text_at(0), q.text_at(1), q.text_at(2), q.text_at(3), q.int_at(4), format_date_us(q.int_at(5))});
+  }
+  return out;
+}
+
+std::vector<std::string> SqliteCrashIndex::crashes_missing_symbols(std::string_view debug_file,
+                                                                   std::string_view debug_id, size_t limit) {
+  Impl::Reader r(*impl_);
+  auto q = r->use("SELECT uuid FROM missing_symbols WHERE debug_file = ? AND debug_id = ? ORDER BY date DESC, uuid LIMIT ?");
+  q.bind(1, debug_file).bind(2, backend::upper_case(debug_id)).bind(3, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
+  std::vector<std::string> out;
+  while (q.step()) out.push_back(q.text_at(0));
+  return out;
 }
 
 uint64_t SqliteCrashIndex::count() {

@@ -1,6 +1,7 @@
 #include "index/test_crashes.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 
@@ -22,6 +23,23 @@ const char* const kReasons[] = {"EXCEPTION_ACCESS_VIOLATION_READ", "SIGSEGV /SEG
 const char* const kModules[] = {"xul.pdb/4C4C44", "ntdll.pdb/1B2C3D", "libxul.so/AA11BB", "mozglue.pdb/99EE00",
                                 "d3d11.pdb/77AB01", "libc.so.6/CAFE01"};
 const char* const kFlavors[] = {"vanilla", "chocolate", "strawberry"};
+
+// json_dump.modules for the crash's modules ("debug_file/debug_id"), the missing ones flagged; debug
+// ids written lower-case (the index upper-cases them).
+json dump_modules(const json& modules, const json& missing) {
+  json out = json::array();
+  for (const auto& m : modules) {
+    const std::string key = m.get<std::string>();
+    const std::string debug_file = key.substr(0, key.find('/'));
+    std::string debug_id = key.substr(key.find('/') + 1);
+    for (char& c : debug_id) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string code_file = debug_file.ends_with(".pdb") ? debug_file.substr(0, debug_file.size() - 4) + ".dll" : debug_file;
+    bool is_missing = std::find(missing.begin(), missing.end(), m) != missing.end();
+    out.push_back({{"filename", code_file}, {"debug_file", debug_file}, {"debug_id", debug_id},
+                   {"code_id", "C0DE" + debug_id}, {"missing_symbols", is_missing}});
+  }
+  return out;
+}
 
 template <size_t N>
 const char* one_of(const char* const (&list)[N], size_t i) {
@@ -131,7 +149,8 @@ TestCrash CrashGenerator::next() {
     p["missing_symbols"] = missing;
     if (uniform() < 0.9) p["reason"] = one_of(kReasons, pick(4));
     p["json_dump"] = {{"system_info", {{"os", platform}, {"os_ver", os_ver}, {"cpu_arch", arch}, {"cpu_count", cpus}}},
-                      {"crash_info", {{"crashing_thread", p["crashing_thread"]}, {"address", p["address"]}}}};
+                      {"crash_info", {{"crashing_thread", p["crashing_thread"]}, {"address", p["address"]}}},
+                      {"modules", dump_modules(modules, missing)}};
   }
   if (uniform() < 0.9) p["uptime"] = static_cast<int64_t>(pick(7200));
   if (uniform() < 0.8) p["install_age"] = static_cast<int64_t>(pick(86400 * 90));

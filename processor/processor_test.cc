@@ -50,6 +50,12 @@ class FlakyIndex final : public index::CrashIndex {
   index::TopCrashersResult top_crashers(const index::TopCrashersQuery& q) override { return real_->top_crashers(q); }
   uint64_t drop_older_than(std::chrono::system_clock::time_point cutoff) override { return real_->drop_older_than(cutoff); }
   uint64_t count() override { return real_->count(); }
+  std::vector<index::MissingSymbol> missing_symbols(const index::MissingSymbolsQuery& q) override {
+    return real_->missing_symbols(q);
+  }
+  std::vector<std::string> crashes_missing_symbols(std::string_view f, std::string_view id, size_t n) override {
+    return real_->crashes_missing_symbols(f, id, n);
+  }
   std::atomic<bool> failing{false};
 
  private:
