@@ -6,6 +6,7 @@
 //   submitted to B before the symbols were added has no function names for its main module; the
 //   same crash submitted after has them, exactly as A (which reads its store directly) has them.
 // - A's /symbols/ answers GET, HEAD, gzip and 404 as symbol servers do.
+// - Uploads over HTTP need a token with upload_symbols (the second test).
 #include <filesystem>
 #include <regex>
 #include <set>
@@ -186,6 +187,167 @@ TEST(SymbolsServe, ASiteServesItsStoreToAnotherSite) {
   // B downloaded it into its own cache; nothing went into B's store.
   EXPECT_TRUE(fs::is_regular_file(b.data / "symbols-cache" / kTestAppPath));
   EXPECT_FALSE(fs::exists(b.data / "symbols"));
+}
+
+// A crash without symbols is listed by /api/MissingSymbols/ (JSON, CSV) and /symbols/missing/.
+// A user with upload_symbols sends the corpus to a running site with `breakwater symbols upload`
+// (one zip, Tecken's POST /symbols/upload, Auth-Token); symupload v1's form with the token as the
+// basic-auth password and in ?token= stores too. A token without the permission, a revoked one,
+// and no token are refused before anything is stored, and no token is ever logged. The crash is
+// then healed: reprocessed by itself with its real signature, and off the missing list.
+TEST(SymbolsServe, UploadsOverHttpNeedATokenWithUploadSymbolsAndHealCrashes) {
+  test_support::TempDir dir;
+  Site a(dir.path(), "a", {});
+  ASSERT_NE(a.port, 0);
+  const std::string data = a.data.string();
+  fs::path password = dir.path() / "password.txt";
+  bw::fs::write_file_synced(password, "correct horse battery staple\n");
+  auto token_for = [&](const std::string& user, const std::vector<std::string>& permissions) {
+    std::vector<std::string> add = {kBin, "admin", "user", "add", user, "--password-file", password.string(), "--data", data};
+    for (const auto& p : permissions) {
+      add.push_back("--permission");
+      add.push_back(p);
+    }
+    auto added = e2e::run(add, dir.path() / ("user-" + user));
+    EXPECT_EQ(added.exit_code, 0) << added.out << added.err;
+    auto made = e2e::run({kBin, "admin", "token", "create", "--user", user, "--label", "upload", "--data", data},
+                         dir.path() / ("token-" + user));
+    EXPECT_EQ(made.exit_code, 0) << made.out << made.err;
+    std::string out = made.out;
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out.substr(out.rfind('\n') + 1);
+  };
+  const std::string builder = token_for("builder", {"upload_symbols"});
+  const std::string reader = token_for("reader", {"view_pii"});
+  ASSERT_EQ(builder.size(), 68u);
+
+  // A crash processed with no symbols at all: the missing-symbols API, CSV and page list its
+  // main module with the crash counted.
+  const std::string crash = a.submit(dir.path());
+  json before = a.wait_processed(crash);
+  ASSERT_EQ(crashing_frames(before).at(0), "test_app.exe!");
+  auto test_app_row = [](const json& missing) {
+    if (!missing.is_object() || !missing.contains("hits")) return json();
+    for (const auto& m : missing["hits"]) {
+      if (m["debug_file"] == "test_app.pdb") return m;
+    }
+    return json();
+  };
+  json missing;
+  for (int i = 0; i < 100 && test_app_row(missing).is_null(); ++i) {  // the index follows the processor
+    missing = json::parse(a.fetch("/api/MissingSymbols/?days=1").body);
+    if (test_app_row(missing).is_null()) std::this_thread::sleep_for(100ms);
+  }
+  json row = test_app_row(missing);
+  ASSERT_FALSE(row.is_null()) << missing.dump();
+  EXPECT_EQ(row["debug_id"], "5A9832E5287241C1838ED98914E9B7FF1");
+  EXPECT_EQ(row["code_file"], "test_app.exe");
+  EXPECT_EQ(row["crashes"], 1);
+  auto csv = a.fetch("/api/MissingSymbols/?days=1&format=csv");
+  EXPECT_EQ(csv.header("Content-Type"), "text/csv; charset=utf-8");
+  EXPECT_NE(csv.body.find("test_app.pdb,5A9832E5287241C1838ED98914E9B7FF1,test_app.exe,"), std::string::npos) << csv.body;
+  auto page = a.fetch("/symbols/missing/?days=1");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.body.find(kTestAppPath), std::string::npos) << "the page names the path to upload it under";
+
+  // No permission, no token: exit code 2, nothing stored.
+  auto refused = e2e::run({kBin, "symbols", "upload", (kTestdata / "symbols").string(), a.base(), "--token", reader},
+                          dir.path() / "upload-reader");
+  EXPECT_EQ(refused.exit_code, 2) << refused.out << refused.err;
+  EXPECT_NE(refused.out.find("upload_symbols"), std::string::npos) << refused.out;
+  EXPECT_EQ(a.fetch("/symbols/" + kTestAppPath).status, 404);
+  auto anonymous = e2e::run({kBin, "symbols", "upload", (kTestdata / "symbols").string(), a.base()},
+                            dir.path() / "upload-anonymous");
+  EXPECT_EQ(anonymous.exit_code, 2);
+
+  // The builder's upload: every corpus .sym, each under the path its MODULE record names.
+  int n_files = 0;
+  for (const auto& e : fs::recursive_directory_iterator(kTestdata / "symbols")) n_files += e.path().extension() == ".sym";
+  auto uploaded = e2e::run({kBin, "symbols", "upload", (kTestdata / "symbols").string(), a.base(), "--token", builder},
+                           dir.path() / "upload-builder");
+  ASSERT_EQ(uploaded.exit_code, 0) << uploaded.out << uploaded.err;
+  json summary = json::parse(uploaded.out);
+  EXPECT_EQ(summary["files"], n_files);
+  EXPECT_EQ(summary["added"].size(), static_cast<size_t>(n_files)) << uploaded.out;
+  EXPECT_TRUE(summary["refused"].empty()) << uploaded.out;
+  EXPECT_NE(uploaded.err.find("100%"), std::string::npos) << "progress: " << uploaded.err;
+  EXPECT_EQ(a.fetch("/symbols/" + kTestAppPath).body, bw::fs::read_file(kTestdata / "symbols" / kTestAppPath));
+
+  // Healing: the crash that missed test_app.pdb is reprocessed by itself, its signature
+  // regenerated, and the index follows: it has names now and is off the missing-symbols list.
+  json healed;
+  for (int i = 0; i < 600; ++i) {
+    healed = a.wait_processed(crash);
+    if (crashing_frames(healed).at(0) != "test_app.exe!") break;
+    std::this_thread::sleep_for(100ms);
+  }
+  auto frames = crashing_frames(healed);
+  ASSERT_GE(frames.size(), 2u);
+  EXPECT_EQ(frames[0], "test_app.exe!`anonymous namespace'::CrashFunction");
+  EXPECT_EQ(frames[1], "test_app.exe!main");
+  EXPECT_NE(healed.value("signature", ""), before.value("signature", ""));
+  EXPECT_EQ(healed.value("processor_ruleset", ""), "default") << healed.value("processor_notes", json()).dump();
+  for (int i = 0; i < 100; ++i) {
+    missing = json::parse(a.fetch("/api/MissingSymbols/?days=1").body);
+    if (test_app_row(missing).is_null()) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(test_app_row(missing).is_null()) << missing.dump();
+  json indexed = json::parse(a.fetch("/api/SuperSearch/?uuid=" + crash + "&_columns=signature").body);
+  ASSERT_EQ(indexed["hits"].size(), 1u) << indexed.dump();
+  EXPECT_EQ(indexed["hits"][0]["signature"], healed["signature"]);
+  EXPECT_NE(a.fetch("/symbols/uploads/").body.find(kTestAppPath), std::string::npos);
+  auto again = e2e::run({kBin, "symbols", "upload", (kTestdata / "symbols").string(), a.base() + "/symbols/upload",
+                         "--token", builder},
+                        dir.path() / "upload-again");
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(json::parse(again.out)["skipped"].size(), static_cast<size_t>(n_files));
+
+  // symupload v1, byte for byte: basic auth (the token as password), then ?token=.
+  const std::string imm32 = bw::fs::read_file(kTestdata / "symbols" / "imm32.pdb/265BCB59F6886A8F9F482A4A4903527B1/imm32.sym");
+  std::string body;
+  for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
+           {"os", "windows"}, {"cpu", "x86"}, {"debug_file", "imm32.pdb"}, {"code_file", "imm32.pdb"},
+           {"debug_identifier", "265BCB59F6886A8F9F482A4A4903527B1"}}) {
+    body += "--XyZ\r\nContent-Disposition: form-data; name=\"" + k + "\"\r\n\r\n" + v + "\r\n";
+  }
+  body += "--XyZ\r\nContent-Disposition: form-data; name=\"symbol_file\"; filename=\"imm32.sym\"\r\n"
+          "Content-Type: application/octet-stream\r\n\r\n" + imm32 + "\r\n--XyZ--\r\n";
+  auto post = [&](const std::string& target, std::vector<std::pair<std::string, std::string>> headers) {
+    headers.emplace_back("Content-Type", "multipart/form-data; boundary=XyZ");
+    http::Connection c("127.0.0.1", a.port);
+    EXPECT_TRUE(c.send(http::make_request("POST", target, headers, body)));
+    return c.read_response(60s);
+  };
+  // base64("symupload:" + builder) by hand: the alphabet, 3 bytes to 4 characters.
+  auto base64 = [](const std::string& in) {
+    static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    for (size_t i = 0; i < in.size(); i += 3) {
+      uint32_t n = static_cast<unsigned char>(in[i]) << 16;
+      if (i + 1 < in.size()) n |= static_cast<unsigned char>(in[i + 1]) << 8;
+      if (i + 2 < in.size()) n |= static_cast<unsigned char>(in[i + 2]);
+      out += alphabet[(n >> 18) & 63];
+      out += alphabet[(n >> 12) & 63];
+      out += i + 1 < in.size() ? alphabet[(n >> 6) & 63] : '=';
+      out += i + 2 < in.size() ? alphabet[n & 63] : '=';
+    }
+    return out;
+  };
+  auto basic = post("/symbols/upload", {{"Authorization", "Basic " + base64("symupload:" + builder)}});
+  EXPECT_EQ(basic.status, 200) << basic.body;
+  EXPECT_EQ(json::parse(basic.body)["skipped"].size(), 1u) << basic.body;
+  auto query = post("/symbols/upload?token=" + builder, {});
+  EXPECT_EQ(query.status, 200) << query.body;
+  EXPECT_EQ(post("/symbols/upload", {}).status, 401);
+  EXPECT_EQ(post("/symbols/upload?token=" + reader, {}).status, 403);
+  EXPECT_EQ(post("/symbols/upload", {{"Authorization", "Basic " + base64("x:bwt_nonsense")}}).status, 403);
+
+  // No token was logged.
+  for (const std::string& t : {builder, reader}) {
+    EXPECT_EQ(a.process->out().find(t.substr(4)), std::string::npos);
+    EXPECT_EQ(a.process->err().find(t.substr(4)), std::string::npos);
+  }
 }
 
 }  // namespace

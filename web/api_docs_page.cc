@@ -95,6 +95,15 @@ const std::vector<ApiEndpoint>& api_endpoints() {
         {"_range_type", "report only (crashes by the day they were processed)"},
         {"_tcbs_mode", "byday only (whole UTC days)"}},
        "", "", ApiServedBy::kWebWithIndex, "/api/TopCrashers/?product={product}&days=7", 200},
+      {"MissingSymbols", "GET", "/api/MissingSymbols/", "/api/MissingSymbols/?days=<days>",
+       "Modules whose symbols crashes needed and did not find, most crashes first: what to upload "
+       "(docs/symbols.md).",
+       "200 {\"days\", \"total\", \"hits\": [{\"debug_file\", \"debug_id\", \"code_file\", \"code_id\", "
+       "\"crashes\", \"last_seen\"}]}; with format=csv the same as text/csv",
+       {{"days", "1 to 365; default 7"},
+        {"limit", "modules returned, 1 to 10,000; default 500"},
+        {"format", "json (default) or csv"}},
+       "", "", ApiServedBy::kWebWithIndex, "/api/MissingSymbols/?days=7", 200},
       {"ProcessedCrash", "GET", "/api/ProcessedCrash/", "/api/ProcessedCrash/?crash_id=<crash id>",
        "One processed crash: signature, stack walk, modules, every processed field (docs/processed_crash.md).",
        "200 the processed crash as JSON; 404 {\"error\": \"crash not found\"} or \"crash not processed yet\"; 400 "

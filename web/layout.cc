@@ -17,6 +17,7 @@ constexpr NavLink kNav[] = {
     {NavItem::kHome, "/", "Home"},
     {NavItem::kSearch, "/search/", "Search"},
     {NavItem::kTopCrashers, "/topcrashers/", "Top crashers"},
+    {NavItem::kSymbols, "/symbols/missing/", "Symbols"},
     {NavItem::kStatus, "/status/", "Status"},
     {NavItem::kApi, "/api/", "API"},
 };

@@ -2,8 +2,8 @@
 //
 // A page is `render_page(PageSpec, main)`: doctype, <head> with the one stylesheet (embedded,
 // content-hashed URL), a skip link, a header with the site navigation (Home, Search, Top crashers,
-// Status, API), <main id="main"> holding `main`, and a footer. Pages are readable from phone to
-// desktop widths and usable by keyboard (visible focus, skip link, landmarks).
+// Symbols, Status, API), <main id="main"> holding `main`, and a footer. Pages are readable from
+// phone to desktop widths and usable by keyboard (visible focus, skip link, landmarks).
 //
 // Every HTML answer carries a Content-Security-Policy that allows scripts, styles and fetches
 // from this site only and no inline script or style at all: even if escaping failed somewhere, an
@@ -21,7 +21,7 @@
 
 namespace bw::web {
 
-enum class NavItem { kNone, kHome, kSearch, kTopCrashers, kStatus, kApi };
+enum class NavItem { kNone, kHome, kSearch, kTopCrashers, kSymbols, kStatus, kApi };
 
 struct PageSpec {
   std::string title;                      // <title> and nothing else (pages write their own <h1>)

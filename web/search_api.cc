@@ -4,6 +4,7 @@
 #include <charconv>
 #include <functional>
 #include <map>
+#include <set>
 #include <optional>
 #include <string_view>
 #include <utility>
@@ -111,6 +112,51 @@ index::TopCrashersQuery parse_top_crashers_query(const index::QueryPairs& pairs,
   return q;
 }
 
+MissingSymbolsRequest parse_missing_symbols_query(const index::QueryPairs& pairs) {
+  if (pairs.size() > kMaxTopCrashersPairs) throw QueryError("_", "too many query parameters");
+  MissingSymbolsRequest r;
+  std::set<std::string, std::less<>> seen;
+  for (const auto& [key, value] : pairs) {
+    if (key != "days" && key != "limit" && key != "format") throw QueryError(key, "unknown parameter " + show(key));
+    if (!seen.insert(key).second) throw QueryError(key, key + " is given more than once");
+    if (value.empty()) continue;
+    if (key == "days") r.query.days = parse_int("days", value, 1, 365);
+    if (key == "limit") r.query.limit = parse_int("limit", value, 1, 10000);
+    if (key == "format") {
+      if (value != "json" && value != "csv") throw QueryError("format", "format must be json or csv");
+      r.csv = value == "csv";
+    }
+  }
+  r.query.validate();
+  return r;
+}
+
+json missing_symbols_json(const index::MissingSymbolsQuery& query, const std::vector<index::MissingSymbol>& modules) {
+  json hits = json::array();
+  for (const auto& m : modules) {
+    hits.push_back({{"debug_file", m.debug_file}, {"debug_id", m.debug_id}, {"code_file", m.code_file},
+                    {"code_id", m.code_id}, {"crashes", m.crashes}, {"last_seen", m.last_seen}});
+  }
+  return {{"days", query.days}, {"total", modules.size()}, {"hits", std::move(hits)}};
+}
+
+std::string missing_symbols_csv(const std::vector<index::MissingSymbol>& modules) {
+  auto cell = [](std::string_view v) {
+    std::string text(v);
+    if (!text.empty() && (text[0] == '=' || text[0] == '+' || text[0] == '-' || text[0] == '@')) text.insert(0, "'");
+    if (text.find_first_of(",\"\r\n'") == std::string::npos) return text;
+    std::string quoted = "\"";
+    for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return quoted + "\"";
+  };
+  std::string out = "debug_file,debug_id,code_file,code_id,crashes,last_seen\r\n";
+  for (const auto& m : modules) {
+    out += cell(m.debug_file) + "," + cell(m.debug_id) + "," + cell(m.code_file) + "," + cell(m.code_id) + "," +
+           std::to_string(m.crashes) + "," + cell(m.last_seen) + "\r\n";
+  }
+  return out;
+}
+
 struct SearchApi::Impl {
   Impl(index::CrashIndex& i, const ApiAuth* a)
       : index(i),
@@ -167,6 +213,19 @@ struct SearchApi::Impl {
     });
   }
 
+  http::Response missing_symbols(const std::string& query) {
+    return guarded("MissingSymbols", [&] {
+      auto request = parse_missing_symbols_query(http::parse_query_pairs(query));
+      auto modules = index.missing_symbols(request.query);
+      if (!request.csv) return json_answer(200, missing_symbols_json(request.query, modules));
+      http::Response r = http::Response::text(200, missing_symbols_csv(modules));
+      r.content_type = "text/csv; charset=utf-8";
+      r.headers = {{"X-Content-Type-Options", "nosniff"}, {"Cache-Control", "no-cache"},
+                   {"Content-Disposition", "attachment; filename=\"missing-symbols.csv\""}};
+      return r;
+    });
+  }
+
   http::Response top_crashers(const std::string& query) {
     return guarded("TopCrashers", [&] {
       auto q = parse_top_crashers_query(http::parse_query_pairs(query), std::chrono::system_clock::now());
@@ -198,6 +257,9 @@ void SearchApi::add_routes(http::Server& server) {
                   // The same catalogue for everyone; a token given is still checked (a bad one is a 403).
                   if (!TokenHeader::of(req).present()) return ApiAuth::anonymous(im->fields_answer);
                   return im->auth.answer(req, [im](const Caller&) { return im->fields_answer; });
+                }});
+  server.route({"GET", "/api/MissingSymbols/", kNoBody, [im](const http::Request& req) -> http::Reply {
+                  return im->auth.answer(req, [im, query = req.query](const Caller&) { return im->missing_symbols(query); });
                 }});
   server.route({"GET", "/api/TopCrashers/", kNoBody, [im](const http::Request& req) -> http::Reply {
                   return im->auth.answer(req, [im, query = req.query](const Caller&) { return im->top_crashers(query); });

@@ -50,6 +50,21 @@ namespace bw::web {
 index::TopCrashersQuery parse_top_crashers_query(const index::QueryPairs& pairs,
                                                  std::chrono::system_clock::time_point now);
 
+// A /api/MissingSymbols/ request: days (1..365, default 7), limit (1..10000, default 500) and
+// format ("json", the default, or "csv"). Throws index::QueryError naming the parameter.
+struct MissingSymbolsRequest {
+  index::MissingSymbolsQuery query;
+  bool csv = false;
+};
+MissingSymbolsRequest parse_missing_symbols_query(const index::QueryPairs& pairs);
+
+// The modules as JSON ({"days": D, "total": N, "hits": [{debug_file, debug_id, code_file, code_id,
+// crashes, last_seen}]}) or CSV (a header line, then one line per module; RFC 4180 quoting, and a
+// cell a spreadsheet would read as a formula (=, +, -, @ first) starts with a ').
+nlohmann::json missing_symbols_json(const index::MissingSymbolsQuery& query,
+                                    const std::vector<index::MissingSymbol>& modules);
+std::string missing_symbols_csv(const std::vector<index::MissingSymbol>& modules);
+
 class SearchApi {
  public:
   // `auth`: where Auth-Tokens are checked (borrowed); null: no account store, every token refused.

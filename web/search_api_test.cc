@@ -518,6 +518,12 @@ class FailingIndex final : public index::CrashIndex {
   bool remove(std::string_view) override { throw std::logic_error("not used"); }
   uint64_t drop_older_than(std::chrono::system_clock::time_point) override { throw std::logic_error("not used"); }
   uint64_t count() override { throw std::logic_error("not used"); }
+  std::vector<index::MissingSymbol> missing_symbols(const index::MissingSymbolsQuery&) override {
+    throw std::logic_error("not used");
+  }
+  std::vector<std::string> crashes_missing_symbols(std::string_view, std::string_view, size_t) override {
+    throw std::logic_error("not used");
+  }
 
   json execute(const index::SuperSearchQuery&) override {
     fail();
@@ -631,6 +637,42 @@ TEST(SearchApi, WithoutAnIndexTheWebAppHasNoSearchRoutes) {
   EXPECT_EQ(r.status, 404);
   EXPECT_EQ(r.header("Content-Type"), "text/html; charset=utf-8");
   server.stop();
+}
+
+TEST(MissingSymbolsApi, ParametersAreCheckedAndCsvIsSafe) {
+  auto r = parse_missing_symbols_query({{"days", "28"}, {"limit", "10"}, {"format", "csv"}});
+  EXPECT_EQ(r.query.days, 28);
+  EXPECT_EQ(r.query.limit, 10);
+  EXPECT_TRUE(r.csv);
+  EXPECT_FALSE(parse_missing_symbols_query({}).csv);
+  EXPECT_EQ(parse_missing_symbols_query({}).query.days, 7);
+  for (const auto& [pairs, parameter] : std::vector<std::pair<index::QueryPairs, std::string>>{
+           {{{"days", "0"}}, "days"},
+           {{{"days", "366"}}, "days"},
+           {{{"days", "x"}}, "days"},
+           {{{"limit", "10001"}}, "limit"},
+           {{{"format", "xml"}}, "format"},
+           {{{"days", "1"}, {"days", "2"}}, "days"},
+           {{{"product", "Firefox"}}, "product"}}) {
+    try {
+      parse_missing_symbols_query(pairs);
+      ADD_FAILURE() << "accepted " << parameter;
+    } catch (const index::QueryError& e) {
+      EXPECT_EQ(e.parameter(), parameter) << e.what();
+    }
+  }
+  std::vector<index::MissingSymbol> modules = {
+      {"xul.pdb", "ABC1", "xul.dll", "C0DE", 12, "2026-11-01T12:00:00+00:00"},
+      {"=HYPERLINK(\"http://evil\")", "DEF2", "a,b.dll", "", 3, "2026-11-01T13:00:00+00:00"}};
+  EXPECT_EQ(missing_symbols_csv(modules),
+            "debug_file,debug_id,code_file,code_id,crashes,last_seen\r\n"
+            "xul.pdb,ABC1,xul.dll,C0DE,12,2026-11-01T12:00:00+00:00\r\n"
+            "\"'=HYPERLINK(\"\"http://evil\"\")\",DEF2,\"a,b.dll\",,3,2026-11-01T13:00:00+00:00\r\n");
+  auto j = missing_symbols_json(parse_missing_symbols_query({}).query, modules);
+  EXPECT_EQ(j["days"], 7);
+  EXPECT_EQ(j["total"], 2);
+  EXPECT_EQ(j["hits"][0]["crashes"], 12);
+  EXPECT_EQ(j["hits"][1]["code_file"], "a,b.dll");
 }
 
 }  // namespace

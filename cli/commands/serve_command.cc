@@ -1,5 +1,5 @@
 // `breakwater serve`: every role in one process on one listener, with the embedded defaults
-// (DESIGN §1, §14): data under ./var, 127.0.0.1:8000. It runs the collector, the crash mover,
+// (docs/design.md §1, §14): data under ./var, 127.0.0.1:8000. It runs the collector, the crash mover,
 // the processors (stack-walking worker processes included) and the web app.
 #include <algorithm>
 #include <iostream>
@@ -17,9 +17,9 @@
 #include "maintenance/retention_job.h"
 #include "processor/processor.h"
 #include "storage/factory.h"
-#include "symbols/symbol_routes.h"
 #include "symbols/symbol_supplier.h"
 #include "web/api_auth.h"
+#include "web/symbols_service.h"
 #include "web/web_app.h"
 
 namespace bw::cli {
@@ -56,9 +56,11 @@ void register_serve_command(CLI::App& app, SharedOptions& shared) {
     auto accounts = web::open_accounts(config);
     web::WebApp web_app(config, *primary, *web_queue, crash_index.get(), accounts.accounts);
     web_app.add_routes(server);
-    // The site's own symbol store (breakwater symbols add), served at /symbols/.
+    // The site's own symbol store: served at /symbols/, uploads at /symbols/upload (upload_symbols)
+    // heal the crashes that missed them, pages at /symbols/missing/ and /symbols/uploads/.
     symbols::SymbolStore symbol_store(symbols::symbol_options_from_config(config).store_dir);
-    symbols::add_symbol_routes(server, symbol_store);
+    web::SymbolsService symbols_service(config, symbol_store, crash_index.get(), web_queue.get(), accounts.accounts);
+    symbols_service.add_routes(server);
     // Retention (storage.*_retention_days, index.retention_days): a minute after start, then hourly.
     maintenance::RetentionJob retention(config, crash_index.get());
 

@@ -1,4 +1,4 @@
-// `breakwater web`: the web reporter and its JSON API alone (DESIGN §12, docs/web.md), on
+// `breakwater web`: the web reporter and its JSON API alone (docs/design.md §12, docs/web.md), on
 // server.listen, reading the primary crash storage and the crash index, and publishing priority
 // requests to the queue.
 #include <iostream>
@@ -12,9 +12,9 @@
 #include "index/crash_index.h"
 #include "queue/crash_queue.h"
 #include "storage/factory.h"
-#include "symbols/symbol_routes.h"
 #include "symbols/symbol_supplier.h"
 #include "web/api_auth.h"
+#include "web/symbols_service.h"
 #include "web/web_app.h"
 
 namespace bw::cli {
@@ -34,9 +34,11 @@ void register_web_command(CLI::App& app, SharedOptions& shared) {
     web::WebApp web_app(config, *primary, *queue, crash_index.get(), accounts.accounts);
     http::Server server(http::ServerOptions::from_config(config));
     web_app.add_routes(server);
-    // The site's own symbol store (breakwater symbols add), served at /symbols/.
+    // The site's own symbol store: served at /symbols/, uploads at /symbols/upload (upload_symbols)
+    // heal the crashes that missed them, pages at /symbols/missing/ and /symbols/uploads/.
     symbols::SymbolStore symbol_store(symbols::symbol_options_from_config(config).store_dir);
-    symbols::add_symbol_routes(server, symbol_store);
+    web::SymbolsService symbols_service(config, symbol_store, crash_index.get(), queue.get(), accounts.accounts);
+    symbols_service.add_routes(server);
     http::add_health_routes(server, {nlohmann::json{{"version", kVersion}, {"commit", kGitCommit}}.dump(),
                                      {[&web_app] { return web_app.health_problems(); }}});
     server.start();
