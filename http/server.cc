@@ -451,6 +451,8 @@ class Session : public std::enable_shared_from_this<Session> {
       *path_match = &r;
       if (method_ok(r)) return &r;
     }
+    // The path is a route of its own, for another method: 405, not a catch-all prefix's answer.
+    if (*path_match) return nullptr;
     for (const auto& r : server_->routes) {
       if (!r.prefix || !req_.path.starts_with(r.path)) continue;
       if (!*path_match) *path_match = &r;

@@ -104,7 +104,9 @@ struct Route {
   std::string path;    // exact match on Request::path, or a prefix of it when `prefix` is set
   uint64_t body_limit = 64 * 1024;
   std::function<Reply(const Request&)> handle;
-  bool prefix = false;  // "/report/index/" matches "/report/index/<id>"; an exact route wins, then the longest prefix
+  // "/report/index/" matches "/report/index/<id>"; an exact route wins, then the longest prefix. A
+  // path that is an exact route for other methods only answers 405 with Allow (never a prefix's).
+  bool prefix = false;
   // The whole request's time limit for this route instead of ServerOptions::request_timeout (a
   // multi-gigabyte upload needs longer than a crash report; min_body_rate still applies).
   std::optional<std::chrono::milliseconds> request_timeout{};

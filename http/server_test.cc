@@ -474,6 +474,19 @@ TEST_F(ServerTest, PrefixRoutesMatchLongestAfterExact) {
   EXPECT_EQ(c.read_response().status, 405);
 }
 
+TEST_F(ServerTest, AnExactPathOfAnotherMethodIs405NotTheCatchAllPrefix) {
+  extra_routes_.push_back({"GET", "/", 0, [](const Request&) -> Reply { return Response::text(404, "catch-all"); }, true});
+  extra_routes_.push_back({"POST", "/upload", 100, [](const Request&) -> Reply { return std::make_unique<EchoHandler>(); }});
+  start();
+  auto c = connect();
+  c.send(make_request("GET", "/upload", {}, ""));
+  auto r = c.read_response();
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.header("Allow"), "POST");
+  c.send(make_request("GET", "/other", {}, ""));
+  EXPECT_EQ(c.read_response().body, "catch-all");
+}
+
 TEST_F(ServerTest, GracefulStopFinishesInFlightRequests) {
   std::promise<void> entered, release;
   auto released = release.get_future().share();
