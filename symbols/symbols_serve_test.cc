@@ -194,7 +194,8 @@ TEST(SymbolsServe, ASiteServesItsStoreToAnotherSite) {
 // (one zip, Tecken's POST /symbols/upload, Auth-Token); symupload v1's form with the token as the
 // basic-auth password and in ?token= stores too. A token without the permission, a revoked one,
 // and no token are refused before anything is stored, and no token is ever logged. The crash is
-// then healed: reprocessed by itself with its real signature, and off the missing list.
+// then healed: reprocessed by itself with its real signature in storage, search and the report
+// page, and off the missing list.
 TEST(SymbolsServe, UploadsOverHttpNeedATokenWithUploadSymbolsAndHealCrashes) {
   test_support::TempDir dir;
   Site a(dir.path(), "a", {});
@@ -296,6 +297,9 @@ TEST(SymbolsServe, UploadsOverHttpNeedATokenWithUploadSymbolsAndHealCrashes) {
   json indexed = json::parse(a.fetch("/api/SuperSearch/?uuid=" + crash + "&_columns=signature").body);
   ASSERT_EQ(indexed["hits"].size(), 1u) << indexed.dump();
   EXPECT_EQ(indexed["hits"][0]["signature"], healed["signature"]);
+  auto report = a.fetch("/report/index/" + crash);
+  EXPECT_EQ(report.status, 200);
+  EXPECT_NE(report.body.find("CrashFunction"), std::string::npos) << "the report page shows the named frames";
   EXPECT_NE(a.fetch("/symbols/uploads/").body.find(kTestAppPath), std::string::npos);
   auto again = e2e::run({kBin, "symbols", "upload", (kTestdata / "symbols").string(), a.base() + "/symbols/upload",
                          "--token", builder},

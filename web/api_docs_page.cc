@@ -138,6 +138,17 @@ const std::vector<ApiEndpoint>& api_endpoints() {
        "JSON, each naming its series in /metrics.",
        "200 {\"window_seconds\", \"processed_in_window\", \"processed_per_minute\", \"queues\", \"sections\", ...}",
        {{"format", "json (html, the default, is the page)"}}, "", "", ApiServedBy::kWeb, "/status/?format=json", 200},
+      {"Reprocessing", "POST", "/api/Reprocessing/", "/api/Reprocessing/",
+       "Processes crashes again: on the reprocessing queue, the dump walked again (or, with "
+       ":regenerate_signature, only the signature recomputed).",
+       "200 true; 400 {\"errors\": {\"crash_ids\": [...]}} (malformed or unknown ids, none, more than 1,000: "
+       "nothing queued); 403 without the permission",
+       {{"crash_ids", "a form field, repeated: <crash id> or <crash id>:regenerate_signature"}}, "reprocess_crashes",
+       "", ApiServedBy::kWeb, "", 200},
+      {"PriorityJob", "POST", "/api/PriorityJob/", "/api/PriorityJob/",
+       "Puts crashes on the priority queue, to be processed before anything else.",
+       "200 true; 400 {\"errors\": {\"crash_ids\": [...]}}; 403 without the permission",
+       {{"crash_ids", "a form field, repeated: <crash id>"}}, "reprocess_crashes", "", ApiServedBy::kWeb, "", 200},
       {"Submit", "POST", "/submit", "/submit",
        "Sends a crash, as Breakpad, Crashpad and Electron clients do (docs/collector.md).",
        "200 text CrashID=bp-<crash id> (stored), or Discarded=rule_<rule> (throttled); 400 "

@@ -178,7 +178,7 @@ TEST_F(ApiDocsPageTest, EveryExampleLinkAnswersTheDocumentedStatus) {
   std::set<std::string> got;
   for (const auto& [href, status] : links) got.insert(href);
   EXPECT_EQ(got, want);
-  EXPECT_EQ(links.size(), 13u);
+  EXPECT_EQ(links.size(), 14u);
   EXPECT_TRUE(links.contains("/api/ProcessedCrash/?crash_id=" + id));
   EXPECT_TRUE(links.contains("/api/SuperSearch/?product=" + html::encode_component(product) + "&_facets=signature"));
   for (const auto& [href, status] : links) {
@@ -209,7 +209,7 @@ TEST_F(ApiDocsPageTest, WithoutACrashExamplesAboutOneCrashArePatterns) {
     EXPECT_EQ(get(href).status, status) << href;
   }
   EXPECT_TRUE(links.contains("/api/SuperSearch/?product=Firefox&_facets=signature"));
-  EXPECT_EQ(links.size(), 9u);  // 13 GET examples, 4 of them about one crash
+  EXPECT_EQ(links.size(), 10u);  // 14 GET examples, 4 of them about one crash
 }
 
 TEST_F(ApiDocsPageTest, HostileProductNameIsTextAndEncoded) {

@@ -531,6 +531,70 @@ TEST_F(ApiTokenTest, TheTokenCheckRunsOnTheWorkerPool) {
   server.stop();
 }
 
+// POST /api/Reprocessing/ and /api/PriorityJob/ (web/reprocessing_api.h): only a token holding
+// reprocess_crashes queues anything; ids are checked all or nothing; each lands on its queue with
+// its ruleset.
+TEST_F(ApiTokenTest, ReprocessingNeedsReprocessCrashesAndQueuesTheCrashes) {
+  auto post = [&](const std::string& target, const std::string& body, Headers headers) {
+    headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+    http::Connection c("127.0.0.1", server_->port());
+    EXPECT_TRUE(c.send(http::make_request("POST", target, headers, body)));
+    return c.read_response(30s);
+  };
+  auto drain = [&] {
+    std::vector<queue::Delivery> got;
+    while (auto d = queue_->consume(200ms)) {
+      got.push_back(*d);
+      queue_->ack(*d);
+    }
+    return got;
+  };
+  const std::string reprocessor = make_token("reprocessor", {"reprocess_crashes"});
+  const std::string viewer = make_token("viewer", {"view_pii"});
+
+  auto anonymous = post("/api/Reprocessing/", "crash_ids=" + id_, {});
+  EXPECT_EQ(anonymous.status, 403);
+  EXPECT_TRUE(contains(anonymous.body, "reprocess_crashes")) << anonymous.body;
+  EXPECT_EQ(post("/api/Reprocessing/", "crash_ids=" + id_, {{"Auth-Token", viewer}}).status, 403);
+  EXPECT_EQ(post("/api/PriorityJob/", "crash_ids=" + id_, {{"Auth-Token", viewer}}).status, 403);
+  EXPECT_TRUE(drain().empty()) << "a refused request queued something";
+
+  // All or nothing: one unknown or malformed id and nothing is queued.
+  const std::string unknown = "00000000-0000-0000-0000-000000260101";
+  auto bad = post("/api/Reprocessing/", "crash_ids=" + id_ + "&crash_ids=" + unknown, {{"Auth-Token", reprocessor}});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_TRUE(contains(bad.body, "crash not found: " + unknown)) << bad.body;
+  bad = post("/api/Reprocessing/", "crash_ids=" + id_ + "&crash_ids=nonsense", {{"Auth-Token", reprocessor}});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_TRUE(contains(bad.body, "not a crash id: nonsense")) << bad.body;
+  EXPECT_EQ(post("/api/Reprocessing/", "", {{"Auth-Token", reprocessor}}).status, 400);
+  EXPECT_TRUE(drain().empty());
+
+  auto ok = post("/api/Reprocessing/", "crash_ids=bp-" + id_ + "&crash_ids=" + id_ + "%3Aregenerate_signature",
+                 {{"Auth-Token", reprocessor}});
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(ok.body, "true");
+  EXPECT_EQ(ok.header("Cache-Control"), "private, no-store");
+  auto queued = drain();
+  ASSERT_EQ(queued.size(), 2u);
+  for (const auto& d : queued) {
+    EXPECT_EQ(d.queue, queue::QueueKind::kReprocessing);
+    EXPECT_EQ(d.message.id.str(), id_);
+  }
+  EXPECT_NE(queued[0].message.ruleset, queued[1].message.ruleset) << "one default, one regenerate_signature";
+
+  ok = post("/api/PriorityJob/", "crash_ids=" + id_, {{"Auth-Token", reprocessor}});
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  queued = drain();
+  ASSERT_EQ(queued.size(), 1u);
+  EXPECT_EQ(queued[0].queue, queue::QueueKind::kPriority);
+  // GET is not how these are called: 405 naming POST.
+  auto wrong = get("/api/Reprocessing/?crash_ids=" + id_, reprocessor);
+  EXPECT_EQ(wrong.status, 405);
+  EXPECT_EQ(wrong.header("Allow"), "POST");
+  EXPECT_TRUE(drain().empty());
+}
+
 TEST_F(ApiTokenTest, WithoutAnAccountStoreEveryTokenIsRefusedSayingWhy) {
   // A PostgreSQL index has no account store yet: open_accounts says so instead of failing.
   Config::Sources sources;

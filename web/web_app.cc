@@ -8,6 +8,7 @@
 
 #include "core/log.h"
 #include "web/api_docs_page.h"
+#include "web/reprocessing_api.h"
 #include "web/home_page.h"
 #include "web/json_api.h"
 #include "web/layout.h"
@@ -331,6 +332,7 @@ void WebApp::add_routes(http::Server& server) {
   im->status_page = std::make_unique<StatusPage>(&im->priority.queue());  // /status/ and /status
   im->status_page->add_routes(server);
   add_api_docs_routes(server, im->index);  // /api/ and /api
+  add_reprocessing_routes(server, im->storage, im->priority.queue(), im->api_auth);  // POST /api/Reprocessing/, /api/PriorityJob/
 
   for (const auto& asset : static_assets()) {
     server.route({"GET", std::string(asset.path), kNoBody, [&asset](const http::Request&) -> http::Reply {

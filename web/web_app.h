@@ -24,11 +24,15 @@
 //      worker pool, 403 JSON when not valid, Cache-Control: private, no-store on answers to it).
 //   /api/SuperSearch/, /api/SuperSearchUnredacted/, /api/SuperSearchFields/, /api/TopCrashers/
 //                            with an index only: the JSON API over it (web/search_api.h).
+//   POST /api/Reprocessing/, POST /api/PriorityJob/   crash_ids to the reprocessing or priority
+//                            queue, for a token holding reprocess_crashes (web/reprocessing_api.h).
 //   /static/<name>.<hash>.<ext>   the embedded stylesheet and scripts (web/static_assets.h),
 //                            cached for a year.
 //   /                        with an index: the home page (web/home_page.h; exact path only).
 //   / and below              any other GET path: the site's 404 page. Exact routes (health,
-//                            /submit) and longer prefixes registered by others still win.
+//                            /submit) and longer prefixes registered by others still win: the
+//                            symbols service's /symbols/ (web/symbols_service.h), the pages of
+//                            search, top crashers, signature and status (their own headers), /api/.
 //
 // Protected data (web/public_data.h): pages are always anonymous (sign-in is not built; they
 // ignore Auth-Token): nothing protected is ever shown on them: not url, email, user_comments, an

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Symbol upload throughput: a zip holding one ~SIZE_MB .sym (make_synthetic_sym.py), sent with
-# `breakwater symbols upload` to a real `breakwater serve` on loopback (HTTP, streamed to disk,
-# inflated, hashed, parsed, gzip'd into the store, fsync'd), against `unzip` of the same zip into
-# a folder on the same disk (the baseline: inflate and write only). Also the server's peak RSS,
-# which must not grow with the upload's size (bodies and entries stream through fixed buffers).
+# Symbol upload throughput: a zip of many .sym files, about SIZE_MB of .sym text (make_upload_zip.py:
+# copies of the corpus under their own debug ids), sent with `breakwater symbols upload` to a real
+# `breakwater serve` on loopback (HTTP, streamed to disk, inflated, hashed, parsed, gzip'd into the
+# store, fsync'd), against `unzip` of the same zip into a folder on the same disk (the baseline:
+# inflate and write only). Also the server's peak RSS (bodies and entries stream through fixed
+# buffers; each .sym is parsed whole to check it).
 # usage: bench/symbols/run_upload_bench.sh BUILD_DIR [RUNS] [SIZE_MB] [WORK_DIR]
 set -euo pipefail
 build="$(cd "${1:?build dir}" && pwd)"
@@ -15,14 +16,9 @@ corpus="$here/../../../shared/testdata/symbols"
 bin="$build/cli/breakwater"
 mkdir -p "$work"
 work="$(cd "$work" && pwd)"
-path="synthetic.so/0123456789ABCDEF0123456789ABCDEF0/synthetic.so.sym"
 zip_file="$work/upload-$size_mb.zip"
-if [ ! -f "$zip_file" ]; then
-  rm -rf "$work/tree" && mkdir -p "$work/tree/$(dirname "$path")"
-  python3 "$here/make_synthetic_sym.py" "$corpus" "$work/tree/$path" "$size_mb"
-  (cd "$work/tree" && zip -q -6 -r "$zip_file" .)
-fi
-ls -l "$zip_file" "$work/tree/$path"
+if [ ! -f "$zip_file" ]; then python3 "$here/make_upload_zip.py" "$corpus" "$zip_file" "$size_mb"; fi
+ls -l "$zip_file"
 
 data="$work/site"
 rm -rf "$data" && mkdir -p "$data"
@@ -43,13 +39,14 @@ for i in $(seq "$runs"); do
   rm -rf "$work/unzipped"
   start=$(date +%s.%N)
   unzip -q -o "$zip_file" -d "$work/unzipped"
-  sync -f "$work/unzipped/$path"
+  sync -f "$work/unzipped"
   end=$(date +%s.%N)
   echo "$end - $start" | bc -l | tee -a "$work/unzip.txt" | sed 's/^/unzip s: /'
-  rm -f "$data/symbols/$path.gz"  # a new file each run, not a skipped duplicate
+  rm -rf "$data/symbols"  # new files each run, not skipped duplicates
   start=$(date +%s.%N)
-  BREAKWATER_TOKEN="$token" "$bin" symbols upload "$zip_file" "$url" 2>/dev/null | grep -q '"added":\[{' 
+  BREAKWATER_TOKEN="$token" "$bin" symbols upload "$zip_file" "$url" > "$work/answer.json" 2>/dev/null
   end=$(date +%s.%N)
+  grep -q '"refused":\[\]' "$work/answer.json"
   echo "$end - $start" | bc -l | tee -a "$work/upload.txt" | sed 's/^/upload s: /'
 done
 unzip_s="$(median < "$work/unzip.txt")"

@@ -94,7 +94,7 @@ test('the API page: every example answers its documented status; a crash example
   const links = await page.locator('a.example').evaluateAll((as) =>
     as.map((a) => ({ href: a.getAttribute('href'), status: Number(a.dataset.status) })));
   const unique = [...new Map(links.map((l) => [l.href, l])).values()];
-  assert.equal(unique.length, 13);
+  assert.equal(unique.length, 14);
   for (const { href, status } of unique) {
     const r = await fetch(baseUrl + href);
     assert.equal(r.status, status, href);
