@@ -1,6 +1,13 @@
 // Symbol uploads into the site's own store: zip entries and single .sym files to store outcomes.
 #include "symbols/symbol_upload.h"
 
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <thread>
+
 #include <nlohmann/json.hpp>
 
 namespace bw::symbols {
@@ -66,18 +73,89 @@ std::string UploadSummary::to_json() const {
 
 UploadSummary add_zip(const SymbolStore& store, const std::filesystem::path& zip,
                       const std::filesystem::path& scratch_dir, const ZipLimits& limits, const StoredHook& on_stored) {
+  // A pipeline: this thread inflates entries to scratch files in zip order; one worker per core
+  // checks and stores them (hash, parse, compress: most of the time), at most `workers` files
+  // waiting between the two, so disk use stays bounded too.
+  const unsigned workers = std::max(1u, std::thread::hardware_concurrency());
+  struct Job {
+    size_t slot;
+    std::filesystem::path file;
+    std::string name;
+  };
   UploadSummary summary;
-  read_zip(zip, scratch_dir, limits, [&](const ZipEntry& entry) {
-    if (!entry.refused.empty()) {
-      summary.files.push_back(refused(entry.name, entry.refused));
-      return;
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::deque<Job> jobs;
+  bool done = false;
+  std::exception_ptr failure;
+  auto work = [&] {
+    for (;;) {
+      Job job;
+      {
+        std::unique_lock lock(mutex);
+        changed.wait(lock, [&] { return !jobs.empty() || done; });
+        if (jobs.empty()) return;
+        job = std::move(jobs.front());
+        jobs.pop_front();
+        changed.notify_all();
+      }
+      UploadedFile file;
+      try {
+        file = add_uploaded_sym(store, job.file, job.name, job.name, on_stored);
+      } catch (...) {
+        std::lock_guard lock(mutex);
+        if (!failure) failure = std::current_exception();
+      }
+      std::error_code ignored;
+      std::filesystem::remove(job.file, ignored);
+      std::lock_guard lock(mutex);
+      summary.files[job.slot] = std::move(file);
     }
-    if (auto problem = entry_shape_problem(entry.name); !problem.empty()) {
-      summary.files.push_back(refused(entry.name, problem));
-      return;
+  };
+  std::vector<std::thread> pool;
+  for (unsigned i = 0; i < workers; ++i) pool.emplace_back(work);
+  auto finish = [&] {
+    {
+      std::lock_guard lock(mutex);
+      done = true;
     }
-    summary.files.push_back(add_uploaded_sym(store, entry.file, entry.name, entry.name, on_stored));
-  });
+    changed.notify_all();
+    for (auto& t : pool) t.join();
+    for (const auto& job : jobs) {  // left by a failure
+      std::error_code ignored;
+      std::filesystem::remove(job.file, ignored);
+    }
+  };
+  try {
+    read_zip(zip, scratch_dir, limits, [&](const ZipEntry& entry) {
+      size_t slot;
+      {
+        std::lock_guard lock(mutex);
+        if (failure) std::rethrow_exception(failure);
+        slot = summary.files.size();
+        summary.files.emplace_back();
+      }
+      std::string problem = entry.refused.empty() ? entry_shape_problem(entry.name) : entry.refused;
+      if (!problem.empty()) {
+        std::lock_guard lock(mutex);
+        summary.files[slot] = refused(entry.name, problem);
+        return;
+      }
+      // The scratch file becomes the job's (read_zip removes only its own name).
+      std::filesystem::path job_file = entry.file;
+      job_file += ".job";
+      std::filesystem::rename(entry.file, job_file);
+      std::unique_lock lock(mutex);
+      changed.wait(lock, [&] { return jobs.size() < workers || failure; });
+      jobs.push_back({slot, std::move(job_file), entry.name});
+      changed.notify_all();
+    });
+  } catch (...) {
+    finish();
+    throw;
+  }
+  finish();
+  if (failure) std::rethrow_exception(failure);
   return summary;
 }
 

@@ -12,7 +12,9 @@
 // - `on_stored` (when set) is called once for every file added or replaced, after it is visible
 //   in the store: the hook healing uses to reprocess the crashes that waited for it.
 //
-// Ownership and threads: borrows the store; stateless otherwise; call from any thread.
+// Ownership and threads: borrows the store; stateless otherwise; call from any thread. add_zip
+// checks and stores entries on one thread per core while it inflates the next ones (at most that
+// many inflated entries wait on disk), so `on_stored` may be called from several threads at once.
 // Errors: a file that is not a zip: ZipError; store failures: std::system_error (see
 // SymbolStore::add).
 #pragma once

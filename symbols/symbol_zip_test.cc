@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
+#include <set>
 #include <random>
 
 #include <gtest/gtest.h>
@@ -190,19 +192,27 @@ TEST_F(ZipTest, FilesThatAreNotZipsOrClaimTooMuchAreRefusedWhole) {
 TEST_F(ZipTest, AZipOfSymFilesGoesIntoTheStoreWithASummary) {
   SymbolStore store(tmp_.path() / "store");
   std::vector<StoreResult> hooked;
+  std::mutex hooked_mutex;
   fs::path upload = zip({{kTestAppPath, corpus(kTestAppPath)},
                          {kImm32Path, corpus(kImm32Path)},
                          {"README.txt", "not a symbol file"},
                          {"flat.sym", corpus(kImm32Path)},
                          {"other.pdb/265BCB59F6886A8F9F482A4A4903527B1/other.sym", corpus(kImm32Path)},
                          {"../imm32.pdb/X/imm32.sym", corpus(kImm32Path)}});
-  UploadSummary summary = add_zip(store, upload, scratch_, {}, [&](const StoreResult& r) { hooked.push_back(r); });
+  UploadSummary summary = add_zip(store, upload, scratch_, {}, [&](const StoreResult& r) {
+    std::lock_guard lock(hooked_mutex);
+    hooked.push_back(r);
+  });
   ASSERT_EQ(summary.files.size(), 6u);
   EXPECT_EQ(summary.count(StoreOutcome::kAdded), 2u);
   EXPECT_EQ(summary.count(StoreOutcome::kRefused), 4u);
   EXPECT_TRUE(summary.any_taken());
   ASSERT_EQ(hooked.size(), 2u);
-  EXPECT_EQ(hooked[0].path, kTestAppPath);
+  // Entries are stored on several threads: the hook's order is not the zip's; the summary's is.
+  std::set<std::string> hooked_paths = {hooked[0].path, hooked[1].path};
+  EXPECT_EQ(hooked_paths, (std::set<std::string>{kTestAppPath, kImm32Path}));
+  EXPECT_EQ(summary.files[0].name, kTestAppPath);
+  EXPECT_EQ(summary.files[5].name, "../imm32.pdb/X/imm32.sym");
   EXPECT_TRUE(store.find("imm32.pdb", "265BCB59F6886A8F9F482A4A4903527B1"));
 
   auto json = nlohmann::json::parse(summary.to_json());
@@ -220,7 +230,10 @@ TEST_F(ZipTest, AZipOfSymFilesGoesIntoTheStoreWithASummary) {
 
   // The same zip again: nothing written, the hook not called.
   hooked.clear();
-  summary = add_zip(store, upload, scratch_, {}, [&](const StoreResult& r) { hooked.push_back(r); });
+  summary = add_zip(store, upload, scratch_, {}, [&](const StoreResult& r) {
+    std::lock_guard lock(hooked_mutex);
+    hooked.push_back(r);
+  });
   EXPECT_EQ(summary.count(StoreOutcome::kSkipped), 2u);
   EXPECT_TRUE(hooked.empty());
   EXPECT_TRUE(fs::is_empty(scratch_));
