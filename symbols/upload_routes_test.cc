@@ -2,6 +2,8 @@
 // symupload v1's form and symupload v2's calls, byte for byte as those clients send them. The
 // authorizer here is a table of two tokens; the real one (web/upload_auth.h) is tested with real
 // accounts in web/api_token_test.cc and through `breakwater serve` in symbols_serve_test.cc.
+#include <atomic>
+#include <mutex>
 #include <regex>
 #include <thread>
 
@@ -13,6 +15,7 @@
 #include "http/client.h"
 #include "http/server.h"
 #include "symbols/symbol_routes.h"
+#include "symbols/upload_client.h"
 #include "symbols/upload_routes.h"
 #include "testing/zip/zip_writer.h"
 
@@ -279,6 +282,89 @@ TEST_F(UploadRoutesTest, SymuploadV2StoresThroughItsThreeCalls) {
 
   EXPECT_EQ(send("POST", base + "uploads:create", {}, "").status, 401);
   EXPECT_EQ(send("GET", base + "symbols/a.pdb/ABC:checkStatus?key=nope", {}, "").status, 403);
+}
+
+// The client side (upload_client.h): a folder packed as a store, sent with Auth-Token; 503s are
+// retried with growing waits, a 4xx is not.
+TEST(UploadClient, PacksAFolderAndRetriesWhatIsWorthRetrying) {
+  TempDir tmp;
+  const fs::path flat = tmp.path() / "syms";
+  fs::create_directories(flat);
+  bw::fs::write_file_synced(flat / "a.sym", corpus(kTestAppPath));
+  bw::fs::write_file_synced(flat / "b.sym", corpus(kImm32Path));
+  bw::fs::write_file_synced(flat / "junk.sym", "not a symbol file\n");
+  std::vector<std::string> left_out;
+  size_t packed = 0;
+  fs::path zip = pack_symbols(flat, tmp.path(), [&](const fs::path& f, const std::string&) { left_out.push_back(f.filename()); },
+                              &packed);
+  EXPECT_EQ(packed, 2u);
+  EXPECT_EQ(left_out, std::vector<std::string>{"junk.sym"});
+
+  std::atomic<int> calls{0};
+  std::atomic<int> fail_first{2};
+  std::atomic<int> final_status{201};
+  std::string last_token, last_body;
+  std::mutex seen;
+  http::ServerOptions o;
+  o.listen = "127.0.0.1:0";
+  o.access_log = false;
+  http::Server server(o);
+  class Collect final : public http::BodyHandler {
+   public:
+    Collect(std::function<http::Response(std::string)> done) : done_(std::move(done)) {}
+    std::optional<http::Response> on_body(std::string_view piece) override {
+      body_.append(piece);
+      return std::nullopt;
+    }
+    http::Response on_complete() override { return done_(std::move(body_)); }
+
+   private:
+    std::function<http::Response(std::string)> done_;
+    std::string body_;
+  };
+  server.route({"POST", "/symbols/upload", uint64_t{1} << 30, [&](const http::Request& req) -> http::Reply {
+                  std::string token = req.header("Auth-Token") ? *req.header("Auth-Token") : "";
+                  return std::make_unique<Collect>([&, token](std::string body) {
+                    ++calls;
+                    std::lock_guard lock(seen);
+                    last_token = token;
+                    last_body = std::move(body);
+                    if (fail_first-- > 0) return http::Response::text(503, "busy");
+                    return http::Response::json(final_status, R"({"refused":[]})");
+                  });
+                }});
+  server.start();
+  std::vector<std::chrono::seconds> waits;
+  UploadRequest request;
+  request.url = upload_url("http://127.0.0.1:" + std::to_string(server.port()) + "/");
+  EXPECT_EQ(request.url, "http://127.0.0.1:" + std::to_string(server.port()) + "/symbols/upload");
+  request.token = "bwt_test";
+  request.sleep = [&](std::chrono::seconds s) { waits.push_back(s); };
+  uint64_t last_sent = 0;
+  request.progress = [&](uint64_t sent, uint64_t) { last_sent = std::max(last_sent, sent); };
+  UploadResponse r = post_upload(zip, request);
+  EXPECT_EQ(r.status, 201);
+  EXPECT_EQ(r.attempts, 3);
+  EXPECT_EQ(waits, (std::vector<std::chrono::seconds>{std::chrono::seconds(1), std::chrono::seconds(2)}));
+  EXPECT_EQ(last_token, "bwt_test");
+  EXPECT_EQ(last_body, bw::fs::read_file(zip)) << "the zip arrives byte for byte";
+  EXPECT_EQ(last_sent, fs::file_size(zip));
+
+  // A 4xx is the answer, not retried; every attempt failing ends with the last answer.
+  fail_first = 0;
+  final_status = 400;
+  calls = 0;
+  r = post_upload(zip, request);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(calls, 1);
+  fail_first = 100;
+  calls = 0;
+  request.attempts = 3;
+  r = post_upload(zip, request);
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(calls, 3);
+  server.stop();
+  EXPECT_THROW(post_upload(zip, request), std::runtime_error) << "nothing listening: every attempt fails";
 }
 
 }  // namespace
