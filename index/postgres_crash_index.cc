@@ -1477,7 +1477,9 @@ uint64_t PostgresCrashIndex::drop_older_than(std::chrono::system_clock::time_poi
 
 std::vector<MissingSymbol> PostgresCrashIndex::missing_symbols(const MissingSymbolsQuery& query) {
   query.validate();
-  auto [from, to] = backend::missing_symbols_period(query);
+  // Not a structured binding: the lambda below captures them, which clang 14 refuses.
+  const auto period = backend::missing_symbols_period(query);
+  const int64_t from = period.first, to = period.second;
   return impl_->with_connection([&](Connection& c) {
     Result r = c.run(
         "SELECT debug_file, debug_id, max(code_file), max(code_id), count(*), max(date) FROM missing_symbols "
