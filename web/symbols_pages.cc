@@ -43,8 +43,6 @@ void how_to_upload(Writer& w) {
 }
 
 http::Response missing_page(index::CrashIndex* index, const std::string& query) {
-  Writer w;
-  w.element("h1", "Missing symbols");
   if (!index) {
     return error_page(503, "Missing symbols need the crash index",
                       {"This role runs without a crash index; the web role or serve has one."});
@@ -64,6 +62,8 @@ http::Response missing_page(index::CrashIndex* index, const std::string& query) 
     return r;
   }
   const int days = request.query.days;
+  Writer w;
+  w.element("h1", "Missing symbols");
   w.open_with_url("form", "action", Url::local("/symbols/missing/"), {{"method", "get"}, {"class", "filter-form"}});
   w.open("div", {{"class", "form-field"}});
   w.element("label", "Days", {{"for", "ms-days"}});
