@@ -20,6 +20,7 @@
 #include <zlib.h>
 
 #include "symbols/compact_format.h"
+#include "symbols/module_record.h"
 #include "symbols/module_symbols.h"
 
 namespace bw::symbols {
@@ -266,13 +267,12 @@ class Builder {
 
   const char* on_module(std::string_view rest) {
     if (have_module_) return "second MODULE record";
-    std::string_view os = next_token(rest), cpu = next_token(rest), id = next_token(rest);
-    std::string_view name = rest_of_line(rest);
-    if (os.empty() || cpu.empty() || id.empty() || name.empty()) return "bad MODULE record";
-    info_.os = os;
-    info_.cpu = cpu;
-    info_.debug_id = id;
-    info_.debug_file = name;
+    auto module = parse_module_record(rest);
+    if (!module) return "bad MODULE record";
+    info_.os = std::move(module->os);
+    info_.cpu = std::move(module->cpu);
+    info_.debug_id = std::move(module->debug_id);
+    info_.debug_file = std::move(module->debug_file);
     have_module_ = true;
     return nullptr;
   }
@@ -879,6 +879,18 @@ std::shared_ptr<const ModuleSymbols> ModuleSymbols::parse_gzip_file(const std::f
       error);
   gzclose(gz);
   return parsed;
+}
+
+std::optional<ModuleInfo> parse_module_record(std::string_view rest) {
+  std::string_view os = next_token(rest), cpu = next_token(rest), id = next_token(rest);
+  std::string_view name = rest_of_line(rest);
+  if (os.empty() || cpu.empty() || id.empty() || name.empty()) return std::nullopt;
+  ModuleInfo info;
+  info.os = os;
+  info.cpu = cpu;
+  info.debug_id = id;
+  info.debug_file = name;
+  return info;
 }
 
 }  // namespace bw::symbols

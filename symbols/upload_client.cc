@@ -13,6 +13,7 @@
 
 #include "core/fs_util.h"
 #include "core/libcurl.h"
+#include "symbols/module_record.h"
 #include "symbols/symbol_store.h"
 
 namespace bw::symbols {
@@ -42,24 +43,16 @@ std::string module_store_path(const fs::path& sym, std::string* why) {
   in.getline(line.data(), static_cast<std::streamsize>(line.size()));
   line.resize(static_cast<size_t>(std::max<std::streamsize>(in.gcount() - (in.eof() ? 0 : 1), 0)));
   if (!line.empty() && line.back() == '\r') line.pop_back();
-  if (!line.starts_with("MODULE ")) {
+  if (!line.starts_with("MODULE ") && !line.starts_with("MODULE\t")) {
     *why = "does not start with a MODULE record";
     return "";
   }
-  // The name is the rest of the line after four words (it may hold spaces).
-  size_t at = 0;
-  for (int word = 0; word < 4; ++word) {
-    at = line.find(' ', at);
-    if (at == std::string::npos) {
-      *why = "has a MODULE record with fewer than five fields";
-      return "";
-    }
-    ++at;
+  auto module = parse_module_record(std::string_view(line).substr(7));
+  if (!module) {
+    *why = "has a MODULE record with fewer than five fields";
+    return "";
   }
-  const size_t id_start = line.rfind(' ', at - 2) + 1;
-  std::string id = line.substr(id_start, at - 1 - id_start);
-  std::string name = line.substr(at);
-  return store_path(name, id, why);
+  return store_path(module->debug_file, module->debug_id, why);
 }
 
 struct ZipDiscard {
