@@ -20,6 +20,11 @@
 //   its owner's current permissions, so disabling a user or revoking a permission takes effect on
 //   every token at once; an expired, revoked or unknown token, or one of a disabled user, is
 //   refused with the reason.
+// - A session (the web pages' sign-in cookie) is a secret like a token ("bws_" + 64 hex digits),
+//   stored only as its hash, with an expiry and a CSRF token of its own; check_session answers
+//   with the owner's permissions *now*, and refuses the session of a disabled user. A one-time
+//   sign-in link ("bwl_" + 64 hex digits, hash stored) signs its user in once, before it expires,
+//   and is gone after its first use.
 // - User names are 1-64 characters of [A-Za-z0-9._@-]; labels at most 200 bytes of valid UTF-8;
 //   passwords 8-1024 bytes. Anything else is AuthError naming what is wrong, before any write.
 //
@@ -94,6 +99,21 @@ struct TokenCheck {
   std::string reason() const;
 };
 
+// A new session: `secret` is the cookie's value (shown to the browser only).
+struct CreatedSession {
+  std::string secret;
+  std::string csrf;  // 64 hex digits: the forms of this session carry it (double submit)
+  std::chrono::system_clock::time_point expires;
+};
+
+// A valid session: who, what they may do now, and the CSRF token its forms must carry.
+struct Session {
+  std::string user;
+  PermissionSet permissions;
+  std::string csrf;
+  std::chrono::system_clock::time_point expires;
+};
+
 class AuthStore {
  public:
   static constexpr int kDefaultTokenDays = 90;
@@ -120,6 +140,23 @@ class AuthStore {
   // True when the token existed and was not revoked yet.
   virtual bool revoke_token(int64_t id) = 0;
   virtual TokenCheck check_token(std::string_view secret, std::chrono::system_clock::time_point now) = 0;
+
+  // Sessions. create_session: AuthError for an unknown or disabled user; `lifetime` 1 minute to
+  // 365 days. check_session: nullopt for a malformed, unknown, expired or ended session, or one
+  // of a disabled user. end_session: true when it existed (sign-out); ending one twice is fine.
+  virtual CreatedSession create_session(std::string_view user, std::chrono::minutes lifetime,
+                                        std::chrono::system_clock::time_point now) = 0;
+  virtual std::optional<Session> check_session(std::string_view secret, std::chrono::system_clock::time_point now) = 0;
+  virtual bool end_session(std::string_view secret) = 0;
+  // Ends every session of a user (password change, "sign out everywhere"); returns how many.
+  virtual int end_sessions_of(std::string_view user) = 0;
+
+  // One-time sign-in links (serve's first start, `admin user link`): the secret to put in
+  // /login/once/<secret>. redeem: the user, once, while the link is valid and the user enabled.
+  virtual std::string create_signin_link(std::string_view user, std::chrono::minutes lifetime,
+                                         std::chrono::system_clock::time_point now) = 0;
+  virtual std::optional<std::string> redeem_signin_link(std::string_view secret,
+                                                        std::chrono::system_clock::time_point now) = 0;
 };
 
 // The store in the crash index's database: the SQLite file of index.sqlite_path (default

@@ -139,6 +139,8 @@ TEST_F(AuthStoreTest, MalformedAndUnknownTokensAreToldApart) {
 TEST_F(AuthStoreTest, NeitherPasswordsNorTokensAreStored) {
   store_->add_user("alice", "zq-password-marker", {"view_pii"});
   auto t = store_->create_token("alice", "", {}, 90, now_);
+  auto session = store_->create_session("alice", std::chrono::minutes(60), now_);
+  auto link = store_->create_signin_link("alice", std::chrono::minutes(60), now_);
   store_.reset();  // closed: the WAL is folded into the file
   std::string bytes;
   for (const auto& entry : std::filesystem::directory_iterator(path().parent_path())) {
@@ -146,6 +148,8 @@ TEST_F(AuthStoreTest, NeitherPasswordsNorTokensAreStored) {
   }
   EXPECT_EQ(bytes.find("zq-password-marker"), std::string::npos);
   EXPECT_EQ(bytes.find(t.secret.substr(4)), std::string::npos);
+  EXPECT_EQ(bytes.find(session.secret.substr(4)), std::string::npos);
+  EXPECT_EQ(bytes.find(link.substr(4)), std::string::npos);
   EXPECT_NE(bytes.find("$argon2id$"), std::string::npos) << "the password is an Argon2id hash";
 }
 
@@ -156,6 +160,62 @@ TEST_F(AuthStoreTest, TwoStoresOnOneFileSeeEachOthersChanges) {
   EXPECT_EQ(other->check_token(t.secret, now_).result, Result::kValid);
   other->revoke_token(t.info.id);
   EXPECT_EQ(store_->check_token(t.secret, now_).result, Result::kRevoked);
+}
+
+TEST_F(AuthStoreTest, SessionsCarryTheOwnersPermissionsNowAndEndOnSignOutDisablingOrANewPassword) {
+  store_->add_user("alice", "correct horse", {"view_pii"});
+  auto s = store_->create_session("alice", 60min, now_);
+  EXPECT_TRUE(is_well_formed_secret(s.secret, kSessionPrefix));
+  EXPECT_EQ(s.csrf.size(), 64u);
+  auto checked = store_->check_session(s.secret, now_ + 59min);
+  ASSERT_TRUE(checked);
+  EXPECT_EQ(checked->user, "alice");
+  EXPECT_EQ(checked->csrf, s.csrf);
+  EXPECT_EQ(checked->permissions, PermissionSet{"view_pii"});
+  EXPECT_FALSE(store_->check_session(s.secret, now_ + 60min)) << "expired";
+
+  store_->grant("alice", {"admin"});
+  EXPECT_EQ(store_->check_session(s.secret, now_)->permissions, (PermissionSet{"admin", "view_pii"}));
+  store_->set_disabled("alice", true);
+  EXPECT_FALSE(store_->check_session(s.secret, now_)) << "a disabled user's session is refused at once";
+  EXPECT_THROW(store_->create_session("alice", 60min, now_), AuthError);
+  store_->set_disabled("alice", false);
+  EXPECT_TRUE(store_->check_session(s.secret, now_));
+
+  EXPECT_TRUE(store_->end_session(s.secret));
+  EXPECT_FALSE(store_->end_session(s.secret)) << "signing out twice is harmless";
+  EXPECT_FALSE(store_->check_session(s.secret, now_));
+
+  auto a = store_->create_session("alice", 60min, now_);
+  auto b = store_->create_session("alice", 60min, now_);
+  EXPECT_NE(a.secret, b.secret);
+  EXPECT_NE(a.csrf, b.csrf);
+  store_->set_password("alice", "a new password");
+  EXPECT_FALSE(store_->check_session(a.secret, now_)) << "a new password signs out everywhere";
+  EXPECT_FALSE(store_->check_session(b.secret, now_));
+  EXPECT_THROW(store_->create_session("nobody", 60min, now_), AuthError);
+  EXPECT_THROW(store_->create_session("alice", 0min, now_), AuthError);
+  for (std::string bad : {std::string(), std::string("bws_"), new_token(), std::string("bws_") + std::string(64, 'A'),
+                          std::string(1 << 20, 'b')}) {
+    EXPECT_FALSE(store_->check_session(bad, now_)) << bad.substr(0, 80);
+  }
+  EXPECT_FALSE(store_->check_session(new_secret(kSessionPrefix), now_)) << "unknown";
+}
+
+TEST_F(AuthStoreTest, ASignInLinkWorksOnceBeforeItExpires) {
+  store_->add_user("admin", "correct horse", {"admin"});
+  auto link = store_->create_signin_link("admin", 60min, now_);
+  EXPECT_TRUE(is_well_formed_secret(link, kSignInLinkPrefix));
+  EXPECT_EQ(store_->redeem_signin_link(link, now_ + 1min), std::optional<std::string>("admin"));
+  EXPECT_FALSE(store_->redeem_signin_link(link, now_ + 1min)) << "one use";
+
+  auto late = store_->create_signin_link("admin", 60min, now_);
+  EXPECT_FALSE(store_->redeem_signin_link(late, now_ + 60min)) << "expired";
+  auto disabled = store_->create_signin_link("admin", 60min, now_);
+  store_->set_disabled("admin", true);
+  EXPECT_FALSE(store_->redeem_signin_link(disabled, now_));
+  EXPECT_FALSE(store_->redeem_signin_link(new_token(), now_)) << "a token is not a link";
+  EXPECT_THROW(store_->create_signin_link("nobody", 60min, now_), AuthError);
 }
 
 TEST(Secrets, TokensAreRandomAndHashesStable) {

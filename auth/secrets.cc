@@ -51,20 +51,26 @@ const std::string& decoy_password_hash() {
   return hash;
 }
 
-std::string new_token() {
+std::string random_hex32() {
   init_sodium();
   unsigned char bytes[32];
   randombytes_buf(bytes, sizeof bytes);
-  return std::string(kTokenPrefix) + to_hex(bytes, sizeof bytes);
+  return to_hex(bytes, sizeof bytes);
 }
 
-bool is_well_formed_token(std::string_view text) {
-  if (text.size() != kTokenLength || !text.starts_with(kTokenPrefix)) return false;
-  for (char c : text.substr(kTokenPrefix.size())) {
+std::string new_secret(std::string_view prefix) { return std::string(prefix) + random_hex32(); }
+
+bool is_well_formed_secret(std::string_view text, std::string_view prefix) {
+  if (text.size() != prefix.size() + 64 || !text.starts_with(prefix)) return false;
+  for (char c : text.substr(prefix.size())) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
   }
   return true;
 }
+
+std::string new_token() { return new_secret(kTokenPrefix); }
+
+bool is_well_formed_token(std::string_view text) { return is_well_formed_secret(text, kTokenPrefix); }
 
 std::string token_hash(std::string_view token) {
   init_sodium();

@@ -24,6 +24,17 @@ const std::string& decoy_password_hash();
 std::string new_token();
 // True for exactly "bwt_" + 64 lowercase hex digits: anything else is refused before a lookup.
 bool is_well_formed_token(std::string_view text);
+// Session cookies and one-time sign-in links are made the same way with their own prefixes, so
+// that one kind can never be taken for another.
+inline constexpr std::string_view kSessionPrefix = "bws_";
+inline constexpr std::string_view kSignInLinkPrefix = "bwl_";
+// `prefix` + 64 lowercase hex digits from 32 random bytes.
+std::string new_secret(std::string_view prefix);
+// True for exactly `prefix` + 64 lowercase hex digits.
+bool is_well_formed_secret(std::string_view text, std::string_view prefix);
+// 32 random bytes as 64 lowercase hex digits (CSRF tokens).
+std::string random_hex32();
+
 // The stored form of a token: BLAKE2b-256 of its text, as 64 lowercase hex digits.
 std::string token_hash(std::string_view token);
 

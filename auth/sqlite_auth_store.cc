@@ -31,6 +31,17 @@ CREATE TABLE IF NOT EXISTS auth_tokens(
   revoked INTEGER NOT NULL DEFAULT 0,
   shown_prefix TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS auth_tokens_by_user ON auth_tokens(user, id);
+CREATE TABLE IF NOT EXISTS auth_sessions(
+  hash TEXT PRIMARY KEY,              -- token_hash(cookie value)
+  user TEXT NOT NULL REFERENCES auth_users(name),
+  csrf TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  expires_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS auth_sessions_by_user ON auth_sessions(user);
+CREATE TABLE IF NOT EXISTS auth_signin_links(
+  hash TEXT PRIMARY KEY,              -- token_hash(link secret)
+  user TEXT NOT NULL REFERENCES auth_users(name),
+  expires_ms INTEGER NOT NULL);
 )sql";
 
 int64_t to_ms(Clock::time_point t) {
@@ -196,6 +207,8 @@ class SqliteAuthStore : public AuthStore {
     std::lock_guard lock(mu_);
     Statement(db_, "UPDATE auth_users SET password_hash = ? WHERE name = ?").bind(1, hash).bind(2, name).step();
     must_have_changed(name);
+    // A new password signs the user out everywhere (a stolen session ends with the old password).
+    Statement(db_, "DELETE FROM auth_sessions WHERE user = ?").bind(1, name).step();
   }
 
   PermissionSet grant(std::string_view name, const PermissionSet& permissions) override {
@@ -316,6 +329,88 @@ class SqliteAuthStore : public AuthStore {
       }
     }
     return check;
+  }
+
+  CreatedSession create_session(std::string_view user, std::chrono::minutes lifetime, Clock::time_point now) override {
+    if (lifetime < std::chrono::minutes(1) || lifetime > std::chrono::hours(24 * 365)) {
+      throw AuthError("a session lasts 1 minute to 365 days");
+    }
+    std::lock_guard lock(mu_);
+    auto owner = find_locked(user);
+    if (!owner) throw AuthError("no user named " + std::string(user));
+    if (owner->disabled) throw AuthError("user " + owner->name + " is disabled");
+    CreatedSession out{new_secret(kSessionPrefix), random_hex32(), from_ms(to_ms(now + lifetime))};
+    // Expired sessions go when new ones come: the table holds live sessions only, give or take.
+    Statement(db_, "DELETE FROM auth_sessions WHERE expires_ms <= ?").bind(1, to_ms(now)).step();
+    Statement(db_, "INSERT INTO auth_sessions(hash, user, csrf, created_ms, expires_ms) VALUES(?, ?, ?, ?, ?)")
+        .bind(1, token_hash(out.secret))
+        .bind(2, owner->name)
+        .bind(3, out.csrf)
+        .bind(4, to_ms(now))
+        .bind(5, to_ms(out.expires))
+        .step();
+    return out;
+  }
+
+  std::optional<Session> check_session(std::string_view secret, Clock::time_point now) override {
+    if (!is_well_formed_secret(secret, kSessionPrefix)) return std::nullopt;
+    std::lock_guard lock(mu_);
+    Statement q(db_,
+                "SELECT s.user, s.csrf, s.expires_ms, u.disabled, u.permissions FROM auth_sessions AS s "
+                "JOIN auth_users AS u ON u.name = s.user WHERE s.hash = ?");
+    q.bind(1, token_hash(secret));
+    if (!q.step()) return std::nullopt;
+    auto expires = from_ms(q.int_at(2));
+    if (now >= expires || q.int_at(3) != 0) return std::nullopt;
+    return Session{q.text_at(0), split(q.text_at(4)), q.text_at(1), expires};
+  }
+
+  bool end_session(std::string_view secret) override {
+    if (!is_well_formed_secret(secret, kSessionPrefix)) return false;
+    std::lock_guard lock(mu_);
+    Statement(db_, "DELETE FROM auth_sessions WHERE hash = ?").bind(1, token_hash(secret)).step();
+    return sqlite3_changes(db_) > 0;
+  }
+
+  int end_sessions_of(std::string_view user) override {
+    std::lock_guard lock(mu_);
+    Statement(db_, "DELETE FROM auth_sessions WHERE user = ?").bind(1, user).step();
+    return sqlite3_changes(db_);
+  }
+
+  std::string create_signin_link(std::string_view user, std::chrono::minutes lifetime, Clock::time_point now) override {
+    if (lifetime < std::chrono::minutes(1) || lifetime > std::chrono::hours(24 * 30)) {
+      throw AuthError("a sign-in link lasts 1 minute to 30 days");
+    }
+    std::lock_guard lock(mu_);
+    auto owner = find_locked(user);
+    if (!owner) throw AuthError("no user named " + std::string(user));
+    if (owner->disabled) throw AuthError("user " + owner->name + " is disabled");
+    std::string secret = new_secret(kSignInLinkPrefix);
+    Statement(db_, "DELETE FROM auth_signin_links WHERE expires_ms <= ?").bind(1, to_ms(now)).step();
+    Statement(db_, "INSERT INTO auth_signin_links(hash, user, expires_ms) VALUES(?, ?, ?)")
+        .bind(1, token_hash(secret))
+        .bind(2, owner->name)
+        .bind(3, to_ms(now + lifetime))
+        .step();
+    return secret;
+  }
+
+  std::optional<std::string> redeem_signin_link(std::string_view secret, Clock::time_point now) override {
+    if (!is_well_formed_secret(secret, kSignInLinkPrefix)) return std::nullopt;
+    std::lock_guard lock(mu_);
+    std::string hash = token_hash(secret);
+    Statement q(db_,
+                "SELECT l.user, l.expires_ms, u.disabled FROM auth_signin_links AS l "
+                "JOIN auth_users AS u ON u.name = l.user WHERE l.hash = ?");
+    q.bind(1, hash);
+    if (!q.step()) return std::nullopt;
+    std::string user = q.text_at(0);
+    bool usable = now < from_ms(q.int_at(1)) && q.int_at(2) == 0;
+    // Used or not, a presented link is gone: one use, and an expired one is of no use.
+    Statement(db_, "DELETE FROM auth_signin_links WHERE hash = ?").bind(1, hash).step();
+    if (sqlite3_changes(db_) == 0 || !usable) return std::nullopt;
+    return user;
   }
 
  private:

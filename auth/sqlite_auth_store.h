@@ -1,5 +1,5 @@
 // AuthStore in a SQLite file (the crash index's: accounts live in the same database as the index).
-// Tables auth_users and auth_tokens, created when missing; WAL, one connection serialized by a
+// Tables auth_users, auth_tokens, auth_sessions and auth_signin_links, created when missing; WAL, one connection serialized by a
 // mutex (account operations are rare and short). See auth_store.h for the promises.
 #pragma once
 
