@@ -209,7 +209,12 @@ class Session : public std::enable_shared_from_this<Session> {
         buffer_(server->opts.max_header_size + 2 * kBodyPiece) {
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
-    if (!ec) peer_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+    if (!ec) {
+      // "[::1]:5000" for IPv6, as in a URL: without brackets the port cannot be told apart.
+      auto address = ep.address();
+      peer_ = address.is_v6() ? "[" + address.to_string() + "]:" + std::to_string(ep.port())
+                              : address.to_string() + ":" + std::to_string(ep.port());
+    }
     // Beast reads at most the buffer's free capacity (never less than 512 bytes): without room
     // reserved up front, a body arrives in header-sized reads of ~2 KiB, each a full trip
     // through the reactor, the timer and the body handler.

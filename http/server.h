@@ -60,7 +60,7 @@ struct Request {
   std::string path;    // "/submit"
   std::string query;   // "product=Firefox" (still percent-encoded)
   std::vector<std::pair<std::string, std::string>> headers;  // as received, in order
-  std::string peer;    // "127.0.0.1:40312"
+  std::string peer;    // "127.0.0.1:40312", "[::1]:5000" (client_address() drops the port)
   bool chunked = false;
   std::optional<uint64_t> content_length;
 

@@ -8,6 +8,7 @@
 
 #include "http/client.h"
 #include "http/health.h"
+#include "http/rate_limiter.h"
 
 namespace bw::http {
 namespace {
@@ -485,6 +486,33 @@ TEST_F(ServerTest, AnExactPathOfAnotherMethodIs405NotTheCatchAllPrefix) {
   EXPECT_EQ(r.header("Allow"), "POST");
   c.send(make_request("GET", "/other", {}, ""));
   EXPECT_EQ(c.read_response().body, "catch-all");
+}
+
+TEST_F(ServerTest, PeerIsTheClientAddressAndPortWithIPv6InBrackets) {
+  auto peer_route = [](const Request& r) -> Reply { return Response::text(200, r.peer + " " + client_address(r.peer)); };
+  extra_routes_.push_back({"GET", "/peer", 0, peer_route});
+  start();
+  auto c = connect();
+  ASSERT_TRUE(c.send(make_request("GET", "/peer", {}, "")));
+  auto r = c.read_response();
+  EXPECT_TRUE(r.body.starts_with("127.0.0.1:")) << r.body;
+  EXPECT_TRUE(r.body.ends_with(" 127.0.0.1")) << r.body;
+
+  ServerOptions v6 = test_options();
+  v6.listen = "[::1]:0";
+  Server server(v6);
+  server.route({"GET", "/peer", 0, peer_route});
+  try {
+    server.start();
+  } catch (const std::runtime_error& e) {
+    GTEST_SKIP() << "no IPv6 loopback here: " << e.what();
+  }
+  Connection c6("::1", server.port());
+  ASSERT_TRUE(c6.send(make_request("GET", "/peer", {}, "")));
+  r = c6.read_response();
+  EXPECT_TRUE(r.body.starts_with("[::1]:")) << r.body;
+  EXPECT_TRUE(r.body.ends_with(" ::1")) << r.body;
+  server.stop();
 }
 
 TEST_F(ServerTest, GracefulStopFinishesInFlightRequests) {
