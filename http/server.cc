@@ -82,9 +82,30 @@ class Deferred final : public BodyHandler {
  private:
   std::function<Response()> work_;
 };
+
+class Collected final : public BodyHandler {
+ public:
+  Collected(std::function<Response(std::string)> work, std::function<Response()> too_large)
+      : work_(std::move(work)), too_large_(std::move(too_large)) {}
+  std::optional<Response> on_body(std::string_view piece) override {
+    body_.append(piece);
+    return std::nullopt;
+  }
+  Response on_complete() override { return work_(std::move(body_)); }
+  Response on_too_large() override { return too_large_ ? too_large_() : Response::text(413, ""); }
+
+ private:
+  std::function<Response(std::string)> work_;
+  std::function<Response()> too_large_;
+  std::string body_;
+};
 }  // namespace
 
 Reply deferred(std::function<Response()> work) { return std::make_unique<Deferred>(std::move(work)); }
+
+Reply collected(std::function<Response(std::string body)> work, std::function<Response()> too_large) {
+  return std::make_unique<Collected>(std::move(work), std::move(too_large));
+}
 
 std::string percent_decode(std::string_view text, bool plus_is_space) {
   std::string out;
@@ -384,10 +405,10 @@ class Session : public std::enable_shared_from_this<Session> {
     try {
       reply = route_->handle(req_);
     } catch (const std::exception& e) {
-      log_fields(*server_->log, spdlog::level::err, "route failed", {{"path", req_.path}, {"error", e.what()}});
+      log_fields(*server_->log, spdlog::level::err, "route failed", {{"path", logged_path()}, {"error", e.what()}});
       return respond(Response::text(500, ""), req_.has_body());
     } catch (...) {
-      log_fields(*server_->log, spdlog::level::err, "route failed", {{"path", req_.path}, {"error", "unknown exception"}});
+      log_fields(*server_->log, spdlog::level::err, "route failed", {{"path", logged_path()}, {"error", "unknown exception"}});
       return respond(Response::text(500, ""), req_.has_body());
     }
     if (auto* res = std::get_if<Response>(&reply)) return respond(std::move(*res), req_.has_body());
@@ -446,6 +467,13 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // The exact route for the path and method, else the longest matching prefix route. Sets
   // `path_match` to a route for the path with another method (for 405).
+  // The request's path as logs show it: a route whose path carries a secret is logged up to its
+  // own prefix.
+  std::string logged_path() const {
+    if (route_ && route_->secret_in_path) return route_->path + "(secret)";
+    return req_.path;
+  }
+
   const Route* find_route(const Route** path_match) const {
     auto method_ok = [&](const Route& r) {
       return r.method == req_.method || (r.method == "GET" && req_.method == "HEAD");
@@ -512,7 +540,7 @@ class Session : public std::enable_shared_from_this<Session> {
                        true);
       }
       log_fields(*server_->log, spdlog::level::info, "request body not received",
-                 {{"path", req_.path}, {"peer", peer_}, {"received", std::to_string(received_)}, {"reason", ec.message()}});
+                 {{"path", logged_path()}, {"peer", peer_}, {"received", std::to_string(received_)}, {"reason", ec.message()}});
       if (&ec.category() == &bhttp::make_error_code(bhttp::error::bad_chunk).category() &&
           ec != bhttp::error::partial_message && ec != bhttp::error::end_of_stream) {
         // A bad chunk or trailer: the client sent something that is not HTTP; say so, then close.
@@ -529,10 +557,10 @@ class Session : public std::enable_shared_from_this<Session> {
       try {
         early = handler_->on_body(std::string_view(body_buf_.data(), got));
       } catch (const std::exception& e) {
-        log_fields(*server_->log, spdlog::level::err, "body handler failed", {{"path", req_.path}, {"error", e.what()}});
+        log_fields(*server_->log, spdlog::level::err, "body handler failed", {{"path", logged_path()}, {"error", e.what()}});
         early = Response::text(500, "");
       } catch (...) {
-        log_fields(*server_->log, spdlog::level::err, "body handler failed", {{"path", req_.path}, {"error", "unknown exception"}});
+        log_fields(*server_->log, spdlog::level::err, "body handler failed", {{"path", logged_path()}, {"error", "unknown exception"}});
         early = Response::text(500, "");
       }
       if (early) return respond(std::move(*early), !parser_->is_done());
@@ -547,10 +575,10 @@ class Session : public std::enable_shared_from_this<Session> {
       try {
         res = self->handler_->on_complete();
       } catch (const std::exception& e) {
-        log_fields(*self->server_->log, spdlog::level::err, "request failed", {{"path", self->req_.path}, {"error", e.what()}});
+        log_fields(*self->server_->log, spdlog::level::err, "request failed", {{"path", self->logged_path()}, {"error", e.what()}});
         res = Response::text(500, "");
       } catch (...) {
-        log_fields(*self->server_->log, spdlog::level::err, "request failed", {{"path", self->req_.path}, {"error", "unknown exception"}});
+        log_fields(*self->server_->log, spdlog::level::err, "request failed", {{"path", self->logged_path()}, {"error", "unknown exception"}});
         res = Response::text(500, "");
       }
       asio::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable {
@@ -565,7 +593,15 @@ class Session : public std::enable_shared_from_this<Session> {
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>(static_cast<bhttp::status>(r.status), 11);
     res->set(bhttp::field::server, "breakwater");
     res->set(bhttp::field::content_type, r.content_type);
-    for (const auto& [k, v] : r.headers) res->set(k, v);
+    // A later header replaces an earlier one of its name (a handler overriding a default), except
+    // Set-Cookie, which is one header per cookie (RFC 6265 §3).
+    for (const auto& [k, v] : r.headers) {
+      if (beast::iequals(k, "Set-Cookie")) {
+        res->insert(k, v);
+      } else {
+        res->set(k, v);
+      }
+    }
     res->body() = std::move(r.body);
     bool keep = !body_pending && !server_->stopping && parser_ && parser_->is_header_done() && parser_->get().keep_alive();
     res->keep_alive(keep);
@@ -585,7 +621,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (opts().access_log) {
       log_fields(*server_->log, spdlog::level::info, "request",
                  {{"method", req_.method.empty() ? "-" : req_.method},
-                  {"path", req_.path.empty() ? "-" : req_.path},
+                  {"path", req_.path.empty() ? "-" : logged_path()},
                   {"status", std::to_string(status)},
                   {"in", std::to_string(received_)},
                   {"out", std::to_string(sent)},
@@ -694,6 +730,17 @@ Server::~Server() { stop(); }
 void Server::route(Route r) {
   if (impl_->running) throw std::logic_error("http::Server::route after start");
   impl_->routes.push_back(std::move(r));
+}
+
+void Server::route(Access access, Route r) {
+  r.access = std::move(access);
+  route(std::move(r));
+}
+
+std::vector<RouteInfo> Server::routes() const {
+  std::vector<RouteInfo> out;
+  for (const auto& r : impl_->routes) out.push_back({r.method, r.path, r.prefix, r.access});
+  return out;
 }
 
 void Server::start() {

@@ -26,7 +26,8 @@
 // - Graceful shutdown (`stop`): stop accepting, close idle connections, let in-flight requests
 //   finish (their answers carry `Connection: close`), and return once all are done or
 //   `shutdown_timeout` passed.
-// - Access log (logger "http": method, path, status, bytes, duration, peer) and metrics
+// - Access log (logger "http": method, path, status, bytes, duration, peer; never the part of a
+//   path a route marks secret) and metrics
 //   (bw_http_requests_total{code}, bw_http_open_connections, bw_http_request_duration_seconds).
 //
 // Ownership and threads: the Server owns its threads and connections. Routes are added before
@@ -98,6 +99,29 @@ using Reply = std::variant<Response, std::unique_ptr<BodyHandler>>;
 // A reply that runs `work` on the worker pool once the body (usually none: a GET) has arrived and
 // been dropped: file reads, database queries and rendering stay off the threads that move bytes.
 Reply deferred(std::function<Response()> work);
+// A reply that gathers the whole body in memory (a small form: the route's body_limit bounds it)
+// and runs `work` with it on the worker pool; `too_large` (optional) answers a body over the limit.
+Reply collected(std::function<Response(std::string body)> work, std::function<Response()> too_large = {});
+
+// Who may use a route and what its answers hold (docs/security.md "Every route declares its
+// access"). The permission-matrix test (web/route_matrix_test.cc) lists every route of a whole site
+// with Server::routes() and fails on a route that declares nothing or that it has no case for.
+struct Access {
+  enum class Kind {
+    kUndeclared,
+    kPublic,        // the same answer for every caller; nothing protected in it
+    kByPermission,  // open to all; protected parts only for callers holding the permission they need
+    kSignedIn,      // a signed-in user's own things (or signing in/out); nothing protected otherwise
+    kRequires,      // refused (401/403) unless the caller holds `permission`
+  };
+  Kind kind = Kind::kUndeclared;
+  std::string permission{};  // kRequires
+
+  static Access open() { return {Kind::kPublic, {}}; }
+  static Access by_permission() { return {Kind::kByPermission, {}}; }
+  static Access signed_in() { return {Kind::kSignedIn, {}}; }
+  static Access requires_permission(std::string name) { return {Kind::kRequires, std::move(name)}; }
+};
 
 struct Route {
   std::string method;  // "GET", "POST", ...; GET routes also answer HEAD
@@ -110,6 +134,17 @@ struct Route {
   // The whole request's time limit for this route instead of ServerOptions::request_timeout (a
   // multi-gigabyte upload needs longer than a crash report; min_body_rate still applies).
   std::optional<std::chrono::milliseconds> request_timeout{};
+  Access access{};  // set with Server::route(Access, Route)
+  // The rest of the path past `path` is a secret (a one-time link, an upload key): logs show
+  // "<path>(secret)" instead.
+  bool secret_in_path = false;
+};
+
+// A registered route as Server::routes() lists it.
+struct RouteInfo {
+  std::string method, path;
+  bool prefix = false;
+  Access access{};
 };
 
 struct ServerOptions {
@@ -139,6 +174,10 @@ class Server {
 
   // Adds a route; only before start().
   void route(Route r);
+  // Adds a route declaring who may use it (every route of the site's parts does).
+  void route(Access access, Route r);
+  // Every route added, in order.
+  std::vector<RouteInfo> routes() const;
   // Binds and starts serving. Throws std::runtime_error if the address cannot be bound.
   void start();
   // The bound address and port (after start).
