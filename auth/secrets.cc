@@ -68,6 +68,12 @@ bool is_well_formed_secret(std::string_view text, std::string_view prefix) {
   return true;
 }
 
+bool secrets_equal(std::string_view a, std::string_view b) {
+  init_sodium();
+  if (a.size() != b.size() || a.empty()) return false;
+  return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
 std::string new_token() { return new_secret(kTokenPrefix); }
 
 bool is_well_formed_token(std::string_view text) { return is_well_formed_secret(text, kTokenPrefix); }

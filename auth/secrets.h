@@ -35,6 +35,9 @@ bool is_well_formed_secret(std::string_view text, std::string_view prefix);
 // 32 random bytes as 64 lowercase hex digits (CSRF tokens).
 std::string random_hex32();
 
+// Constant-time equality of two secrets (CSRF tokens): the time depends on the lengths only.
+bool secrets_equal(std::string_view a, std::string_view b);
+
 // The stored form of a token: BLAKE2b-256 of its text, as 64 lowercase hex digits.
 std::string token_hash(std::string_view token);
 

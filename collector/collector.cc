@@ -256,7 +256,7 @@ void Collector::set_random(Throttler::Random random) { impl_->random = std::move
 
 void Collector::add_routes(http::Server& server) {
   Impl* c = impl_.get();
-  server.route({"POST", "/submit", c->options.max_body_size, [c](const http::Request& req) -> http::Reply {
+  server.route(http::Access::open(), {"POST", "/submit", c->options.max_body_size, [c](const http::Request& req) -> http::Reply {
                   SubmissionLimits limits;
                   limits.max_decompressed_size = c->options.max_decompressed_size;
                   limits.max_annotations_size = c->options.max_annotations_size;

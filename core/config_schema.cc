@@ -53,6 +53,11 @@ const std::vector<ConfigKeySpec>& config_schema() {
 
       // [web]: the web reporter and its API (web/, docs/web.md).
       {"web", "public_annotations", T::kStringList, "", "annotations anyone may see, added to the built-in allowlist (docs/web.md); every other annotation is protected"},
+      {"web", "session_lifetime", T::kDuration, "14d", "how long a sign-in lasts (the session cookie), 1 minute to 365 days"},
+      {"web", "secure_cookies", T::kBool, "false", "mark cookies Secure (set it when the site is served over https; a proxy's X-Forwarded-Proto: https does it per request)"},
+      {"web", "api_requests_per_minute", T::kInt, "3000", "JSON API calls and pages answered per minute for one client address without a token (429 with Retry-After beyond; bursts of a sixth); 0 = no limit"},
+      {"web", "token_requests_per_minute", T::kInt, "30000", "JSON API calls per minute for one Auth-Token (429 with Retry-After beyond); 0 = no limit"},
+      {"web", "signin_attempts_per_minute", T::kInt, "10", "sign-in attempts allowed per client address and per user name, per minute (429 beyond)"},
 
       // [http]: the HTTP server layer shared by the collector and the web app (http/server.h).
       {"http", "io_threads", T::kInt, "0", "threads reading and writing sockets; 0 = one per core"},

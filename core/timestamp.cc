@@ -60,4 +60,8 @@ std::string iso_timestamp(std::chrono::system_clock::time_point t) {
                      tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(micros % 1'000'000));
 }
 
+std::string iso_day(std::chrono::system_clock::time_point t) {
+  return iso_from_seconds(std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count()).substr(0, 10);
+}
+
 }  // namespace bw

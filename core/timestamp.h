@@ -18,5 +18,7 @@ std::optional<int64_t> parse_iso_seconds(std::string_view text);
 std::string iso_from_seconds(int64_t seconds);
 // With microseconds: "2024-05-01T12:34:56.123456+00:00".
 std::string iso_timestamp(std::chrono::system_clock::time_point t);
+// The UTC day: "2024-05-01".
+std::string iso_day(std::chrono::system_clock::time_point t);
 
 }  // namespace bw

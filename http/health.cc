@@ -10,10 +10,10 @@ namespace bw::http {
 
 void add_health_routes(Server& server, HealthOptions options) {
   auto opts = std::make_shared<HealthOptions>(std::move(options));
-  server.route({"GET", "/__lbheartbeat__", 0, [](const Request&) -> Reply { return Response::text(200, "OK\n"); }});
-  server.route({"GET", "/__version__", 0,
+  server.route(Access::open(), {"GET", "/__lbheartbeat__", 0, [](const Request&) -> Reply { return Response::text(200, "OK\n"); }});
+  server.route(Access::open(), {"GET", "/__version__", 0,
                 [opts](const Request&) -> Reply { return Response::json(200, opts->version_json); }});
-  server.route({"GET", "/__heartbeat__", 0, [opts](const Request&) -> Reply {
+  server.route(Access::open(), {"GET", "/__heartbeat__", 0, [opts](const Request&) -> Reply {
                   nlohmann::json problems = nlohmann::json::array();
                   for (const auto& check : opts->checks) {
                     try {
@@ -26,7 +26,7 @@ void add_health_routes(Server& server, HealthOptions options) {
                   nlohmann::json body = {{"status", "error"}, {"problems", problems}};
                   return Response::json(503, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
                 }});
-  server.route({"GET", "/metrics", 0, [](const Request&) -> Reply {
+  server.route(Access::open(), {"GET", "/metrics", 0, [](const Request&) -> Reply {
                   Response r = Response::text(200, metrics::Registry::global().exposition());
                   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
                   return r;

@@ -237,7 +237,7 @@ class SymbolRoutes {
 void add_symbol_routes(http::Server& server, const SymbolStore& store, SymbolRouteOptions options) {
   auto routes = std::make_shared<SymbolRoutes>(store, options);
   // A GET has no body; a small limit keeps one from holding a worker.
-  server.route({"GET", std::string(kPrefix), 1024,
+  server.route(http::Access::open(), {"GET", std::string(kPrefix), 1024,
                 [routes](const http::Request& req) -> http::Reply { return routes->handle(req); }, true});
 }
 

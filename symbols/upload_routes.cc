@@ -423,11 +423,11 @@ void add_symbol_upload_routes(http::Server& server, const SymbolStore& store, Up
   for (std::string path : {std::string(kUploadPath), std::string(kUploadPath) + "/"}) {
     http::Route route{"POST", path, site->options.max_upload_bytes, upload};
     route.request_timeout = site->options.upload_timeout;
-    server.route(std::move(route));
+    server.route(http::Access::requires_permission("upload_symbols"), std::move(route));
   }
 
   // v2: GET .../symbols/<debug_file>/<debug_id>:checkStatus
-  server.route({"GET", std::string(kV2Base) + "symbols/", 1024, [site, auth](const http::Request& req) -> http::Reply {
+  server.route(http::Access::requires_permission("upload_symbols"), {"GET", std::string(kV2Base) + "symbols/", 1024, [site, auth](const http::Request& req) -> http::Reply {
                   auto who = (*auth)(req);
                   if (auto* refused = std::get_if<http::Response>(&who)) return std::move(*refused);
                   std::string_view rest = std::string_view(req.path).substr(kV2Base.size() + 8);
@@ -448,7 +448,7 @@ void add_symbol_upload_routes(http::Server& server, const SymbolStore& store, Up
                 true});
 
   // v2: POST .../uploads:create and .../uploads/<key>:complete
-  server.route({"POST", std::string(kV2Base) + "uploads", kMaxCompleteBody, [site, auth](const http::Request& req) -> http::Reply {
+  http::Route v2_post{"POST", std::string(kV2Base) + "uploads", kMaxCompleteBody, [site, auth](const http::Request& req) -> http::Reply {
                   auto who = (*auth)(req);
                   if (auto* refused = std::get_if<http::Response>(&who)) return std::move(*refused);
                   std::string user = std::get<std::string>(std::move(who));
@@ -472,7 +472,9 @@ void add_symbol_upload_routes(http::Server& server, const SymbolStore& store, Up
                   }
                   return json_error(404, "not a sym-upload-v2 call");
                 },
-                true});
+                true};
+  v2_post.secret_in_path = true;  // upload keys stay out of the access log
+  server.route(http::Access::requires_permission("upload_symbols"), std::move(v2_post));
 
   // v2: PUT .../uploads/<key>: the upload URL handed out by :create.
   http::Route put{"PUT", std::string(kV2Base) + "uploads/", site->options.max_upload_bytes,
@@ -483,7 +485,9 @@ void add_symbol_upload_routes(http::Server& server, const SymbolStore& store, Up
                   },
                   true};
   put.request_timeout = site->options.upload_timeout;
-  server.route(std::move(put));
+  put.secret_in_path = true;
+  // The key handed out by uploads:create to a holder of upload_symbols is the credential.
+  server.route(http::Access::requires_permission("upload_symbols"), std::move(put));
 }
 
 }  // namespace bw::symbols

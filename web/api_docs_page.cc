@@ -359,10 +359,10 @@ http::Response api_docs_answer(index::CrashIndex* index) {
 }
 
 void add_api_docs_routes(http::Server& server, index::CrashIndex* index) {
-  server.route({"GET", "/api/", kNoBody, [index](const http::Request&) -> http::Reply {
+  server.route(http::Access::open(), {"GET", "/api/", kNoBody, [index](const http::Request&) -> http::Reply {
                   return deferred([index] { return api_docs_answer(index); });
                 }});
-  server.route({"GET", "/api", kNoBody, [](const http::Request&) -> http::Reply {
+  server.route(http::Access::open(), {"GET", "/api", kNoBody, [](const http::Request&) -> http::Reply {
                   html::Writer w;
                   w.element("h1", "Moved");
                   w.open("p");

@@ -1,4 +1,4 @@
-// API tokens on the JSON API (web/api_auth.h, docs/security.md "API tokens") over real HTTP on
+// API tokens on the JSON API (web/caller_auth.h, docs/security.md "API tokens") over real HTTP on
 // loopback, with the real parts: file-system crash storage, a SQLite crash index and the SQLite
 // account store in the same file (opened by web::open_accounts, as serve does), all in a
 // temporary folder. One crash carries unique markers in URL, Email, Comments, an undeclared
@@ -13,198 +13,26 @@
 //   the token was made narrows it at once; malformed header values are 403 JSON and the server
 //   goes on; pages ignore the header; the token never appears in an answer or the log;
 // - the token check runs on the worker pool, never on the I/O thread.
-#include "web/api_auth.h"
+#include "web/caller_auth.h"
 
-#include <algorithm>
 #include <future>
-#include <mutex>
 #include <sstream>
 #include <thread>
 
-#include <gtest/gtest.h>
-#include <spdlog/sinks/base_sink.h>
-
-#include "core/config.h"
-#include "core/log.h"
-#include "core/random.h"
-#include "core/temp_dir.h"
-#include "http/client.h"
-#include "index/test_crashes.h"
-#include "storage/factory.h"
-#include "web/web_app.h"
+#include "web/marked_site_test_support.h"
 
 namespace bw::web {
 namespace {
 
-using nlohmann::json;
-using namespace std::chrono_literals;
-using Headers = std::vector<std::pair<std::string, std::string>>;
+using namespace site_test;
 
-bool contains(const std::string& haystack, std::string_view needle) { return haystack.find(needle) != std::string::npos; }
-
-std::string random_hex(size_t bytes) {
-  std::vector<unsigned char> b(bytes);
-  bw::random_bytes(b.data(), b.size());
-  std::string out;
-  for (unsigned char c : b) {
-    out += "0123456789abcdef"[c >> 4];
-    out += "0123456789abcdef"[c & 15];
-  }
-  return out;
-}
-
-// Everything an answer says: status line, headers and body.
-std::string everything(const http::ClientResponse& r) {
-  std::string all = std::to_string(r.status) + "\n" + r.body;
-  for (const auto& [k, v] : r.headers) all += "\n" + k + ": " + v;
-  return all;
-}
-
-// Every line logged while it is installed, on the loggers the web app and the server use.
-class CaptureSink final : public spdlog::sinks::base_sink<std::mutex> {
- public:
-  std::string text() {
-    std::lock_guard lock(mutex_);
-    return text_;
-  }
-
+class ApiTokenTest : public MarkedSiteTest {
  protected:
-  void sink_it_(const spdlog::details::log_msg& msg) override {
-    text_.append(msg.payload.data(), msg.payload.size());
-    text_ += '\n';
-  }
-  void flush_() override {}
-
- private:
-  std::string text_;
-};
-
-class ApiTokenTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    marker_ = "tk" + random_hex(8);
-    Config::Sources sources;
-    // Flavor is a declared site annotation that stays protected (not :public).
-    sources.overrides = {{"server.data", dir_.path().string()}, {"index.annotations", "Flavor:string"}};
-    config_ = std::make_unique<Config>(Config::load(sources));
-    storage_ = storage::make_primary_storage(*config_);
-    queue_ = queue::open_crash_queue(queue::QueueSettings::from_config(*config_));
-    index_ = index::open_crash_index(*config_);
-    accounts_ = open_accounts(*config_);
-    ASSERT_NE(accounts_.accounts.store, nullptr);
-
-    plant_crash();
-
-    sink_ = std::make_shared<CaptureSink>();
-    for (const char* part : {"web", "http"}) logger(part)->sinks().push_back(sink_);
-
-    app_ = std::make_unique<WebApp>(*config_, *storage_, *queue_, index_.get(), accounts_.accounts);
-    http::ServerOptions opts;
-    opts.io_threads = 1;
-    opts.worker_threads = 4;
-    opts.access_log = true;  // the access log must not show a token either
-    server_ = std::make_unique<http::Server>(opts);
-    app_->add_routes(*server_);
-    server_->start();
-  }
-
-  void TearDown() override {
-    if (!server_) return;  // SetUp failed
-    server_->stop();
-    app_.reset();
-    for (const char* part : {"web", "http"}) {
-      auto& sinks = logger(part)->sinks();
-      sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
-    }
-    // No token made in the test ever reached the log; a marker neither.
-    std::string log = sink_->text();
-    EXPECT_TRUE(contains(log, "request method=GET")) << "the access log was not captured:\n" << log;
-    for (const auto& secret : secrets_) EXPECT_FALSE(contains(log, secret)) << "a token was logged:\n" << log;
-    EXPECT_FALSE(contains(log, marker_)) << "a protected value was logged:\n" << log;
-  }
-
-  std::string marker(const std::string& what) const { return marker_ + "-" + what; }
-
-  // One crash, stored (raw, two dumps, processed) and indexed, with a marker in every protected place.
-  void plant_crash() {
-    index::test_data::GeneratorOptions gen;
-    gen.seed = 7;
-    gen.end = std::chrono::system_clock::now();
-    gen.days = 1;
-    auto crash = index::test_data::CrashGenerator(gen).next();
-    json processed = crash.processed;
-    json raw = crash.raw;
-    id_ = processed["uuid"].get<std::string>();
-    processed["product"] = "TokenTest";
-    processed["url"] = "https://" + marker("url") + ".example/page";
-    processed["email"] = marker("email") + "@example.com";
-    processed["user_comments"] = "it broke " + marker("comments");
-    raw["ProductName"] = "TokenTest";
-    raw["URL"] = processed["url"];
-    raw["Email"] = processed["email"];
-    raw["Comments"] = processed["user_comments"];
-    raw["UnknownSecret"] = marker("unknown");
-    raw["Flavor"] = marker("flavor");
-    raw["uuid"] = id_;
-    raw["submitted_timestamp"] = processed["date_processed"];
-    raw["version"] = 2;
-    raw["metadata"] = {{"payload", "multipart"}};
-    processed["raw_crash"] = raw;
-    minidump_ = "MDMP" + std::string("\0\x01\xff minidump ", 14) + random_hex(16);
-    dump_ = std::string("memory report \0\xfe\xff ", 19) + marker("dump") + std::string(3000, '\x7f');
-    CrashId id = *CrashId::parse(id_);
-    storage_->save_raw_crash(id, raw, {{"upload_file_minidump", minidump_}, {"memory_report", dump_}});
-    storage_->save_processed(id, processed);
-    index_->upsert(processed, raw);
-
-    // The markers are really there: otherwise "no marker in any answer" would prove nothing.
-    ASSERT_TRUE(contains(storage_->get_raw_crash(id).dump(), marker("unknown")));
-    ASSERT_EQ(storage_->get_dump(id, "memory_report"), dump_);
-    json hit = index_->search({{"uuid", id_}, {"_columns", "url,email,user_comments,Flavor"}}, {"view_pii"});
-    ASSERT_EQ(hit["total"], 1) << hit.dump();
-    ASSERT_TRUE(contains(hit.dump(), marker("url")) && contains(hit.dump(), marker("flavor"))) << hit.dump();
-  }
-
-  // A user with `permissions` and a token of theirs holding `token_permissions` (all of the
-  // user's when empty).
-  std::string make_token(const std::string& user, const auth::PermissionSet& permissions,
-                         const auth::PermissionSet& token_permissions = {}, int days = 90,
-                         std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) {
-    auto& store = *accounts_.owned;
-    if (!store.find_user(user)) store.add_user(user, "correct horse battery", permissions);
-    std::string secret = store.create_token(user, "test", token_permissions, days, now).secret;
-    secrets_.push_back(secret);
-    return secret;
-  }
-
-  http::ClientResponse get(const std::string& target, const Headers& headers = {}) {
-    http::Connection c("127.0.0.1", server_->port());
-    EXPECT_TRUE(c.send(http::make_request("GET", target, headers, "")));
-    return c.read_response(30s);
-  }
-  http::ClientResponse get(const std::string& target, const std::string& token) {
-    return get(target, Headers{{"Auth-Token", token}});
-  }
-
-  std::string processed_url() const { return "/api/ProcessedCrash/?crash_id=" + id_; }
-  std::string raw_url() const { return "/api/RawCrash/?crash_id=" + id_ + "&format=meta"; }
-  std::string dump_url(const std::string& name = "memory_report") const {
-    return "/api/RawCrash/?crash_id=" + id_ + "&format=raw&name=" + name;
-  }
-  std::string search_url() const {
-    return "/api/SuperSearch/?uuid=" + id_ + "&_columns=uuid,url,email,user_comments,Flavor&_facets=email,Flavor";
-  }
-  std::string unredacted_url() const {
-    return "/api/SuperSearchUnredacted/?uuid=" + id_ + "&_columns=uuid,url,email,user_comments,Flavor";
-  }
-  // A filter on a protected field (contains the URL marker).
-  std::string filter_url() const { return "/api/SuperSearch/?url=~" + marker("url") + "&_columns=uuid,url"; }
-
-  // Every API answer that could carry a marker, for one caller.
   std::vector<std::string> api_targets() const {
     return {processed_url(), "/api/RawCrash/?crash_id=" + id_, raw_url(), dump_url(), dump_url("upload_file_minidump"),
             search_url(), unredacted_url(), filter_url(), "/api/SuperSearchFields/", "/api/TopCrashers/?product=TokenTest"};
   }
+
 
   void expect_no_marker(const std::vector<std::string>& targets, const Headers& headers) {
     for (const auto& target : targets) {
@@ -217,19 +45,13 @@ class ApiTokenTest : public ::testing::Test {
   // The answer to a request with a token: never cached, never shared, never echoing it.
   void expect_private(const http::ClientResponse& r, const std::string& token, const std::string& what) {
     EXPECT_EQ(r.header("Cache-Control"), "private, no-store") << what;
-    EXPECT_EQ(r.header("Vary"), "Auth-Token") << what;
+    EXPECT_EQ(r.header("Vary"), "Auth-Token, Cookie") << what;
     if (!token.empty()) {
       EXPECT_FALSE(contains(everything(r), token)) << what << " echoes the token";
     }
   }
 
-  json expect_json(const http::ClientResponse& r, int status, const std::string& what) {
-    EXPECT_EQ(r.status, status) << what << ": " << r.body.substr(0, 500);
-    EXPECT_EQ(r.header("Content-Type"), "application/json") << what;
-    return json::parse(r.body);
-  }
 
-  // A refused token: 403 {"error": reason} on every API route, private, the reason exact.
   void expect_refused(const std::string& token, const std::string& reason, const std::string& what) {
     for (const auto& target : api_targets()) {
       auto r = get(target, token);
@@ -302,19 +124,6 @@ class ApiTokenTest : public ::testing::Test {
     EXPECT_EQ(unredacted["error"], "SuperSearchUnredacted needs the view_pii permission; use /api/SuperSearch/") << what;
   }
 
-  std::string id_;
-  std::string marker_;
-  std::string minidump_, dump_;
-  std::vector<std::string> secrets_;
-  test_support::TempDir dir_;
-  std::unique_ptr<Config> config_;
-  std::unique_ptr<storage::FileSystemCrashStorage> storage_;
-  std::unique_ptr<queue::CrashQueue> queue_;
-  std::unique_ptr<index::CrashIndex> index_;
-  OpenedAccounts accounts_;
-  std::shared_ptr<CaptureSink> sink_;
-  std::unique_ptr<WebApp> app_;
-  std::unique_ptr<http::Server> server_;
 };
 
 TEST_F(ApiTokenTest, WithoutATokenNoMarkerComesOut) {
@@ -325,7 +134,7 @@ TEST_F(ApiTokenTest, WithoutATokenNoMarkerComesOut) {
   // Anonymous answers may be cached, but not handed to a token holder.
   for (const auto& target : api_targets()) {
     auto r = get(target);
-    EXPECT_EQ(r.header("Vary"), "Auth-Token") << target;
+    EXPECT_EQ(r.header("Vary"), "Auth-Token, Cookie") << target;
     EXPECT_EQ(r.header("Cache-Control"), "no-cache") << target;
   }
 }
@@ -488,6 +297,21 @@ class BlockingAuthStore final : public auth::AuthStore {
   }
   std::vector<auth::TokenInfo> list_tokens(std::optional<std::string_view>) override { throw std::logic_error("unused"); }
   bool revoke_token(int64_t) override { throw std::logic_error("unused"); }
+  auth::CreatedSession create_session(std::string_view, std::chrono::minutes,
+                                      std::chrono::system_clock::time_point) override {
+    throw std::logic_error("unused");
+  }
+  std::optional<auth::Session> check_session(std::string_view, std::chrono::system_clock::time_point) override {
+    throw std::logic_error("unused");
+  }
+  bool end_session(std::string_view) override { throw std::logic_error("unused"); }
+  int end_sessions_of(std::string_view) override { throw std::logic_error("unused"); }
+  std::string create_signin_link(std::string_view, std::chrono::minutes, std::chrono::system_clock::time_point) override {
+    throw std::logic_error("unused");
+  }
+  std::optional<std::string> redeem_signin_link(std::string_view, std::chrono::system_clock::time_point) override {
+    throw std::logic_error("unused");
+  }
   auth::TokenCheck check_token(std::string_view, std::chrono::system_clock::time_point) override {
     entered.set_value();
     release.get_future().wait();

@@ -633,7 +633,7 @@ http::Response HomePage::answer(const http::Request& request, std::string_view l
 void HomePage::add_routes(http::Server& server) {
   HomePage* self = this;
   http::Server* srv = &server;
-  server.route({"GET", "/", kNoBody, [self, srv](const http::Request& req) -> http::Reply {
+  server.route(http::Access::open(), {"GET", "/", kNoBody, [self, srv](const http::Request& req) -> http::Reply {
                   return deferred([self, srv, req] { return self->answer(req, srv->address()); });
                 }});
 }

@@ -20,6 +20,7 @@ constexpr NavLink kNav[] = {
     {NavItem::kSymbols, "/symbols/missing/", "Symbols"},
     {NavItem::kStatus, "/status/", "Status"},
     {NavItem::kApi, "/api/", "API"},
+    {NavItem::kAccount, "/profile/", "Account"},  // the sign-in form when signed out
 };
 
 }  // namespace

@@ -2,7 +2,7 @@
 //
 // A page is `render_page(PageSpec, main)`: doctype, <head> with the one stylesheet (embedded,
 // content-hashed URL), a skip link, a header with the site navigation (Home, Search, Top crashers,
-// Symbols, Status, API), <main id="main"> holding `main`, and a footer. Pages are readable from
+// Symbols, Status, API, Account), <main id="main"> holding `main`, and a footer. Pages are readable from
 // phone to desktop widths and usable by keyboard (visible focus, skip link, landmarks).
 //
 // Every HTML answer carries a Content-Security-Policy that allows scripts, styles and fetches
@@ -21,7 +21,7 @@
 
 namespace bw::web {
 
-enum class NavItem { kNone, kHome, kSearch, kTopCrashers, kSymbols, kStatus, kApi };
+enum class NavItem { kNone, kHome, kSearch, kTopCrashers, kSymbols, kStatus, kApi, kAccount };
 
 struct PageSpec {
   std::string title;                      // <title> and nothing else (pages write their own <h1>)

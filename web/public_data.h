@@ -10,7 +10,7 @@
 //   url, user_comments, email); a raw crash embedded in it (Socorro's `raw_crash`) is reduced
 //   as above.
 // - dumps: never.
-// A caller holding view_pii (an API token, web/api_auth.h) sees every annotation and every field;
+// A caller holding view_pii (an API token, web/caller_auth.h) sees every annotation and every field;
 // one holding view_rawdump may download dumps. Super Search fields: a field is visible to a
 // caller holding its permissions_needed (index/fields.h, Field::visible_to), which the index
 // applies to the same permission set; SuperSearchUnredacted needs every permission any field

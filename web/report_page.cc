@@ -417,7 +417,8 @@ void modules_section(Writer& w, const json& p) {
   w.close("div");
 }
 
-void annotations_section(Writer& w, const json& raw) {
+void annotations_section(Writer& w, const json& raw, const Permissions& permissions) {
+  bool all = permissions.contains(kViewPiiPermission);
   section_heading(w, "annotations", "Annotations");
   std::map<std::string, std::string> shown;
   if (raw.is_object()) {
@@ -426,7 +427,7 @@ void annotations_section(Writer& w, const json& raw) {
     }
   }
   if (shown.empty()) {
-    w.element("p", "No public annotations.", {{"class", "muted"}});
+    w.element("p", all ? "No annotations." : "No public annotations.", {{"class", "muted"}});
   } else {
     w.open("div", {{"class", "table-wrap"}});
     w.open("table", {{"class", "annotations"}});
@@ -437,8 +438,10 @@ void annotations_section(Writer& w, const json& raw) {
     w.close("div");
   }
   w.element("p",
-            "Only public annotations are shown. Others (URL, comments, e-mail and any annotation not declared "
-            "public) are protected and need a permission this site does not grant yet.",
+            all ? "Every annotation is shown, protected ones too (URL, comments, e-mail and any annotation not "
+                  "declared public): you hold view_pii. Do not share them."
+                : "Only public annotations are shown. Others (URL, comments, e-mail and any annotation not declared "
+                  "public) are protected: sign in with an account holding view_pii to see them.",
             {{"class", "muted"}});
   if (const json* meta = member(raw, "metadata")) {
     if (const json* notes = member(*meta, "collector_notes"); notes && notes->is_array() && !notes->empty()) {
@@ -450,7 +453,7 @@ void annotations_section(Writer& w, const json& raw) {
   }
 }
 
-void raw_data_section(Writer& w, const CrashId& id) {
+void raw_data_section(Writer& w, const CrashId& id, const Permissions& permissions) {
   section_heading(w, "raw-data", "Raw data");
   w.open("ul");
   w.open("li");
@@ -459,8 +462,16 @@ void raw_data_section(Writer& w, const CrashId& id) {
   w.open("li");
   w.link(Url::local("/api/RawCrash/?crash_id=" + id.str()), "Raw crash annotations (JSON)");
   w.close("li");
+  if (PublicData::may_download_dumps(permissions)) {
+    w.open("li");
+    w.link(Url::local("/api/RawCrash/?crash_id=" + id.str() + "&format=raw&name=upload_file_minidump"),
+           "Minidump (download)");
+    w.close("li");
+  }
   w.close("ul");
-  w.element("p", "Minidumps need the view_rawdump permission, which this site does not grant yet.", {{"class", "muted"}});
+  if (!PublicData::may_download_dumps(permissions)) {
+    w.element("p", "Minidumps need the view_rawdump permission.", {{"class", "muted"}});
+  }
 }
 
 }  // namespace
@@ -521,7 +532,7 @@ std::string report_title(const CrashId& id, const json& processed) {
   return title;
 }
 
-html::Html render_report(const CrashId& id, const json& processed, const json& raw) {
+html::Html render_report(const CrashId& id, const json& processed, const json& raw, const Permissions& permissions) {
   Writer w;
   w.open("div", {{"class", "report-head"}});
   w.element("p", "Crash report", {{"class", "eyebrow"}});
@@ -547,8 +558,8 @@ html::Html render_report(const CrashId& id, const json& processed, const json& r
   details_section(w, id, processed);
   threads_section(w, processed);
   modules_section(w, processed);
-  annotations_section(w, raw);
-  raw_data_section(w, id);
+  annotations_section(w, raw, permissions);
+  raw_data_section(w, id, permissions);
   return w.finish();
 }
 

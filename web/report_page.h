@@ -17,6 +17,7 @@
 
 #include "core/crash_id.h"
 #include "web/html.h"
+#include "web/public_data.h"
 
 namespace bw::web {
 
@@ -35,9 +36,12 @@ SourceRef source_ref(std::string_view file, std::optional<int64_t> line);
 // "2 d 3 h 4 min 5 s" for a number of seconds (negative: "-").
 std::string format_duration(int64_t seconds);
 
-// The report's <main> content for a processed crash. `processed` and `raw` are the public parts
-// (raw may be an empty object when the raw crash is gone).
-html::Html render_report(const CrashId& id, const nlohmann::json& processed, const nlohmann::json& raw);
+// The report's <main> content for a processed crash. `processed` and `raw` are what the caller may
+// see (web/public_data.h: the public parts, or everything for view_pii; raw may be an empty object
+// when the raw crash is gone); `permissions` says which notes and links to show (protected
+// annotations present, dump downloads for view_rawdump). It never reduces the data itself.
+html::Html render_report(const CrashId& id, const nlohmann::json& processed, const nlohmann::json& raw,
+                         const Permissions& permissions = {});
 
 // The <main> content while the crash waits to be processed. `queued`: a priority request is (or
 // was within the last minute) on its way; false when the web app refused one (too many at once).

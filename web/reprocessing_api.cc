@@ -27,7 +27,7 @@ struct Endpoint {
 struct Shared {
   storage::CrashStorage& storage;
   queue::CrashQueue& queue;
-  const ApiAuth& auth;
+  const CallerAuth& auth;
   std::shared_ptr<spdlog::logger> log = logger("web");
 };
 
@@ -81,42 +81,25 @@ http::Response publish(const Shared& shared, const Endpoint& endpoint, const Cal
   return json_answer(200, true);
 }
 
-// Collects the form body, then checks the token and publishes on the worker pool.
-class FormBody final : public http::BodyHandler {
- public:
-  FormBody(std::shared_ptr<const Shared> shared, Endpoint endpoint, TokenHeader token, std::string query)
-      : shared_(std::move(shared)), endpoint_(std::move(endpoint)), token_(std::move(token)), query_(std::move(query)) {}
-  std::optional<http::Response> on_body(std::string_view piece) override {
-    body_.append(piece);
-    return std::nullopt;
-  }
-  http::Response on_complete() override {
-    auto caller = shared_->auth.check(token_);
-    http::Response r = std::holds_alternative<http::Response>(caller)
-                           ? std::move(std::get<http::Response>(caller))
-                           : publish(*shared_, endpoint_, std::get<Caller>(caller), query_, body_);
-    ApiAuth::set_cache_headers(r, token_.present());
-    return r;
-  }
-  http::Response on_too_large() override { return json_error(413, "the request body is larger than 64 KiB"); }
-
- private:
-  std::shared_ptr<const Shared> shared_;
-  Endpoint endpoint_;
-  TokenHeader token_;
-  std::string query_;
-  std::string body_;
-};
-
 }  // namespace
 
 void add_reprocessing_routes(http::Server& server, storage::CrashStorage& storage, queue::CrashQueue& queue,
-                             const ApiAuth& auth) {
+                             const CallerAuth& auth) {
   auto shared = std::make_shared<const Shared>(Shared{storage, queue, auth});
   for (const Endpoint& endpoint : {Endpoint{"Reprocessing", queue::QueueKind::kReprocessing, true},
                                    Endpoint{"PriorityJob", queue::QueueKind::kPriority, false}}) {
-    server.route({"POST", "/api/" + endpoint.name + "/", kMaxBody, [shared, endpoint](const http::Request& req) -> http::Reply {
-                    return std::make_unique<FormBody>(shared, endpoint, TokenHeader::of(req), req.query);
+    server.route(http::Access::requires_permission("reprocess_crashes"), {"POST", "/api/" + endpoint.name + "/", kMaxBody, [shared, endpoint](const http::Request& req) -> http::Reply {
+                    // The Auth-Token only: a session cookie would let another site post for a signed-in user.
+                    return http::collected(
+                        [shared, endpoint, token = TokenHeader::of(req), query = req.query](std::string body) {
+                          auto caller = shared->auth.check(token);
+                          http::Response r = std::holds_alternative<http::Response>(caller)
+                                                 ? std::move(std::get<http::Response>(caller))
+                                                 : publish(*shared, endpoint, std::get<Caller>(caller), query, body);
+                          CallerAuth::set_cache_headers(r, token.present());
+                          return r;
+                        },
+                        [] { return json_error(413, "the request body is larger than 64 KiB"); });
                   }});
   }
 }

@@ -6,7 +6,7 @@
 //        the signature over the stored stack walk; the default ruleset processes the dump again).
 //   POST /api/PriorityJob/    crash_ids=<id> (repeated): every crash goes on the priority queue, to
 //        be processed before anything else.
-// Both need an Auth-Token holding `reprocess_crashes` (web/api_auth.h): without one 403
+// Both need an Auth-Token holding `reprocess_crashes` (web/caller_auth.h): without one 403
 // {"error": "... needs the reprocess_crashes permission"}. Ids take a "bp-" prefix. All or nothing:
 // a malformed id, an id of a crash that is not stored, no id or more than 1,000 ids answer 400
 // {"errors": {"crash_ids": [...]}} naming them, and nothing is published. Success: 200 `true`, as
@@ -21,11 +21,11 @@
 #include "http/server.h"
 #include "queue/crash_queue.h"
 #include "storage/crash_storage.h"
-#include "web/api_auth.h"
+#include "web/caller_auth.h"
 
 namespace bw::web {
 
 void add_reprocessing_routes(http::Server& server, storage::CrashStorage& storage, queue::CrashQueue& queue,
-                             const ApiAuth& auth);
+                             const CallerAuth& auth);
 
 }  // namespace bw::web

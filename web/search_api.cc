@@ -158,7 +158,7 @@ std::string missing_symbols_csv(const std::vector<index::MissingSymbol>& modules
 }
 
 struct SearchApi::Impl {
-  Impl(index::CrashIndex& i, const ApiAuth* a)
+  Impl(index::CrashIndex& i, const CallerAuth* a)
       : index(i),
         no_accounts(Accounts{}),
         auth(a ? *a : no_accounts),
@@ -166,8 +166,8 @@ struct SearchApi::Impl {
         log(logger("web")) {}
 
   index::CrashIndex& index;
-  const ApiAuth no_accounts;  // used when the SearchApi is given no ApiAuth
-  const ApiAuth& auth;
+  const CallerAuth no_accounts;  // used when the SearchApi is given no CallerAuth
+  const CallerAuth& auth;
   const http::Response fields_answer;  // the catalogue is immutable: serialized once
   std::shared_ptr<spdlog::logger> log;
 
@@ -234,34 +234,34 @@ struct SearchApi::Impl {
   }
 };
 
-SearchApi::SearchApi(index::CrashIndex& index, const ApiAuth* auth) : impl_(std::make_unique<Impl>(index, auth)) {}
+SearchApi::SearchApi(index::CrashIndex& index, const CallerAuth* auth) : impl_(std::make_unique<Impl>(index, auth)) {}
 SearchApi::~SearchApi() = default;
 
 void SearchApi::add_routes(http::Server& server) {
   Impl* im = impl_.get();
-  server.route({"GET", "/api/SuperSearch/", kNoBody, [im](const http::Request& req) -> http::Reply {
+  server.route(http::Access::by_permission(), {"GET", "/api/SuperSearch/", kNoBody, [im](const http::Request& req) -> http::Reply {
                   return im->auth.answer(req, [im, query = req.query](const Caller& caller) {
                     return im->super_search(query, caller);
                   });
                 }});
-  server.route({"GET", "/api/SuperSearchUnredacted/", kNoBody, [im](const http::Request& req) -> http::Reply {
+  server.route(http::Access::requires_permission("view_pii"), {"GET", "/api/SuperSearchUnredacted/", kNoBody, [im](const http::Request& req) -> http::Reply {
                   // An anonymous caller lacks view_pii: refused at once, without the index or a worker.
-                  if (!TokenHeader::of(req).present()) {
-                    if (auto refusal = im->unredacted_refusal(Caller{})) return ApiAuth::anonymous(std::move(*refusal));
+                  if (!Credentials::of(req).present()) {
+                    if (auto refusal = im->unredacted_refusal(Caller{})) return CallerAuth::anonymous(std::move(*refusal));
                   }
                   return im->auth.answer(req, [im, query = req.query](const Caller& caller) {
                     return im->super_search_unredacted(query, caller);
                   });
                 }});
-  server.route({"GET", "/api/SuperSearchFields/", kNoBody, [im](const http::Request& req) -> http::Reply {
+  server.route(http::Access::open(), {"GET", "/api/SuperSearchFields/", kNoBody, [im](const http::Request& req) -> http::Reply {
                   // The same catalogue for everyone; a token given is still checked (a bad one is a 403).
-                  if (!TokenHeader::of(req).present()) return ApiAuth::anonymous(im->fields_answer);
+                  if (!Credentials::of(req).present()) return CallerAuth::anonymous(im->fields_answer);
                   return im->auth.answer(req, [im](const Caller&) { return im->fields_answer; });
                 }});
-  server.route({"GET", "/api/MissingSymbols/", kNoBody, [im](const http::Request& req) -> http::Reply {
+  server.route(http::Access::open(), {"GET", "/api/MissingSymbols/", kNoBody, [im](const http::Request& req) -> http::Reply {
                   return im->auth.answer(req, [im, query = req.query](const Caller&) { return im->missing_symbols(query); });
                 }});
-  server.route({"GET", "/api/TopCrashers/", kNoBody, [im](const http::Request& req) -> http::Reply {
+  server.route(http::Access::open(), {"GET", "/api/TopCrashers/", kNoBody, [im](const http::Request& req) -> http::Reply {
                   return im->auth.answer(req, [im, query = req.query](const Caller&) { return im->top_crashers(query); });
                 }});
 }

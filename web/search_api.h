@@ -2,7 +2,7 @@
 // field catalogue and Top Crashers, on the web port.
 //
 // Routes (GET; HEAD too). Every answer is JSON (web/json_api.h: nosniff, Cache-Control no-cache).
-// Every route takes an Auth-Token header (web/api_auth.h): checked first, on the worker pool; a
+// Every route takes an Auth-Token header (web/caller_auth.h): checked first, on the worker pool; a
 // token that is not valid is 403; the answer to a request with a token is Cache-Control:
 // private, no-store; every answer has Vary: Auth-Token.
 //   /api/SuperSearch/?<Super Search query>   200 {"hits", "total", "facets", "errors"} from
@@ -41,7 +41,7 @@
 
 #include "http/server.h"
 #include "index/crash_index.h"
-#include "web/api_auth.h"
+#include "web/caller_auth.h"
 
 namespace bw::web {
 
@@ -68,7 +68,7 @@ std::string missing_symbols_csv(const std::vector<index::MissingSymbol>& modules
 class SearchApi {
  public:
   // `auth`: where Auth-Tokens are checked (borrowed); null: no account store, every token refused.
-  explicit SearchApi(index::CrashIndex& index, const ApiAuth* auth = nullptr);
+  explicit SearchApi(index::CrashIndex& index, const CallerAuth* auth = nullptr);
   ~SearchApi();
   SearchApi(const SearchApi&) = delete;
   SearchApi& operator=(const SearchApi&) = delete;

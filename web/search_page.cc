@@ -745,7 +745,8 @@ struct SearchPage::Impl {
   }
 };
 
-SearchPage::SearchPage(index::CrashIndex& index) : impl_(std::make_unique<Impl>(index)) {}
+SearchPage::SearchPage(index::CrashIndex& index, const CallerAuth* auth)
+    : impl_(std::make_unique<Impl>(index)), auth_(auth) {}
 SearchPage::~SearchPage() = default;
 
 http::Response SearchPage::respond(std::string_view query, std::chrono::system_clock::time_point now) {
@@ -754,10 +755,14 @@ http::Response SearchPage::respond(std::string_view query, std::chrono::system_c
 
 void SearchPage::add_routes(http::Server& server) {
   Impl* im = impl_.get();
-  server.route({"GET", "/search/", kNoBody, [im](const http::Request& req) -> http::Reply {
-                  return deferred([im, query = req.query] { return im->respond(query, std::chrono::system_clock::now()); });
+  const CallerAuth* auth = auth_;
+  server.route(http::Access::open(), {"GET", "/search/", kNoBody, [im, auth](const http::Request& req) -> http::Reply {
+                  auto work = [im, query = req.query] { return im->respond(query, std::chrono::system_clock::now()); };
+                  // Public data for everyone; the caller only counts against the rate limit.
+                  if (auth) return auth->page(req, [work](const Caller&) { return work(); });
+                  return deferred(work);
                 }});
-  server.route({"GET", "/search", kNoBody, [](const http::Request& req) -> http::Reply {
+  server.route(http::Access::open(), {"GET", "/search", kNoBody, [](const http::Request& req) -> http::Reply {
                   QueryPairs pairs = http::parse_query_pairs(req.query);
                   return redirect(301, pairs.empty() ? std::string("/search/") : "/search/?" + encode_query(pairs));
                 }});

@@ -35,6 +35,7 @@
 
 #include "http/server.h"
 #include "index/crash_index.h"
+#include "web/caller_auth.h"
 
 namespace bw::web {
 
@@ -45,7 +46,8 @@ class SearchPage {
       "_columns=uuid&_columns=date&_columns=signature&_columns=product&_columns=version&_columns=platform"
       "&_facets=signature&_facets=product&_facets=version&_facets=platform";
 
-  explicit SearchPage(index::CrashIndex& index);
+  // `auth` (borrowed; may be null in tests): searches count against the caller's rate limit.
+  explicit SearchPage(index::CrashIndex& index, const CallerAuth* auth = nullptr);
   ~SearchPage();
   SearchPage(const SearchPage&) = delete;
   SearchPage& operator=(const SearchPage&) = delete;
@@ -61,6 +63,7 @@ class SearchPage {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+  const CallerAuth* auth_ = nullptr;
 };
 
 // Form-row parameters (f<n>, o<n>, v<n>) to the canonical Super Search query string (percent-

@@ -782,7 +782,7 @@ http::Response SignaturePage::render(const std::string& query, std::chrono::syst
 void SignaturePage::add_routes(http::Server& server) {
   Impl* im = impl_.get();
   for (const char* path : {"/signature/", "/signature"}) {
-    server.route({"GET", path, kNoBody, [im](const http::Request& req) -> http::Reply {
+    server.route(http::Access::open(), {"GET", path, kNoBody, [im](const http::Request& req) -> http::Reply {
                     return deferred([im, query = req.query] { return im->render(query, std::chrono::system_clock::now()); });
                   }});
   }

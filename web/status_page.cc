@@ -642,10 +642,10 @@ http::Response StatusPage::answer(const http::Request& request) {
 
 void StatusPage::add_routes(http::Server& server) {
   StatusPage* self = this;
-  server.route({"GET", "/status/", kNoBody, [self](const http::Request& req) -> http::Reply {
+  server.route(http::Access::open(), {"GET", "/status/", kNoBody, [self](const http::Request& req) -> http::Reply {
                   return deferred([self, req] { return self->answer(req); });
                 }});
-  server.route({"GET", "/status", kNoBody, [](const http::Request& req) -> http::Reply {
+  server.route(http::Access::open(), {"GET", "/status", kNoBody, [](const http::Request& req) -> http::Reply {
                   // Only the format survives the redirect (nothing else is read), re-encoded.
                   std::string location = "/status/";
                   for (const auto& [key, value] : http::parse_query_pairs(req.query)) {

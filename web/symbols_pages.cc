@@ -199,12 +199,12 @@ http::Response uploads_page(const symbols::SymbolStore& store) {
 
 void add_symbols_pages(http::Server& server, index::CrashIndex* index, const symbols::SymbolStore& store) {
   for (std::string path : {"/symbols/missing/", "/symbols/missing"}) {
-    server.route({"GET", path, kNoBody, [index](const http::Request& req) -> http::Reply {
+    server.route(http::Access::open(), {"GET", path, kNoBody, [index](const http::Request& req) -> http::Reply {
                     return deferred([index, query = req.query] { return missing_page(index, query); });
                   }});
   }
   for (std::string path : {"/symbols/uploads/", "/symbols/uploads"}) {
-    server.route({"GET", path, kNoBody, [&store](const http::Request&) -> http::Reply {
+    server.route(http::Access::open(), {"GET", path, kNoBody, [&store](const http::Request&) -> http::Reply {
                     return deferred([&store] { return uploads_page(store); });
                   }});
   }

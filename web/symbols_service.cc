@@ -59,8 +59,8 @@ std::optional<TokenHeader> upload_token(const http::Request& request) {
 }  // namespace
 
 symbols::UploadAuthorizer upload_authorizer(Accounts accounts) {
-  auto api_auth = std::make_shared<ApiAuth>(std::move(accounts));
-  return [api_auth](const http::Request& request) -> std::variant<std::string, http::Response> {
+  auto caller_auth = std::make_shared<CallerAuth>(std::move(accounts));
+  return [caller_auth](const http::Request& request) -> std::variant<std::string, http::Response> {
     auto token = upload_token(request);
     if (!token) {
       http::Response r = json_error(401, "symbol uploads need a token with the upload_symbols permission: an Auth-Token "
@@ -68,7 +68,7 @@ symbols::UploadAuthorizer upload_authorizer(Accounts accounts) {
       r.headers.emplace_back("WWW-Authenticate", "Basic realm=\"Breakwater symbol upload\"");
       return r;
     }
-    auto caller = api_auth->check(*token);
+    auto caller = caller_auth->check(*token);
     if (auto* refused = std::get_if<http::Response>(&caller)) return std::move(*refused);
     const Caller& who = std::get<Caller>(caller);
     if (!who.permissions.contains("upload_symbols")) {

@@ -24,7 +24,7 @@
 #include "index/crash_index.h"
 #include "queue/crash_queue.h"
 #include "symbols/upload_routes.h"
-#include "web/api_auth.h"
+#include "web/caller_auth.h"
 #include "web/symbol_healing.h"
 
 namespace bw::web {

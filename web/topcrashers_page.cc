@@ -257,7 +257,7 @@ http::Response TopCrashersPage::render(const std::string& query, std::chrono::sy
 void TopCrashersPage::add_routes(http::Server& server) {
   Impl* im = impl_.get();
   for (const char* path : {"/topcrashers/", "/topcrashers"}) {
-    server.route({"GET", path, kNoBody, [im](const http::Request& req) -> http::Reply {
+    server.route(http::Access::open(), {"GET", path, kNoBody, [im](const http::Request& req) -> http::Reply {
                     return deferred([im, query = req.query] { return im->render(query, std::chrono::system_clock::now()); });
                   }});
   }

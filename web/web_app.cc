@@ -90,6 +90,8 @@ std::string_view id_from_path(std::string_view path, std::string_view prefix) {
 WebOptions WebOptions::from_config(const Config& config) {
   WebOptions o;
   o.public_annotations = config.get_string_list("web", "public_annotations");
+  o.sign_in = SignInOptions::from_config(config);
+  o.rate_limits = RateLimits::from_config(config);
   return o;
 }
 
@@ -100,11 +102,12 @@ struct WebApp::Impl {
         index(i),
         priority(q, options.priority),
         log(logger("web")),
-        api_auth(std::move(accounts)) {
-    if (index) search_api = std::make_unique<SearchApi>(*index, &api_auth);
+        caller_auth(std::move(accounts), options.rate_limits),
+        sign_in(options.sign_in, caller_auth) {
+    if (index) search_api = std::make_unique<SearchApi>(*index, &caller_auth);
     if (index) topcrashers_page = std::make_unique<TopCrashersPage>(*index);  // /topcrashers/
     if (index) signature_page = std::make_unique<SignaturePage>(*index);      // /signature/
-    if (index) search_page = std::make_unique<SearchPage>(*index);  // search page: /search/
+    if (index) search_page = std::make_unique<SearchPage>(*index, &caller_auth);  // search page: /search/
     if (index) home_page = std::make_unique<HomePage>(*index);  // home page: exact "/"
   }
 
@@ -113,7 +116,8 @@ struct WebApp::Impl {
   index::CrashIndex* index;
   PriorityRequests priority;
   std::shared_ptr<spdlog::logger> log;
-  ApiAuth api_auth;  // the Auth-Token of /api/ routes
+  CallerAuth caller_auth;  // who calls: Auth-Token (API) or session cookie (pages, GET API)
+  SignInPages sign_in;     // /login/, /logout/, /profile/
   std::unique_ptr<SearchApi> search_api;  // with an index only
   std::unique_ptr<TopCrashersPage> topcrashers_page;  // with an index only
   std::unique_ptr<SignaturePage> signature_page;      // with an index only
@@ -150,11 +154,11 @@ struct WebApp::Impl {
     }
   }
 
-  // The public raw crash, or an empty object when the raw crash is gone or unreadable (the
-  // processed report is still worth showing).
-  json public_raw_or_empty(const CrashId& id) {
+  // The raw crash as the caller may see it, or an empty object when the raw crash is gone or
+  // unreadable (the processed report is still worth showing).
+  json raw_or_empty(const CrashId& id, const Permissions& permissions) {
     try {
-      return public_data.public_raw_crash(storage.get_raw_crash(id));
+      return public_data.raw_crash_for(storage.get_raw_crash(id), permissions);
     } catch (const storage::CrashNotFound&) {
       return json::object();
     } catch (const storage::CorruptCrashData& e) {
@@ -163,7 +167,7 @@ struct WebApp::Impl {
     }
   }
 
-  http::Response report_page(const CrashId& id) {
+  http::Response report_page(const CrashId& id, const Caller& caller) {
     return html_guarded(id, [&] {
       json processed;
       try {
@@ -174,9 +178,10 @@ struct WebApp::Impl {
         return html_response(200, render_page({"Processing crash " + id.str(), NavItem::kNone, {"pending.js"}},
                                               render_pending(id, queued)));
       }
-      json pub = public_data.public_processed_crash(processed);
-      json raw = public_raw_or_empty(id);
-      return html_response(200, render_page({report_title(id, pub), NavItem::kNone, {}}, render_report(id, pub, raw)));
+      json shown = public_data.processed_crash_for(processed, caller.permissions);
+      json raw = raw_or_empty(id, caller.permissions);
+      return html_response(200, render_page({report_title(id, shown), NavItem::kNone, {}},
+                                            render_report(id, shown, raw, caller.permissions)));
     });
   }
 
@@ -270,7 +275,7 @@ void WebApp::add_routes(http::Server& server) {
   // GETs carry no body; a small limit keeps one from holding a worker.
   constexpr uint64_t kNoBody = 1024;
 
-  server.route({"GET", std::string(kReportPrefix), kNoBody,
+  server.route(http::Access::by_permission(), {"GET", std::string(kReportPrefix), kNoBody,
                 [im](const http::Request& req) -> http::Reply {
                   std::string_view given = id_from_path(req.path, kReportPrefix);
                   std::string why;
@@ -280,11 +285,11 @@ void WebApp::add_routes(http::Server& server) {
                   if (given.starts_with("bp-") || req.path.ends_with('/')) {
                     return redirect(std::string(kReportPrefix) + id->str());
                   }
-                  return deferred([im, id = *id] { return im->report_page(id); });
+                  return im->caller_auth.page(req, [im, id = *id](const Caller& caller) { return im->report_page(id, caller); });
                 },
                 true});
 
-  server.route({"GET", std::string(kStatusPrefix), kNoBody,
+  server.route(http::Access::open(), {"GET", std::string(kStatusPrefix), kNoBody,
                 [im](const http::Request& req) -> http::Reply {
                   std::string why;
                   auto id = CrashId::parse(id_from_path(req.path, kStatusPrefix), &why);
@@ -304,19 +309,19 @@ void WebApp::add_routes(http::Server& server) {
     return *id;
   };
 
-  // The Auth-Token is checked first (web/api_auth.h), then the parameters.
-  server.route({"GET", "/api/ProcessedCrash/", kNoBody, [im, api_id](const http::Request& req) -> http::Reply {
-                  return im->api_auth.answer(req, [im, id = api_id(req)](const Caller& caller) -> http::Response {
+  // The Auth-Token is checked first (web/caller_auth.h), then the parameters.
+  server.route(http::Access::by_permission(), {"GET", "/api/ProcessedCrash/", kNoBody, [im, api_id](const http::Request& req) -> http::Reply {
+                  return im->caller_auth.answer(req, [im, id = api_id(req)](const Caller& caller) -> http::Response {
                     if (const auto* error = std::get_if<http::Response>(&id)) return *error;
                     return im->processed_crash(std::get<CrashId>(id), caller);
                   });
                 }});
 
-  server.route({"GET", "/api/RawCrash/", kNoBody, [im, api_id](const http::Request& req) -> http::Reply {
+  server.route(http::Access::by_permission(), {"GET", "/api/RawCrash/", kNoBody, [im, api_id](const http::Request& req) -> http::Reply {
                   auto params = http::parse_query(req.query);
                   auto format = params.contains("format") ? params["format"] : std::string("meta");
                   auto name = params.contains("name") ? params["name"] : std::string();
-                  return im->api_auth.answer(req, [im, id = api_id(req), format, name](const Caller& caller) -> http::Response {
+                  return im->caller_auth.answer(req, [im, id = api_id(req), format, name](const Caller& caller) -> http::Response {
                     if (const auto* error = std::get_if<http::Response>(&id)) return *error;
                     if (format == "raw") return im->raw_dump(std::get<CrashId>(id), name, caller);
                     if (format != "meta") return json_field_error("format", "must be meta or raw");
@@ -331,11 +336,12 @@ void WebApp::add_routes(http::Server& server) {
   if (im->home_page) im->home_page->add_routes(server);  // exact "/"; the catch-all below keeps the rest
   im->status_page = std::make_unique<StatusPage>(&im->priority.queue());  // /status/ and /status
   im->status_page->add_routes(server);
+  im->sign_in.add_routes(server);
   add_api_docs_routes(server, im->index);  // /api/ and /api
-  add_reprocessing_routes(server, im->storage, im->priority.queue(), im->api_auth);  // POST /api/Reprocessing/, /api/PriorityJob/
+  add_reprocessing_routes(server, im->storage, im->priority.queue(), im->caller_auth);  // POST /api/Reprocessing/, /api/PriorityJob/
 
   for (const auto& asset : static_assets()) {
-    server.route({"GET", std::string(asset.path), kNoBody, [&asset](const http::Request&) -> http::Reply {
+    server.route(http::Access::open(), {"GET", std::string(asset.path), kNoBody, [&asset](const http::Request&) -> http::Reply {
                     http::Response r;
                     r.content_type = std::string(asset.content_type);
                     r.body = std::string(asset.body);
@@ -346,7 +352,7 @@ void WebApp::add_routes(http::Server& server) {
                   }});
   }
 
-  server.route({"GET", "/", kNoBody, [](const http::Request&) -> http::Reply { return not_found_page(); }, true});
+  server.route(http::Access::open(), {"GET", "/", kNoBody, [](const http::Request&) -> http::Reply { return not_found_page(); }, true});
 }
 
 }  // namespace bw::web

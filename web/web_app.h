@@ -20,12 +20,14 @@
 //                            upload_file_minidump; a name the crash lacks → 404 JSON), else 403.
 //      API errors as crash-stats answers them: 400 {"errors": {"crash_id": [...]}} for a missing or
 //      malformed id, 404 {"error": ...} for an unknown crash. A "bp-" prefix is accepted.
-//      Callers: every /api/ route takes an Auth-Token header (web/api_auth.h: checked first on the
+//      Callers: every /api/ route takes an Auth-Token header (web/caller_auth.h: checked first on the
 //      worker pool, 403 JSON when not valid, Cache-Control: private, no-store on answers to it).
 //   /api/SuperSearch/, /api/SuperSearchUnredacted/, /api/SuperSearchFields/, /api/TopCrashers/
 //                            with an index only: the JSON API over it (web/search_api.h).
 //   POST /api/Reprocessing/, POST /api/PriorityJob/   crash_ids to the reprocessing or priority
 //                            queue, for a token holding reprocess_crashes (web/reprocessing_api.h).
+//   /login/, /login/once/<secret>, POST /logout/, /profile/, POST /profile/tokens/[revoke/]
+//                            signing in and the user's own tokens (web/sign_in_pages.h).
 //   /static/<name>.<hash>.<ext>   the embedded stylesheet and scripts (web/static_assets.h),
 //                            cached for a year.
 //   /                        with an index: the home page (web/home_page.h; exact path only).
@@ -34,10 +36,11 @@
 //                            symbols service's /symbols/ (web/symbols_service.h), the pages of
 //                            search, top crashers, signature and status (their own headers), /api/.
 //
-// Protected data (web/public_data.h): pages are always anonymous (sign-in is not built; they
-// ignore Auth-Token): nothing protected is ever shown on them: not url, email, user_comments, an
-// annotation not on the public allowlist, nor a dump. The API shows those only to a caller whose
-// token holds the permission.
+// Protected data (web/public_data.h): pages know their caller by the session cookie only (they
+// ignore Auth-Token). The report page shows protected fields and annotations to a signed-in
+// caller holding view_pii and links the dump for view_rawdump; every other page shows public data
+// to everyone. The API shows protected data only to a caller (token or session) holding the
+// permission (web/caller_auth.h).
 //
 // Ownership and threads: borrows `storage` and `queue`, which must outlive the WebApp; the
 // http::Server it adds routes to must be stopped before the WebApp is destroyed. Route handlers
@@ -57,15 +60,18 @@
 #include "index/crash_index.h"
 #include "queue/crash_queue.h"
 #include "storage/crash_storage.h"
-#include "web/api_auth.h"
+#include "web/caller_auth.h"
 #include "web/priority_requests.h"
 #include "web/public_data.h"
+#include "web/sign_in_pages.h"
 
 namespace bw::web {
 
 struct WebOptions {
   std::vector<std::string> public_annotations;  // web.public_annotations: added to the default allowlist
   PriorityRequests::Options priority;           // once a minute per crash, 10,000 crashes remembered
+  SignInOptions sign_in;                        // web.session_lifetime, web.secure_cookies, ...
+  RateLimits rate_limits;                       // none unless configured (serve: web.*_per_minute)
 
   static WebOptions from_config(const Config& config);
 };

@@ -10,19 +10,12 @@
 #include <sstream>
 
 #include "auth/auth_store.h"
+#include "core/timestamp.h"
+#include "web/sign_in_pages.h"
 #include "cli/command.h"
 
 namespace bw::cli {
 namespace {
-
-std::string day_of(std::chrono::system_clock::time_point t) {
-  std::time_t s = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&s, &tm);
-  std::ostringstream out;
-  out << std::put_time(&tm, "%Y-%m-%d");
-  return out.str();
-}
 
 std::string joined(const auth::PermissionSet& permissions) {
   std::string out;
@@ -67,9 +60,12 @@ void with_store(SharedOptions& shared, F&& body) {
   }
 }
 
+void add_link_command(CLI::App& user, SharedOptions& shared);
+
 void add_user_commands(CLI::App& admin, SharedOptions& shared) {
-  auto* user = admin.add_subcommand("user", "accounts: add, list, disable, enable, grant, revoke, password");
+  auto* user = admin.add_subcommand("user", "accounts: add, list, disable, enable, grant, revoke, password, link");
   user->require_subcommand(1);
+  add_link_command(*user, shared);
 
   struct AddFlags {
     std::string name, password_file;
@@ -98,7 +94,7 @@ void add_user_commands(CLI::App& admin, SharedOptions& shared) {
                 << "permissions\n";
       for (const auto& u : store.list_users()) {
         std::cout << std::setw(32) << u.name << std::setw(10) << (u.disabled ? "disabled" : "enabled") << std::setw(12)
-                  << day_of(u.created) << joined(u.permissions) << "\n";
+                  << iso_day(u.created) << joined(u.permissions) << "\n";
       }
     });
   });
@@ -155,6 +151,29 @@ void add_user_commands(CLI::App& admin, SharedOptions& shared) {
   });
 }
 
+void add_link_command(CLI::App& user, SharedOptions& shared) {
+  struct LinkFlags {
+    std::string name;
+    int hours = 24;
+  };
+  auto l = std::make_shared<LinkFlags>();
+  auto* link = user.add_subcommand("link", "a one-time sign-in link for a user (printed alone on the last line)");
+  shared.add_to(*link);
+  link->add_option("name", l->name, "user name")->required();
+  link->add_option("--hours", l->hours, "how long the link works (it works once)")->check(CLI::Range(1, 720));
+  link->callback([&shared, l] {
+    Config config = shared.load_and_init_logging();
+    auto store = auth::open_auth_store(config);
+    try {
+      std::string path = web::signin_link_path(*store, l->name, std::chrono::hours(l->hours));
+      std::cout << "open it on the site, once, within " << l->hours << " h:\n"
+                << "http://" << config.get_string("server", "listen") << path << "\n";
+    } catch (const auth::AuthError& e) {
+      throw CommandFailed(2, e.what());
+    }
+  });
+}
+
 void add_token_commands(CLI::App& admin, SharedOptions& shared) {
   auto* token = admin.add_subcommand("token", "API tokens (Auth-Token header): create, list, revoke");
   token->require_subcommand(1);
@@ -176,7 +195,7 @@ void add_token_commands(CLI::App& admin, SharedOptions& shared) {
     with_store(shared, [&](auth::AuthStore& store) {
       auto made = store.create_token(c->user, c->label, permissions, c->days, std::chrono::system_clock::now());
       std::cout << "token " << made.info.id << " for " << made.info.user << " with " << joined(made.info.permissions)
-                << ", expires " << day_of(made.info.expires) << " (shown only now):\n"
+                << ", expires " << iso_day(made.info.expires) << " (shown only now):\n"
                 << made.secret << "\n";
     });
   });
@@ -195,7 +214,7 @@ void add_token_commands(CLI::App& admin, SharedOptions& shared) {
       for (const auto& t : tokens) {
         std::string state = t.revoked ? "revoked" : (now >= t.expires ? "expired" : "valid");
         std::cout << std::setw(6) << t.id << std::setw(24) << t.user << std::setw(11) << (t.shown_prefix + "…")
-                  << std::setw(9) << state << std::setw(12) << day_of(t.expires) << std::setw(40)
+                  << std::setw(9) << state << std::setw(12) << iso_day(t.expires) << std::setw(40)
                   << joined(t.permissions) << t.label << "\n";
       }
     });

@@ -18,7 +18,7 @@
 #include "processor/processor.h"
 #include "storage/factory.h"
 #include "symbols/symbol_supplier.h"
-#include "web/api_auth.h"
+#include "web/caller_auth.h"
 #include "web/symbols_service.h"
 #include "web/web_app.h"
 
@@ -77,6 +77,13 @@ void register_serve_command(CLI::App& app, SharedOptions& shared) {
     retention.start(std::chrono::minutes(1), std::chrono::hours(1));
     std::cout << "breakwater serving on http://" << server.address()
               << "/ (crash reports at /report/index/<crash id>; submit crashes to /submit)" << std::endl;
+    // The first start makes an admin account; its one-time link goes to the terminal, not the log.
+    if (accounts.owned) {
+      if (auto link = web::first_start_admin_link(*accounts.owned)) {
+        std::cout << "first start: an admin account was made; sign in with this link (it works once, for 24 hours):\n"
+                  << "  http://" << server.address() << *link << std::endl;
+      }
+    }
     signals.wait();
     server.stop();
     mover.stop();

@@ -13,7 +13,7 @@
 #include "queue/crash_queue.h"
 #include "storage/factory.h"
 #include "symbols/symbol_supplier.h"
-#include "web/api_auth.h"
+#include "web/caller_auth.h"
 #include "web/symbols_service.h"
 #include "web/web_app.h"
 

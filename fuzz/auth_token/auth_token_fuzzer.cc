@@ -1,5 +1,5 @@
 // The Auth-Token header path on hostile bytes: whatever a client puts in the header goes, as the
-// web app passes it, through ApiAuth::check (web/api_auth.h) to AuthStore::check_token on a real
+// web app passes it, through CallerAuth::check (web/caller_auth.h) to AuthStore::check_token on a real
 // SQLite account store in a temporary folder, which holds a valid token, a revoked one, an
 // expired one and one of a disabled user. Every input must be answered without a crash or an
 // escaping exception: accepted only when it is exactly a valid token (with that token's
@@ -29,7 +29,7 @@
 #include "auth/sqlite_auth_store.h"
 #include "core/log.h"
 #include "core/temp_dir.h"
-#include "web/api_auth.h"
+#include "web/caller_auth.h"
 
 namespace {
 
@@ -49,13 +49,13 @@ struct Harness {
     expired = store->create_token("fuzz", "expired", {}, 1, now - std::chrono::hours(48)).secret;
     disabled = store->create_token("gone", "disabled", {}, 90, now).secret;
     store->set_disabled("gone", true);
-    auth = std::make_unique<bw::web::ApiAuth>(bw::web::Accounts{store.get(), "no store"});
+    auth = std::make_unique<bw::web::CallerAuth>(bw::web::Accounts{store.get(), "no store"});
   }
 
   bw::test_support::TempDir dir;
   std::unique_ptr<bw::auth::AuthStore> store;
   std::string valid, revoked, expired, disabled;
-  std::unique_ptr<bw::web::ApiAuth> auth;
+  std::unique_ptr<bw::web::CallerAuth> auth;
 };
 
 Harness& harness() {
