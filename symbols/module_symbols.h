@@ -122,6 +122,37 @@ struct SourceStamp {
 // The stamp of an existing file; nullopt if it cannot be stat'ed.
 std::optional<SourceStamp> stamp_of(const std::filesystem::path& sym_file);
 
+// What check_sym_file found: what ModuleSymbols::parse_file would say of the same file.
+struct SymCheck {
+  ModuleInfo info{};       // the MODULE and INFO CODE_ID records (debug_id empty: no MODULE record)
+  uint64_t lines = 0;      // as ParseStats::lines
+  uint64_t bad_lines = 0;  // as ParseStats::bad_lines
+  std::vector<std::string> first_errors{};  // as ParseStats::first_errors
+  bool is_corrupt() const { return bad_lines > 0; }
+};
+
+// Checks a .sym file without building its compact form: the parser's check-only pass, for deciding
+// whether a file is acceptable (SymbolStore::add checks every stored or uploaded .sym with it).
+//
+// Promises: the verdict ModuleSymbols::parse_file gives the same file. info equals its info();
+// lines, bad_lines and first_errors equal its stats() (every line goes through the same parsing
+// code, a Builder whose tables are counters; only storing records is left out). The records
+// dropped as duplicates or overlaps are not counted: finding them needs the sorted tables, and they
+// never make a file corrupt.
+// Memory: a 1 MiB read buffer; a line split across two reads is held whole while it is joined (so
+// the longest such line: at most the parser's 64 MiB line limit; a longer line is counted bad and
+// skipped as the parser does); one record's fields. Nothing grows with the number of records or
+// the file's size: a file of any size with lines of ordinary length costs about 1 MiB. One
+// exception, which no file of 4 GiB or less can reach: the compact form keeps its strings in one
+// table of at most 4 GiB ("string table full" past it), where repeated FILE / INLINE_ORIGIN names,
+// CFI rules and STACK WIN programs are kept once. Whether a string overflows it depends on which
+// strings repeat, which this pass does not keep; so it counts their bytes with repeats, and when
+// that count passes 4 GiB it gets the verdict from a full parse_file (memory as parse_file's).
+// Thread safety: no shared state; any number of calls at once.
+// Errors: nullopt with *error set only when the file cannot be opened or read (parse_file's
+// messages); bad content is counted in bad_lines, never an error.
+std::optional<SymCheck> check_sym_file(const std::filesystem::path& path, std::string* error);
+
 class ModuleSymbols {
  public:
   // Parses .sym text (the whole file). Bad lines are counted, never fatal.

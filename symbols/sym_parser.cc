@@ -1,6 +1,8 @@
 // The .sym parser: one pass over the text, line by line, appending records to the arrays that
 // become the compact form (compact_format.h, os_array.h); then sorting, de-duplication and
 // overlap resolution in place. Line records, most of any file, have a one-pass fast path.
+// The same Builder, with its tables replaced by counters, is the check-only pass (check_sym_file):
+// every line goes through the same code, nothing is stored.
 //
 // Record syntax follows Breakpad's symbol_files.md. Numbers: addresses, sizes and parameter sizes
 // are hex without 0x; line numbers, FILE / INLINE_ORIGIN ids and inline depths are decimal. A
@@ -13,7 +15,9 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -114,6 +118,42 @@ class Interner {
   OsArray<char> blob_;
   OsArray<StrRef> entries_;
   std::vector<uint64_t> slots_;  // 0 = empty
+};
+
+// The check-only pass's stand-in for the Interner: keeps no string, counts their bytes to tell
+// when the Interner would refuse one for passing 4 GiB ("string table full"). Appended strings
+// (FUNC and PUBLIC names) are stored whole by the Interner; interned ones once per distinct string,
+// which needs the table this pass does not keep, so they are counted with repeats: an upper bound
+// of the blob. While that bound stays within 4 GiB the Interner cannot have refused a string
+// either, so the answer is exact; once it passes, undecided() is true and the caller must decide
+// another way. Every string is part of a line, so a file of at most 4 GiB never gets there.
+class StringBudget {
+ public:
+  bool append(std::string_view s, StrRef*) { return add(s.size()); }
+  bool intern(std::string_view s, StrRef*) { return add(s.size()); }
+  bool undecided() const { return undecided_; }
+
+ private:
+  bool add(size_t n) {
+    if (n > 0xffffffffu) return false;  // refused by the Interner whatever else it holds
+    if (bytes_ + n > 0xffffffffull) undecided_ = true;
+    else bytes_ += n;
+    return true;
+  }
+
+  uint64_t bytes_ = 0;
+  bool undecided_ = false;
+};
+
+// The check-only pass's stand-in for an OsArray: counts the records, keeps none.
+template <typename T>
+class CountOnly {
+ public:
+  void push_back(const T&) { ++size_; }
+  size_t size() const { return size_; }
+
+ private:
+  size_t size_ = 0;
 };
 
 // Splits off the next space- or tab-separated token.
@@ -222,7 +262,14 @@ inline bool scan_space(const char*& p, const char* end) {
   return true;
 }
 
+// kKeep: builds the compact form (ModuleSymbols::parse*). !kKeep: the check-only pass
+// (check_sym_file): the tables are counters and the string blob a byte count, so every line is
+// read and judged by the same code while memory does not grow with the file.
+template <bool kKeep>
 class Builder {
+  template <typename T>
+  using Table = std::conditional_t<kKeep, OsArray<T>, CountOnly<T>>;
+
  public:
   void add_line(std::string_view line) {
     ++stats_.lines;
@@ -257,6 +304,19 @@ class Builder {
 
   std::shared_ptr<const ModuleSymbols> finish();
 
+  // The check-only pass's verdict (!kKeep): the MODULE / INFO CODE_ID records and the line counts.
+  SymCheck check_result() {
+    static_assert(!kKeep);
+    SymCheck out;
+    out.info = std::move(info_);
+    out.lines = stats_.lines;
+    out.bad_lines = stats_.bad_lines;
+    out.first_errors = std::move(stats_.first_errors);
+    return out;
+  }
+  // !kKeep: whether "string table full" could not be ruled out (StringBudget).
+  bool strings_undecided() const { return strings_.undecided(); }
+
  private:
   void bad(const char* why) {
     ++stats_.bad_lines;
@@ -288,7 +348,7 @@ class Builder {
     return nullptr;  // other INFO records (GENERATOR...) carry nothing we use
   }
 
-  const char* on_named(std::string_view rest, OsArray<Named>& table, const char* bad_why) {
+  const char* on_named(std::string_view rest, Table<Named>& table, const char* bad_why) {
     uint32_t id;
     if (!parse_dec32(next_token(rest), &id)) return bad_why;
     std::string_view name = rest_of_line(rest);
@@ -353,11 +413,16 @@ class Builder {
     return nullptr;
   }
 
-  // The function being read is complete: put its lines in order (dropping overlaps, the first
-  // kept wins, as Breakpad's range map does) and store it.
+  // The function being read is complete.
   void close_function() {
     if (!in_func_) return;
     in_func_ = false;
+    if constexpr (kKeep) store_function();  // nothing it does can make a line bad
+  }
+
+  // Puts the closed function's lines in order (dropping overlaps, the first kept wins, as
+  // Breakpad's range map does) and stores it.
+  void store_function() {
     if (cur_lines_unordered_) {
       Line* run = lines_.data() + cur_.first_line;
       size_t n = cur_.line_count;
@@ -395,6 +460,10 @@ class Builder {
   }
 
   void add_line_record(uint64_t address, uint64_t size, uint32_t line, uint32_t file) {
+    if constexpr (kKeep) store_line_record(address, size, line, file);  // never makes the line bad
+  }
+
+  void store_line_record(uint64_t address, uint64_t size, uint32_t line, uint32_t file) {
     if (size == 0 || address < cur_.address || address - cur_.address >= cur_.size) {
       ++stats_.dropped_records;  // empty, or outside its function: no lookup can reach it
       return;
@@ -570,17 +639,17 @@ class Builder {
   ModuleInfo info_;
   bool have_module_ = false;
   ParseStats stats_;
-  Interner strings_;
-  OsArray<Func> funcs_;  // in file order until finish()
-  OsArray<Line> lines_;  // each function's lines are one run, in order once it is closed
-  OsArray<Public> publics_;
-  OsArray<Named> files_;
-  OsArray<Named> origins_;
-  OsArray<Inline> inlines_;
-  OsArray<InlineRange> inline_ranges_;
-  OsArray<CfiInit> cfi_inits_;
-  OsArray<CfiDelta> cfi_deltas_;
-  OsArray<Win> wins_;
+  std::conditional_t<kKeep, Interner, StringBudget> strings_;
+  Table<Func> funcs_;  // in file order until finish()
+  Table<Line> lines_;  // each function's lines are one run, in order once it is closed
+  Table<Public> publics_;
+  Table<Named> files_;
+  Table<Named> origins_;
+  Table<Inline> inlines_;
+  Table<InlineRange> inline_ranges_;
+  Table<CfiInit> cfi_inits_;
+  Table<CfiDelta> cfi_deltas_;
+  Table<Win> wins_;
   bool in_func_ = false;     // the last FUNC was valid: cur_ is open and takes lines and INLINEs
   Func cur_;                 // stored by close_function()
   uint64_t cur_line_end_ = 0;  // end of cur_'s last line, while they come in order
@@ -647,7 +716,9 @@ uint64_t drop_overlaps(OsArray<T>& arr) {
   return dropped;
 }
 
-std::shared_ptr<const ModuleSymbols> Builder::finish() {
+template <bool kKeep>
+std::shared_ptr<const ModuleSymbols> Builder<kKeep>::finish() {
+  static_assert(kKeep);
   close_function();
   Arrays a;
   // The string index is only needed while parsing: drop it before the arrays are assembled.
@@ -750,7 +821,7 @@ std::shared_ptr<const ModuleSymbols> Builder::finish() {
 }  // namespace
 
 std::shared_ptr<const ModuleSymbols> ModuleSymbols::parse(std::string_view text) {
-  Builder b;
+  Builder<true> b;
   while (!text.empty()) {
     size_t nl = text.find('\n');
     std::string_view line = text.substr(0, nl);
@@ -765,16 +836,19 @@ namespace {
 
 // Feeds the blocks `read` returns (0 at the end, -1 on error with *error set) to a Builder line
 // by line; a line split across blocks is joined, an over-long one is counted bad and skipped.
-template <typename Read>
-std::shared_ptr<const ModuleSymbols> parse_blocks(Read read, std::string* error) {
-  Builder b;
-  constexpr size_t kBlock = size_t{4} << 20;
-  std::unique_ptr<char[]> block(new char[kBlock]);
-  std::string partial;       // a line split across blocks
+// Whether a line is over-long does not depend on the block size (block_size <= kMaxLineLength):
+// a line within one block is shorter than the block, and a joined one is measured whole.
+// False on a read error.
+template <typename B, typename Read>
+bool feed_blocks(B& b, Read read, size_t block_size, std::string* error) {
+  std::unique_ptr<char[]> block(new char[block_size]);
+  // A line split across blocks. Grown in place (mremap past 256 KiB) and given back when done, so
+  // a long line costs its length once, and only while it is read.
+  OsArray<char> partial;
   bool skipping = false;     // inside an over-long line
   for (;;) {
-    ssize_t n = read(block.get(), kBlock, error);
-    if (n < 0) return nullptr;
+    ssize_t n = read(block.get(), block_size, error);
+    if (n < 0) return false;
     if (n == 0) break;
     std::string_view data(block.get(), static_cast<size_t>(n));
     while (!data.empty()) {
@@ -786,7 +860,7 @@ std::shared_ptr<const ModuleSymbols> parse_blocks(Read read, std::string* error)
             partial.clear();
             b.bad_line("line too long");
           } else {
-            partial.append(data);
+            partial.append(data.data(), data.size());
           }
         }
         break;
@@ -801,8 +875,8 @@ std::shared_ptr<const ModuleSymbols> parse_blocks(Read read, std::string* error)
         if (partial.size() + line.size() > kMaxLineLength) {
           b.bad_line("line too long");
         } else {
-          partial.append(line);
-          b.add_line(partial);
+          partial.append(line.data(), line.size());
+          b.add_line(std::string_view(partial.data(), partial.size()));
         }
         partial.clear();
       } else {
@@ -810,43 +884,75 @@ std::shared_ptr<const ModuleSymbols> parse_blocks(Read read, std::string* error)
       }
     }
   }
-  if (!partial.empty()) b.add_line(partial);
-  return b.finish();
+  if (!partial.empty()) b.add_line(std::string_view(partial.data(), partial.size()));
+  return true;
+}
+
+constexpr size_t kParseBlock = size_t{4} << 20;
+constexpr size_t kCheckBlock = size_t{1} << 20;
+
+// Opens a .sym for streaming; -1 with *error set when it cannot be opened.
+int open_sym(const std::filesystem::path& path, std::string* error) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (error) *error = "cannot open " + path.string() + ": " + std::strerror(errno);
+    return -1;
+  }
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  return fd;
+}
+
+// feed_blocks' reader for a plain file.
+auto fd_reader(int fd, const std::filesystem::path& path) {
+  return [fd, &path](char* buf, size_t size, std::string* why) -> ssize_t {
+    for (;;) {
+      ssize_t n = ::read(fd, buf, size);
+      if (n >= 0) return n;
+      if (errno == EINTR) continue;
+      if (why) *why = "cannot read " + path.string() + ": " + std::strerror(errno);
+      return -1;
+    }
+  };
 }
 
 }  // namespace
 
 std::shared_ptr<const ModuleSymbols> ModuleSymbols::parse_file(const std::filesystem::path& path,
                                                                std::string* error) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (error) *error = "cannot open " + path.string() + ": " + std::strerror(errno);
-    return nullptr;
-  }
-  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-  auto parsed = parse_blocks(
-      [&](char* buf, size_t size, std::string* why) -> ssize_t {
-        for (;;) {
-          ssize_t n = ::read(fd, buf, size);
-          if (n >= 0) return n;
-          if (errno == EINTR) continue;
-          if (why) *why = "cannot read " + path.string() + ": " + std::strerror(errno);
-          return -1;
-        }
-      },
-      error);
+  int fd = open_sym(path, error);
+  if (fd < 0) return nullptr;
+  Builder<true> b;
+  bool read = feed_blocks(b, fd_reader(fd, path), kParseBlock, error);
   ::close(fd);
-  return parsed;
+  return read ? b.finish() : nullptr;
+}
+
+std::optional<SymCheck> check_sym_file(const std::filesystem::path& path, std::string* error) {
+  int fd = open_sym(path, error);
+  if (fd < 0) return std::nullopt;
+  Builder<false> b;
+  bool read = feed_blocks(b, fd_reader(fd, path), kCheckBlock, error);
+  ::close(fd);
+  if (!read) return std::nullopt;
+  if (b.strings_undecided()) {
+    // Over 4 GiB of strings counted with repeats: only the real string table can tell whether one
+    // overflowed it (module_symbols.h, check_sym_file).
+    auto parsed = ModuleSymbols::parse_file(path, error);
+    if (!parsed) return std::nullopt;
+    SymCheck out;
+    out.info = parsed->info();
+    out.lines = parsed->stats().lines;
+    out.bad_lines = parsed->stats().bad_lines;
+    out.first_errors = parsed->stats().first_errors;
+    return out;
+  }
+  return b.check_result();
 }
 
 std::shared_ptr<const ModuleSymbols> ModuleSymbols::parse_gzip_file(const std::filesystem::path& path,
                                                                     std::string* error) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (error) *error = "cannot open " + path.string() + ": " + std::strerror(errno);
-    return nullptr;
-  }
-  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  int fd = open_sym(path, error);
+  if (fd < 0) return nullptr;
   gzFile gz = gzdopen(fd, "rb");  // owns fd from here on
   if (!gz) {
     ::close(fd);
@@ -855,7 +961,9 @@ std::shared_ptr<const ModuleSymbols> ModuleSymbols::parse_gzip_file(const std::f
   }
   gzbuffer(gz, 1 << 20);
   bool header_checked = false;
-  auto parsed = parse_blocks(
+  Builder<true> b;
+  bool read = feed_blocks(
+      b,
       [&](char* buf, size_t size, std::string* why) -> ssize_t {
         int n = gzread(gz, buf, static_cast<unsigned>(std::min<size_t>(size, 1u << 30)));
         if (!header_checked) {
@@ -876,9 +984,9 @@ std::shared_ptr<const ModuleSymbols> ModuleSymbols::parse_gzip_file(const std::f
         }
         return 0;
       },
-      error);
+      kParseBlock, error);
   gzclose(gz);
-  return parsed;
+  return read ? b.finish() : nullptr;
 }
 
 std::optional<ModuleInfo> parse_module_record(std::string_view rest) {

@@ -326,19 +326,19 @@ StoreResult SymbolStore::add(const fs::path& sym_file, std::string_view claimed)
   r.sha256 = hash_fd(in.get(), &why);
   if (r.sha256.empty()) return refuse(sym_file.string() + ": " + why);
 
-  // Parse the very file that is open (not whatever the name points at by now).
+  // Check the very file that is open (not whatever the name points at by now), with the parser's
+  // check-only pass: the verdict of a full parse without building the module (bounded memory).
   std::string parse_error;
-  auto parsed = ModuleSymbols::parse_file("/proc/self/fd/" + std::to_string(in.get()), &parse_error);
-  if (!parsed) return refuse(sym_file.string() + ": " + parse_error);
-  r.module = parsed->info();
-  if (parsed->info().debug_id.empty()) return refuse("no MODULE record");
-  if (parsed->is_corrupt()) {
-    const auto& stats = parsed->stats();
-    std::string first = stats.first_errors.empty() ? "" : " (" + stats.first_errors.front() + ")";
-    return refuse("not a valid .sym file: " + std::to_string(stats.bad_lines) + " bad line" +
-                  (stats.bad_lines == 1 ? "" : "s") + first);
+  auto checked = check_sym_file("/proc/self/fd/" + std::to_string(in.get()), &parse_error);
+  if (!checked) return refuse(sym_file.string() + ": " + parse_error);
+  r.module = checked->info;
+  if (r.module.debug_id.empty()) return refuse("no MODULE record");
+  if (checked->is_corrupt()) {
+    std::string first = checked->first_errors.empty() ? "" : " (" + checked->first_errors.front() + ")";
+    return refuse("not a valid .sym file: " + std::to_string(checked->bad_lines) + " bad line" +
+                  (checked->bad_lines == 1 ? "" : "s") + first);
   }
-  ModuleKey module_key{parsed->info().debug_file, parsed->info().debug_id, "", ""};
+  ModuleKey module_key{r.module.debug_file, r.module.debug_id, "", ""};
   std::string module_rel = store_relative_path(module_key, &why);
   if (module_rel.empty()) return refuse("the MODULE record's identity is unusable: " + why);
   module_rel.resize(module_rel.size() - 3);
@@ -346,7 +346,6 @@ StoreResult SymbolStore::add(const fs::path& sym_file, std::string_view claimed)
     return refuse("the MODULE record says " + module_rel + ", not " + claimed_path);
   }
   r.path = module_rel;
-  parsed.reset();  // the parsed form can be large: not kept while compressing
 
   fs::path final_file = dir_ / (r.path + ".gz");
   auto same_as_stored = [&] { return stored_sha256(final_file) == r.sha256; };

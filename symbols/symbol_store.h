@@ -18,8 +18,10 @@
 // other tools read the store through the HTTP route, not as a Breakpad symbol folder.
 //
 // What add() promises:
-// - Before a file becomes visible it is checked: it parses with the project's .sym parser with no
-//   bad line, it has a MODULE record, and that record's debug file and debug id make a usable
+// - Before a file becomes visible it is checked: it passes the project's .sym parser with no bad
+//   line (check_sym_file, module_symbols.h: a full parse's verdict without building the module,
+//   about 1 MiB of memory for a file of any size with ordinary lines), it has a MODULE record,
+//   and that record's debug file and debug id make a usable
 //   identity (validated by symbol_relative_path, the suppliers' own check) which, when the file
 //   arrived under a path ("<debug_file>/<debug_id>/<name>.sym": a folder laid out as a symbol
 //   store, later a zip entry), is the identity of that path (debug id compared without case).
@@ -30,7 +32,7 @@
 // - The same content again is kSkipped (nothing written); other content under a stored key
 //   replaces it (kReplaced). Adds of one key are serialized by an flock on its folder, across
 //   threads and processes, so of two identical concurrent adds one is kAdded, the other kSkipped.
-// - The input is read three times (hash, parse, compress) and must not change meanwhile: a file
+// - The input is read three times (hash, check, compress) and must not change meanwhile: a file
 //   whose hash differs at the end is refused.
 //
 // Thread safety: every method may be called from any number of threads and processes at once.

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Symbol upload throughput: a zip of many .sym files, about SIZE_MB of .sym text (make_upload_zip.py:
 # copies of the corpus under their own debug ids), sent with `breakwater symbols upload` to a real
-# `breakwater serve` on loopback (HTTP, streamed to disk, inflated, hashed, parsed, gzip'd into the
+# `breakwater serve` on loopback (HTTP, streamed to disk, inflated, hashed, checked, gzip'd into the
 # store, fsync'd), against `unzip` of the same zip into a folder on the same disk (the baseline:
 # inflate and write only). Also the server's peak RSS (bodies and entries stream through fixed
-# buffers; each .sym is parsed whole to check it).
+# buffers; each .sym is checked by the parser's check-only pass, which keeps no records).
 # usage: bench/symbols/run_upload_bench.sh BUILD_DIR [RUNS] [SIZE_MB] [WORK_DIR]
 set -euo pipefail
 build="$(cd "${1:?build dir}" && pwd)"

@@ -5,6 +5,8 @@
 //                                        then of a probe of 16,000 lookups + CFI lookups spread over
 //                                        the module (which pays the lazy block checks it causes)
 //   symbols_bench verify CACHE FILE.sym  load, then check every block (what an eager check costs)
+//   symbols_bench check FILE.sym         the check-only pass (check_sym_file, what the symbol store
+//                                        runs before storing a file): wall and CPU time, peak RSS
 // Prints one line of key=value pairs; run_symbols_bench.sh repeats and takes medians.
 #include <sys/resource.h>
 
@@ -46,13 +48,30 @@ double cpu_seconds() {
 
 int main(int argc, char** argv) {
   using clock = std::chrono::steady_clock;
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: %s parse FILE.sym CACHE|- | load CACHE FILE.sym | verify CACHE FILE.sym\n",
+  if (argc != 4 && !(argc == 3 && std::strcmp(argv[1], "check") == 0)) {
+    std::fprintf(stderr,
+                 "usage: %s parse FILE.sym CACHE|- | load CACHE FILE.sym | verify CACHE FILE.sym | check FILE.sym\n",
                  argv[0]);
     return 2;
   }
   std::string mode = argv[1];
   std::string error;
+  if (mode == "check") {
+    double c0 = cpu_seconds();
+    auto t0 = clock::now();
+    auto checked = bw::symbols::check_sym_file(argv[2], &error);
+    auto t1 = clock::now();
+    double cpu = cpu_seconds() - c0;
+    if (!checked) {
+      std::fprintf(stderr, "%s\n", error.c_str());
+      return 1;
+    }
+    std::printf("mode=check seconds=%.3f cpu_seconds=%.3f peak_rss_mb=%.1f lines=%llu bad_lines=%llu\n",
+                std::chrono::duration<double>(t1 - t0).count(), cpu, peak_rss_mb(),
+                static_cast<unsigned long long>(checked->lines),
+                static_cast<unsigned long long>(checked->bad_lines));
+    return 0;
+  }
   if (mode == "parse") {
     double c0 = cpu_seconds();
     auto t0 = clock::now();
