@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/fs_util.h"
 #include "core/temp_dir.h"
 #include "symbols/module_symbols.h"
 
@@ -27,13 +28,6 @@ std::vector<fs::path> every_corpus_sym() {
   }
   std::sort(out.begin(), out.end());
   return out;
-}
-
-std::string read_all(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 // Runs both over `file`, expects the same verdict, and returns the check's.
@@ -91,7 +85,7 @@ TEST(SymCheck, DamagedCorpusFilesGetTheFullParsesVerdict) {
   TempDir dir;
   size_t damaged_files = 0;
   for (const auto& f : every_corpus_sym()) {
-    std::string text = read_all(f);
+    std::string text = bw::fs::read_file(f);
     std::string out;
     out.reserve(text.size());
     size_t pos = 0, line = 0, replaced = 0;

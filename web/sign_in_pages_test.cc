@@ -10,6 +10,7 @@
 
 #include "auth/secrets.h"
 #include "auth/sqlite_auth_store.h"
+#include "web/html.h"
 #include "web/marked_site_test_support.h"
 
 namespace bw::web {
@@ -36,18 +37,7 @@ std::string hidden_value(const std::string& page, const std::string& name) {
 
 std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields) {
   std::string out;
-  for (const auto& [k, v] : fields) {
-    out += (out.empty() ? "" : "&") + k + "=";
-    for (unsigned char c : v) {
-      if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
-        out += static_cast<char>(c);
-      } else {
-        char buf[4];
-        std::snprintf(buf, sizeof buf, "%%%02X", c);
-        out += buf;
-      }
-    }
-  }
+  for (const auto& [k, v] : fields) out += (out.empty() ? "" : "&") + k + "=" + html::encode_component(v);
   return out;
 }
 
