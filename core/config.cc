@@ -6,6 +6,8 @@
 #include <charconv>
 #include <sstream>
 
+#include "core/ascii.h"
+
 extern char** environ;
 
 namespace bw {
@@ -45,8 +47,7 @@ std::pair<double, std::string> number_and_unit(std::string_view text, const char
   if (ec != std::errc() || p != t.data() + i) {
     throw std::invalid_argument(std::string("not a ") + what + ": '" + std::string(text) + "'");
   }
-  std::string unit = trim(std::string_view(t).substr(i));
-  for (auto& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string unit = ascii_lowered(trim(std::string_view(t).substr(i)));
   return {number, unit};
 }
 

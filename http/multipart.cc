@@ -3,17 +3,13 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/ascii.h"
+
 namespace bw::http {
 namespace {
 
 constexpr size_t kMaxBoundary = 200;
 constexpr size_t kMaxPadding = 256;  // transport padding allowed after a delimiter
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -33,13 +29,13 @@ std::optional<std::string> MediaType::param(std::string_view name) const {
 MediaType parse_media_type(std::string_view value) {
   MediaType out;
   size_t i = value.find(';');
-  out.type = lower(trim(value.substr(0, i)));
+  out.type = ascii_lowered(trim(value.substr(0, i)));
   while (i != std::string_view::npos && i < value.size()) {
     ++i;  // past ';'
     while (i < value.size() && (value[i] == ' ' || value[i] == '\t')) ++i;
     size_t eq = i;
     while (eq < value.size() && value[eq] != '=' && value[eq] != ';') ++eq;
-    std::string name = lower(trim(value.substr(i, eq - i)));
+    std::string name = ascii_lowered(trim(value.substr(i, eq - i)));
     if (eq >= value.size() || value[eq] == ';') {
       i = eq < value.size() ? eq : std::string_view::npos;
       continue;  // a parameter without a value: skipped
@@ -97,7 +93,7 @@ void MultipartParser::parse_headers(std::string_view block) {
     }
     auto colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0) throw MultipartError("part header line without a name");
-    lines.emplace_back(lower(trim(line.substr(0, colon))), std::string(trim(line.substr(colon + 1))));
+    lines.emplace_back(ascii_lowered(trim(line.substr(0, colon))), std::string(trim(line.substr(colon + 1))));
   }
   for (const auto& [name, value] : lines) {
     if (name == "content-disposition") {
@@ -107,7 +103,7 @@ void MultipartParser::parse_headers(std::string_view block) {
     } else if (name == "content-type") {
       h.content_type = parse_media_type(value).type;
     } else if (name == "content-transfer-encoding" || name == "content-encoding") {
-      h.content_encoding = lower(value);
+      h.content_encoding = ascii_lowered(value);
     }
   }
   sink_.on_part_begin(h);

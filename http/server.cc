@@ -15,6 +15,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "core/ascii.h"
 #include "core/log.h"
 #include "core/metrics.h"
 
@@ -27,14 +28,6 @@ using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  }
-  return true;
-}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -448,9 +441,7 @@ class Session : public std::enable_shared_from_this<Session> {
       while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
       if (auto semi = item.find(';'); semi != std::string_view::npos) item = item.substr(0, semi);
       if (item.empty()) continue;
-      std::string lower(item);
-      for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      codings.push_back(std::move(lower));
+      codings.push_back(ascii_lowered(item));
     }
     for (size_t i = 0; i < codings.size(); ++i) {
       if (codings[i] == "chunked") {

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "core/ascii.h"
 #include "core/client_annotations.h"
 #include "core/crash_id.h"
 
@@ -152,8 +153,7 @@ json to_bool(const json& v) {
   }
   if (v.is_array()) return !v.empty();  // a list field read as "has any" (has_missing_symbols)
   if (v.is_string()) {
-    std::string t = trim(v.get_ref<const std::string&>());
-    for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string t = ascii_lowered(trim(v.get_ref<const std::string&>()));
     if (t == "1" || t == "true" || t == "yes") return true;
     if (t == "0" || t == "false" || t == "no") return false;
   }

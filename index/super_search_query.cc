@@ -9,6 +9,8 @@
 #include <map>
 #include <set>
 
+#include "core/ascii.h"
+
 namespace bw::index {
 namespace {
 
@@ -219,8 +221,7 @@ class Parser {
         return *us;
       }
       case FieldType::kBoolean: {
-        std::string t(text);
-        std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        std::string t = ascii_lowered(text);
         if (t == "true" || t == "1" || t == "yes") return true;
         if (t == "false" || t == "0" || t == "no") return false;
         fail(key, key + ": " + show(text) + " is not a boolean (true or false)");

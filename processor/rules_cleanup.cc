@@ -3,6 +3,7 @@
 #include <charconv>
 #include <set>
 
+#include "core/ascii.h"
 #include "core/client_annotations.h"
 #include "processor/rules.h"
 
@@ -171,8 +172,7 @@ std::optional<bool> to_boolean(const json& v) {
   if (v.is_boolean()) return v.get<bool>();
   if (v.is_number_integer() || v.is_number_unsigned()) return v.get<int64_t>() != 0;
   if (!v.is_string()) return std::nullopt;
-  std::string s = v.get<std::string>();
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::string s = ascii_lowered(v.get<std::string>());
   if (s == "1" || s == "true" || s == "yes") return true;
   if (s == "0" || s == "false" || s == "no" || s.empty()) return false;
   return std::nullopt;

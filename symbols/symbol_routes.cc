@@ -11,6 +11,7 @@
 #include <system_error>
 #include <utility>
 
+#include "core/ascii.h"
 #include "core/fs_util.h"
 #include "core/log.h"
 #include "symbols/symbol_supplier.h"
@@ -26,17 +27,6 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
 }
 
 // Calls `each` with every comma-separated element of a header value, trimmed, empty ones skipped.

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "core/ascii.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "symbols/sym_file_loader.h"
@@ -45,9 +46,7 @@ std::string_view base_name(std::string_view path) {
 std::string sym_file_name(std::string_view debug_file_base) {
   std::string name(debug_file_base);
   if (name.size() > 4) {
-    std::string ext = name.substr(name.size() - 4);
-    for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (ext == ".pdb") name.resize(name.size() - 4);
+    if (iequals(std::string_view(name).substr(name.size() - 4), ".pdb")) name.resize(name.size() - 4);
   }
   return name + ".sym";
 }

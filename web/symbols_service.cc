@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/ascii.h"
 #include "symbols/symbol_routes.h"
 #include "web/symbols_pages.h"
 #include "web/json_api.h"
@@ -15,20 +16,11 @@ namespace {
 
 constexpr size_t kMaxCredentials = 1024;
 
-bool starts_with_ignoring_case(std::string_view text, std::string_view prefix) {
-  if (text.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-    if (lower(text[i]) != lower(prefix[i])) return false;
-  }
-  return true;
-}
-
 // The token of an `Authorization: Basic` header: the password, or the user when the password is
 // empty; nullopt when there is no such header or it does not decode.
 std::optional<std::string> basic_auth_token(const http::Request& request) {
   const std::string* header = request.header("Authorization");
-  if (!header || !starts_with_ignoring_case(*header, "basic ") || header->size() > kMaxCredentials) return std::nullopt;
+  if (!header || !istarts_with(*header, "basic ") || header->size() > kMaxCredentials) return std::nullopt;
   std::string_view encoded = std::string_view(*header).substr(6);
   while (!encoded.empty() && encoded.front() == ' ') encoded.remove_prefix(1);
   while (!encoded.empty() && encoded.back() == ' ') encoded.remove_suffix(1);
