@@ -7,8 +7,10 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <sodium.h>
 
 #include "collector/submission.h"
+#include "core/ascii.h"
 #include "core/crash_id.h"
 #include "core/fs_util.h"
 #include "core/log.h"
@@ -45,6 +47,18 @@ CollectorOptions CollectorOptions::from_config(const Config& config) {
                                   : std::filesystem::path(staging);
   o.heartbeat_min_free = config.get_size("collector", "heartbeat_min_free");
   o.removed_fields = config.get_string_list("collector", "removed_fields");
+  for (const auto& entry : config.get_string_list("collector", "product_keys")) {
+    auto eq = entry.find('=');
+    std::string product = eq == std::string::npos ? "" : entry.substr(0, eq);
+    std::string key = eq == std::string::npos ? "" : entry.substr(eq + 1);
+    if (product.empty() || key.size() < 16 || key.size() > 256) {
+      throw ConfigError("config key 'collector.product_keys': each entry is PRODUCT=KEY with a key of 16 to 256 characters");
+    }
+    if (!o.product_keys.emplace(product, key).second) {
+      throw ConfigError("config key 'collector.product_keys': " + product + " is given twice");
+    }
+  }
+  o.require_product_key = config.get_bool("collector", "require_product_key");
   try {
     o.throttle_rules.clear();
     if (config.get_bool("collector", "throttle_accept_user_submitted")) o.throttle_rules = Throttler::user_submitted_rules();
@@ -70,9 +84,21 @@ struct Collector::Impl {
                  {{"reason", reason.empty() ? "storage_failure" : reason}})
         .inc();
   }
+  // The submission carries its product's key, or its product needs none.
+  bool has_product_key(const nlohmann::json& raw, const std::map<std::string, std::string>& query) const {
+    if (options.product_keys.empty() && !options.require_product_key) return true;
+    const auto* product = raw.contains("ProductName") && raw["ProductName"].is_string()
+                              ? raw["ProductName"].get_ptr<const std::string*>()
+                              : nullptr;
+    auto wanted = product ? options.product_keys.find(*product) : options.product_keys.end();
+    if (wanted == options.product_keys.end()) return !options.require_product_key;
+    auto given = query.find("key");
+    return given != query.end() && given->second.size() == wanted->second.size() &&
+           sodium_memcmp(given->second.data(), wanted->second.data(), wanted->second.size()) == 0;
+  }
+
   void count_throttle(ThrottleAction a) {
-    std::string label = to_string(a);
-    for (auto& c : label) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string label = ascii_lowered(to_string(a));
     metrics::Registry::global()
         .counter("bw_collector_throttle_results_total", "submissions by throttle result", {{"result", label}})
         .inc();
@@ -178,6 +204,12 @@ http::Response Collector::Impl::store(ParsedSubmission parsed, const http::Reque
       raw.erase(field);
       notes.push_back("removed " + field + " from raw crash");
     }
+  }
+
+  if (!has_product_key(raw, query)) {
+    count_discard("bad_product_key");
+    log_fields(*log, spdlog::level::info, "crash refused: product key missing or wrong", {});
+    return discarded(403, "bad_product_key");
   }
 
   ThrottleDecision decision = throttler.decide(raw, random);

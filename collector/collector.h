@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,6 +43,12 @@ struct CollectorOptions {
   std::vector<std::string> removed_fields = {"Email", "TelemetryClientId", "TelemetryServerURL", "TelemetrySessionId"};
   std::vector<ThrottleRule> throttle_rules = Throttler::user_submitted_rules();
   ThrottleAction throttle_default = ThrottleAction::kAccept;
+  // Per-product submission keys (docs/collector.md "Submission keys"): a crash whose ProductName
+  // has a key here must carry it as `?key=` on the submit URL (403 Discarded=bad_product_key
+  // otherwise, compared in constant time, never logged or stored). With require_product_key, a
+  // product without a key is refused too. Empty: /submit is open to every product.
+  std::map<std::string, std::string, std::less<>> product_keys{};
+  bool require_product_key = false;
 
   // From the [collector] and [storage] sections. Throws ConfigError for bad throttle rules.
   static CollectorOptions from_config(const Config& config);

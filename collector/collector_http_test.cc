@@ -216,6 +216,50 @@ TEST_F(CollectorHttpTest, DeferredRejectedAndFakeAccepted) {
   EXPECT_EQ(staged(), 0u);
 }
 
+TEST_F(CollectorHttpTest, ProductKeysAreCheckedWhenASiteSetsThem) {
+  const std::string key = "k3y-for-firefox-0123456789";
+  start([&](CollectorOptions& o) { o.product_keys = {{"Firefox", key}}; });
+  auto refused = [&](const std::string& query, const nlohmann::json& ann) {
+    http::Connection c("127.0.0.1", server_->port());
+    c.send(http::make_request("POST", "/submit" + query, {{"Content-Type", "multipart/form-data; boundary=BB"}}, body_of(ann)));
+    return c.read_response(60s);
+  };
+  for (std::string query : {std::string(), std::string("?key="), "?key=" + key.substr(1), "?key=" + key + "x",
+                            "?key=" + std::string(5000, 'k'), std::string("?key=%00")}) {
+    auto r = refused(query, kAnnotations);
+    EXPECT_EQ(r.status, 403) << query.substr(0, 40);
+    EXPECT_EQ(r.body, "Discarded=bad_product_key");
+  }
+  EXPECT_EQ(stored(), 0u);
+  EXPECT_EQ(staged(), 0u);
+  auto ok = id_of(refused("?key=" + key, kAnnotations));
+  EXPECT_EQ(fs_storage_->get_raw_crash(ok).dump().find(key), std::string::npos) << "the key is not stored";
+  // A product without a key is open unless the site requires one.
+  auto other = kAnnotations;
+  other["ProductName"] = "Thunderbird";
+  id_of(refused("", other));
+  // Crashpad names the product in the query string: the key applies the same.
+  auto no_product = kAnnotations;
+  no_product.erase("ProductName");
+  EXPECT_EQ(refused("?product=Firefox", no_product).status, 403);
+  id_of(refused("?product=Firefox&key=" + key, no_product));
+  EXPECT_EQ(stored(), 3u);
+}
+
+TEST_F(CollectorHttpTest, RequiredProductKeysRefuseProductsWithoutOne) {
+  start([](CollectorOptions& o) {
+    o.product_keys = {{"Firefox", "0123456789abcdef"}};
+    o.require_product_key = true;
+  });
+  auto other = kAnnotations;
+  other["ProductName"] = "Thunderbird";
+  EXPECT_EQ(post_multipart(body_of(other)).status, 403);
+  auto none = kAnnotations;
+  none.erase("ProductName");
+  EXPECT_EQ(post_multipart(body_of(none)).status, 403);
+  EXPECT_EQ(stored(), 0u);
+}
+
 TEST_F(CollectorHttpTest, MalformedRowsOfTheTable) {
   start();
   auto expect = [&](const http::ClientResponse& r, int status, const std::string& body) {

@@ -78,6 +78,8 @@ const std::vector<ConfigKeySpec>& config_schema() {
       {"collector", "max_annotations_size", T::kSize, "4MiB", "all annotation text and the JSON part together; larger gets 413"},
       {"collector", "max_parts", T::kInt, "1000", "multipart parts in one submission; more is a malformed payload"},
       {"collector", "staging_dir", T::kString, "", "where dumps stream while they arrive; must be on the collector root's file system; default <collector root>-staging"},
+      {"collector", "product_keys", T::kStringList, "", "PRODUCT=KEY pairs: a crash of that product must carry ?key=KEY on the submit URL (403 otherwise); keys 16-256 characters"},
+      {"collector", "require_product_key", T::kBool, "false", "refuse crashes of products without a key in product_keys (403)"},
       {"collector", "removed_fields", T::kStringList, "Email,TelemetryClientId,TelemetryServerURL,TelemetrySessionId", "annotations dropped before saving (noted in metadata.collector_notes)"},
       {"collector", "throttle_rules", T::kTableArray, "", "ordered [[collector.throttle_rules]] tables; see docs/collector.md"},
       {"collector", "throttle_default", T::kString, "ACCEPT", "result when no rule matches: ACCEPT, DEFER, REJECT or FAKEACCEPT"},
