@@ -34,6 +34,8 @@ std::string served_by_text(ApiServedBy s) {
       return "every role's listener (serve, web, collector)";
     case ApiServedBy::kCollector:
       return "the collector (breakwater serve, breakwater collector)";
+    case ApiServedBy::kSymbols:
+      return "the symbols service (breakwater serve, breakwater web)";
   }
   return "";
 }
@@ -149,10 +151,28 @@ const std::vector<ApiEndpoint>& api_endpoints() {
        "Puts crashes on the priority queue, to be processed before anything else.",
        "200 true; 400 {\"errors\": {\"crash_ids\": [...]}}; 403 without the permission",
        {{"crash_ids", "a form field, repeated: <crash id>"}}, "reprocess_crashes", "", ApiServedBy::kWeb, "", 200},
+      {"Symbols", "GET", "/symbols/", "/symbols/<debug_file>/<debug_id>/<file>.sym",
+       "A module's .sym file from the site's own symbol store, as Tecken serves it: this site is a symbol server "
+       "for Breakpad, rust-minidump, Symbolicator and other Breakwater sites (docs/symbols.md). HEAD too; "
+       "/symbols/<code_file>/<code_id>/<file> redirects to the debug-file URL.",
+       "200 the .sym (gzip when the client accepts it; ETag, Cache-Control); 304 for a matching If-None-Match; "
+       "302 for a code-file lookup; 404 when the store lacks it; 400 for a malformed path",
+       {{"<debug_file>/<debug_id>/<file>.sym", "in the path, as the symbol store lays it out"}}, "", "",
+       ApiServedBy::kSymbols, "", 200},
+      {"SymbolsUpload", "POST", "/symbols/upload", "/symbols/upload",
+       "Uploads .sym files: a zip of <debug_file>/<debug_id>/<file>.sym entries (Tecken's upload), a single .sym, "
+       "or Breakpad symupload's form; symupload's sym-upload-v2 calls live under /symbols/upload/v2/ "
+       "(docs/symbols.md). Crashes that missed an uploaded module are reprocessed by themselves.",
+       "201 {\"added\", \"replaced\", \"skipped\", \"refused\": [{\"path\", \"reason\"}], ...}; 400 when every "
+       "file was refused; 401 without a token; 403 without the permission; 413 over symbols.max_upload_size",
+       {{"body", "a zip (application/zip), a .sym, or multipart/form-data with the file"},
+        {"Auth-Token", "header; or basic auth with the token as password, or ?token="}},
+       "upload_symbols", "", ApiServedBy::kSymbols, "", 201},
       {"Submit", "POST", "/submit", "/submit",
        "Sends a crash, as Breakpad, Crashpad and Electron clients do (docs/collector.md).",
        "200 text CrashID=bp-<crash id> (stored), or Discarded=rule_<rule> (throttled); 400 "
-       "Discarded=malformed_<reason>; 413 Discarded=too_large; 500 when storage failed (the client retries)",
+       "Discarded=malformed_<reason>; 403 Discarded=bad_product_key when the site gave the product a submission "
+       "key and ?key= lacks it; 413 Discarded=too_large; 500 when storage failed (the client retries)",
        {{"upload_file_minidump", "a file part: the minidump"},
         {"<dump name>", "any other file part: one more dump under that name ([A-Za-z0-9_]{1,30})"},
         {"<annotation>", "any text part, e.g. ProductName, Version, ReleaseChannel"},

@@ -40,6 +40,7 @@ enum class ApiServedBy {
   kWeb,           // the web app (serve, web)
   kEveryRole,     // every listening role (serve, web, collector): http/health.h
   kCollector,     // the collector (serve, collector)
+  kSymbols,       // the symbols service beside the web app (serve, web): web/symbols_service.h
 };
 
 struct ApiEndpoint {
