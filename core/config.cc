@@ -371,7 +371,11 @@ std::string Config::dump() const {
   for (auto& [sec_key, sec_node] : copy) {
     if (auto* sec = sec_node.as_table()) {
       for (auto& [k, v] : *sec) {
-        if (auto* s = v.as_string()) *s = mask_secrets(s->get());
+        if (auto* s = v.as_string()) {
+          // Keys that are secrets themselves (oidc.client_secret) are never shown.
+          bool secret_key = k.str().ends_with("secret") || k.str().ends_with("password");
+          *s = secret_key && !s->get().empty() ? std::string("***") : mask_secrets(s->get());
+        }
       }
     }
   }

@@ -59,6 +59,17 @@ const std::vector<ConfigKeySpec>& config_schema() {
       {"web", "token_requests_per_minute", T::kInt, "30000", "JSON API calls per minute for one Auth-Token (429 with Retry-After beyond); 0 = no limit"},
       {"web", "signin_attempts_per_minute", T::kInt, "10", "sign-in attempts allowed per client address and per user name, per minute (429 beyond)"},
 
+      // [oidc]: signing in with OpenID Connect (web/oidc.h, docs/security.md "Signing in with OpenID Connect").
+      {"oidc", "issuer", T::kString, "", "the identity provider's issuer URL (https://, or http:// on loopback); empty: OpenID Connect sign-in is off"},
+      {"oidc", "client_id", T::kString, "", "this site's client id at the identity provider"},
+      {"oidc", "client_secret", T::kString, "", "the client secret (or set client_secret_file; never both)"},
+      {"oidc", "client_secret_file", T::kString, "", "a file holding the client secret (surrounding whitespace ignored)"},
+      {"oidc", "redirect_url", T::kString, "", "the site's public callback URL as registered at the provider, ending in /login/oidc/callback"},
+      {"oidc", "scopes", T::kString, "openid email profile", "scopes asked for, separated by spaces (must include openid)"},
+      {"oidc", "user_claim", T::kString, "email", "the id_token claim naming the local user: email, preferred_username or sub"},
+      {"oidc", "allow_new_users", T::kBool, "false", "sign in someone the provider vouches for who has no local account by creating one without permissions; false: local users only"},
+      {"oidc", "label", T::kString, "SSO", "the words after \"Sign in with\" on the sign-in form's button"},
+
       // [http]: the HTTP server layer shared by the collector and the web app (http/server.h).
       {"http", "io_threads", T::kInt, "0", "threads reading and writing sockets; 0 = one per core"},
       {"http", "worker_threads", T::kInt, "32", "threads finishing requests (durable saves, fsync)"},

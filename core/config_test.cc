@@ -135,10 +135,20 @@ TEST(ConfigTest, SizesAndDurations) {
 
 TEST(ConfigTest, DumpMasksPasswordsInUrls) {
   Config::Sources src;
-  src.overrides = {{"queue.url", "amqp://guest:secret@127.0.0.1:5672/%2f"}};
+  src.overrides = {{"queue.url", "amqp://guest:hunter2-pw@127.0.0.1:5672/%2f"}};
   auto text = Config::load(src).dump();
-  EXPECT_EQ(text.find("secret"), std::string::npos) << text;
+  EXPECT_EQ(text.find("hunter2-pw"), std::string::npos) << text;
   EXPECT_NE(text.find("amqp://guest:***@127.0.0.1"), std::string::npos) << text;
+}
+
+TEST(ConfigTest, DumpNeverShowsKeysThatAreSecrets) {
+  Config::Sources src;
+  src.overrides = {{"oidc.client_secret", "s3cr3t-value"}, {"oidc.client_id", "breakwater-site"}};
+  auto text = Config::load(src).dump();
+  EXPECT_EQ(text.find("s3cr3t-value"), std::string::npos) << text;
+  EXPECT_NE(text.find("client_secret = '***'"), std::string::npos) << text;
+  EXPECT_NE(text.find("breakwater-site"), std::string::npos) << "other keys are shown: " << text;
+  EXPECT_NE(text.find("client_secret_file = ''"), std::string::npos) << "an empty value stays empty: " << text;
 }
 
 TEST(ConfigTest, ReadingAnUndeclaredKeyIsAProgrammingError) {

@@ -6,6 +6,8 @@
 // every kind of caller).
 #pragma once
 
+#include <strings.h>
+
 #include <algorithm>
 #include <mutex>
 #include <string>
@@ -43,6 +45,16 @@ inline std::string random_hex(size_t bytes) {
   return out;
 }
 
+// The value of cookie `name` in a Set-Cookie header of `r` ("" when not set), and the header.
+inline std::pair<std::string, std::string> set_cookie(const http::ClientResponse& r, std::string_view name) {
+  for (const auto& [k, v] : r.headers) {
+    if (k.size() != 10 || strncasecmp(k.c_str(), "Set-Cookie", 10) != 0) continue;
+    std::string prefix = std::string(name) + "=";
+    if (v.starts_with(prefix)) return {v.substr(prefix.size(), v.find(';') - prefix.size()), v};
+  }
+  return {"", ""};
+}
+
 // Everything an answer says: status line, headers and body.
 inline std::string everything(const http::ClientResponse& r) {
   std::string all = std::to_string(r.status) + "\n" + r.body;
@@ -74,12 +86,15 @@ class MarkedSiteTest : public ::testing::Test {
  protected:
   // More routes on the same server before it starts (the route matrix adds the rest of a site).
   virtual void add_more_routes(http::Server&) {}
+  // More configuration ("section.key", value) for the site (OpenID Connect tests: [oidc]).
+  virtual std::vector<std::pair<std::string, std::string>> extra_config() { return {}; }
 
   void SetUp() override {
     marker_ = "tk" + random_hex(8);
     Config::Sources sources;
     // Flavor is a declared site annotation that stays protected (not :public).
     sources.overrides = {{"server.data", dir_.path().string()}, {"index.annotations", "Flavor:string"}};
+    for (auto& kv : extra_config()) sources.overrides.push_back(std::move(kv));
     config_ = std::make_unique<Config>(Config::load(sources));
     storage_ = storage::make_primary_storage(*config_);
     queue_ = queue::open_crash_queue(queue::QueueSettings::from_config(*config_));

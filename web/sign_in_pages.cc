@@ -38,15 +38,6 @@ std::vector<std::string> form_values(const Form& form, std::string_view name) {
   return out;
 }
 
-// Where to go after signing in: a local path only (never "//host", a scheme, or a control
-// character), so the form cannot be made to send someone elsewhere.
-std::string safe_next(std::string_view next) {
-  bool ok = next.size() >= 1 && next.size() <= 1024 && next[0] == '/' && !next.starts_with("//") &&
-            !next.starts_with("/\\");
-  for (char c : next) ok = ok && static_cast<unsigned char>(c) > 0x20 && c != 0x7f && c != '\\';
-  return ok ? std::string(next) : std::string("/profile/");
-}
-
 // The Host a request was sent to, lower-cased; empty when none.
 std::string lower(std::string_view text) {
   std::string out(text);
@@ -66,11 +57,6 @@ bool same_origin(const http::Request& request) {
     if (o.starts_with(scheme)) return o.substr(scheme.size()) == lower(*host);
   }
   return false;
-}
-
-bool arrived_over_https(const http::Request& request) {
-  const std::string* proto = request.header("X-Forwarded-Proto");
-  return proto && lower(*proto) == "https";
 }
 
 http::Response redirect_to(std::string location) {
@@ -105,7 +91,44 @@ void text_field(Writer& w, std::string_view id, std::string_view label, std::str
 }
 
 
+bool arrived_over_https(const http::Request& request) {
+  const std::string* proto = request.header("X-Forwarded-Proto");
+  return proto && lower(*proto) == "https";
+}
+
 }  // namespace
+
+// A local path only, so the form (or a crafted link) cannot be made to send someone elsewhere.
+std::string safe_next(std::string_view next) {
+  bool ok = next.size() >= 1 && next.size() <= 1024 && next[0] == '/' && !next.starts_with("//") &&
+            !next.starts_with("/\\");
+  for (char c : next) ok = ok && static_cast<unsigned char>(c) > 0x20 && c != 0x7f && c != '\\';
+  return ok ? std::string(next) : std::string("/profile/");
+}
+
+std::string sign_in_cookie(std::string_view name, std::string_view value, std::chrono::seconds max_age,
+                           const http::Request& request, const SignInOptions& options, std::string_view path) {
+  http::CookieOptions c;
+  c.path = std::string(path);
+  c.max_age = max_age;
+  c.http_only = true;
+  c.secure = options.secure_cookies || arrived_over_https(request);
+  return http::set_cookie(name, value, c);
+}
+
+http::Response start_session(auth::AuthStore& store, const SignInOptions& options, const http::Request& request,
+                             const std::string& user, const std::string& next, std::string_view method) {
+  auto session = store.create_session(user, options.session_lifetime, Clock::now());
+  log_fields(*logger("web"), spdlog::level::info, "signed in",
+             {{"user", user}, {"method", std::string(method)}, {"peer", http::client_address(request.peer)}});
+  http::Response r = redirect_to(next);
+  r.headers.emplace_back("Set-Cookie",
+                         sign_in_cookie(kSessionCookie, session.secret,
+                                        std::chrono::duration_cast<std::chrono::seconds>(options.session_lifetime),
+                                        request, options));
+  r.headers.emplace_back("Set-Cookie", sign_in_cookie(kLoginCookie, "", std::chrono::seconds(0), request, options));
+  return r;
+}
 
 std::string signin_link_path(auth::AuthStore& store, std::string_view user, std::chrono::minutes lifetime) {
   return "/login/once/" + store.create_signin_link(user, lifetime, Clock::now());
@@ -161,11 +184,7 @@ struct SignInPages::Impl {
 
   std::string cookie(std::string_view name, std::string_view value, std::chrono::seconds max_age,
                      const http::Request& request) const {
-    http::CookieOptions c;
-    c.max_age = max_age;
-    c.http_only = true;
-    c.secure = options.secure_cookies || arrived_over_https(request);
-    return http::set_cookie(name, value, c);
+    return sign_in_cookie(name, value, max_age, request, options);
   }
 
   // ----- sign-in form -----
@@ -183,6 +202,14 @@ struct SignInPages::Impl {
     text_field(w, "password", "Password", "password", "current-password");
     w.element("button", "Sign in", {{"type", "submit"}});
     w.close("form");
+    if (!options.oidc_label.empty()) {
+      // A link, not a form: the page's CSP (form-action 'self') would stop a form's redirect to
+      // the identity provider.
+      w.open("p", {{"class", "oidc-sign-in"}});
+      w.link(Url::local("/login/oidc/?next=" + html::encode_component(safe_next(next))),
+             "Sign in with " + options.oidc_label, {{"class", "button-link"}});
+      w.close("p");
+    }
     w.element("p",
               "No account? An administrator makes one with breakwater admin user add NAME; the first start of "
               "breakwater serve printed a one-time sign-in link for the admin account.",
@@ -218,18 +245,7 @@ struct SignInPages::Impl {
       log_fields(*log, spdlog::level::info, "sign-in failed", {{"peer", address}});
       return login_form(request, 403, next, "Wrong user name or password.", name);
     }
-    return start_session(request, user->name, next);
-  }
-
-  http::Response start_session(const http::Request& request, const std::string& user, const std::string& next) const {
-    auto session = store()->create_session(user, options.session_lifetime, Clock::now());
-    log_fields(*log, spdlog::level::info, "signed in", {{"user", user}, {"peer", http::client_address(request.peer)}});
-    http::Response r = redirect_to(next);
-    r.headers.emplace_back("Set-Cookie",
-                           cookie(kSessionCookie, session.secret,
-                                  std::chrono::duration_cast<std::chrono::seconds>(options.session_lifetime), request));
-    r.headers.emplace_back("Set-Cookie", cookie(kLoginCookie, "", std::chrono::seconds(0), request));
-    return r;
+    return start_session(*store(), options, request, user->name, next, "password");
   }
 
   http::Response sign_in_link(const http::Request& request, std::string_view secret) const {
@@ -240,7 +256,7 @@ struct SignInPages::Impl {
                         {"A sign-in link works once, for a limited time; this one was used already or has expired.",
                          "Make a new one with: breakwater admin user link NAME"});
     }
-    return start_session(request, *user, "/profile/");
+    return start_session(*store(), options, request, *user, "/profile/", "link");
   }
 
   http::Response sign_out(const http::Request& request, const Form& form, const std::string& session) const {

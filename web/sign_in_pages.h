@@ -23,6 +23,8 @@
 //                                 at least one of the user's own) → 200 page showing the token
 //                                 once (never in a URL, never stored).
 //   POST /profile/tokens/revoke/  csrf, id (one of the user's own tokens) → 303 /profile/.
+// With OpenID Connect configured (web/oidc.h) the form also offers "Sign in with <label>", a link
+// to /login/oidc/?next=...; that sign-in ends in start_session() below like the others.
 //
 // Promises:
 // - The session cookie `bw_session` is HttpOnly, SameSite=Lax, Path=/, lasts the session's
@@ -62,9 +64,29 @@ struct SignInOptions {
   std::chrono::minutes session_lifetime{14 * 24 * 60};  // web.session_lifetime
   bool secure_cookies = false;                          // web.secure_cookies
   double attempts_per_minute = 10;  // web.signin_attempts_per_minute: per client address and per name
+  // Non-empty: OpenID Connect is configured (oidc.label) and the form offers "Sign in with <label>".
+  std::string oidc_label{};
 
   static SignInOptions from_config(const Config& config);
 };
+
+// Where to go after signing in: `next` when it is a local path ("/..."; never "//host", a
+// backslash, a scheme or a control character, at most 1024 bytes), else "/profile/".
+std::string safe_next(std::string_view next);
+
+// A Set-Cookie value as the sign-in pages set their cookies: HttpOnly, SameSite=Lax, `path`,
+// Max-Age `max_age` (0 deletes it), Secure when options.secure_cookies or the request reached the
+// proxy over https (X-Forwarded-Proto: https).
+std::string sign_in_cookie(std::string_view name, std::string_view value, std::chrono::seconds max_age,
+                           const http::Request& request, const SignInOptions& options, std::string_view path = "/");
+
+// How every way of signing in ends (the password form, a one-time link, OpenID Connect): a new
+// session for `user` in `store` (options.session_lifetime), logged on the "web" logger with the
+// user, `method` and the client's address, and a 303 to `next` (a safe_next() path) setting the
+// session cookie and clearing the sign-in form's. Throws auth::AuthError for an unknown or
+// disabled user, auth::AuthUnavailable when the store cannot be written.
+http::Response start_session(auth::AuthStore& store, const SignInOptions& options, const http::Request& request,
+                             const std::string& user, const std::string& next, std::string_view method);
 
 // The path of a one-time sign-in link ("/login/once/bwl_..."), valid `lifetime`.
 // Throws auth::AuthError (unknown or disabled user) or auth::AuthUnavailable.

@@ -4,8 +4,6 @@
 // and revoking tokens, sign-out, one-time sign-in links, and hostile input.
 #include "web/sign_in_pages.h"
 
-#include <strings.h>
-
 #include <regex>
 
 #include "auth/secrets.h"
@@ -18,16 +16,6 @@ namespace {
 
 using namespace site_test;
 using Clock = std::chrono::system_clock;
-
-// The value of `name` in a Set-Cookie header of `r` ("" when not set), and the header itself.
-std::pair<std::string, std::string> set_cookie(const http::ClientResponse& r, std::string_view name) {
-  for (const auto& [k, v] : r.headers) {
-    if (k.size() != 10 || strncasecmp(k.c_str(), "Set-Cookie", 10) != 0) continue;
-    std::string prefix = std::string(name) + "=";
-    if (v.starts_with(prefix)) return {v.substr(prefix.size(), v.find(';') - prefix.size()), v};
-  }
-  return {"", ""};
-}
 
 std::string hidden_value(const std::string& page, const std::string& name) {
   std::smatch m;
@@ -111,6 +99,12 @@ TEST_F(SignInPagesTest, SigningInSetsASessionCookieWithTheRightFlags) {
   auto again = request("GET", "/login/?next=/search/", with_session(session));
   EXPECT_EQ(again.status, 303);
   EXPECT_EQ(again.header("Location"), "/search/");
+  // Without [oidc] the form offers no identity provider and its routes do not exist.
+  auto form = request("GET", "/login/", {});
+  EXPECT_FALSE(contains(form.body, "Sign in with")) << form.body;
+  EXPECT_FALSE(contains(form.body, "/login/oidc/"));
+  EXPECT_EQ(request("GET", "/login/oidc/", {}).status, 404);
+  EXPECT_EQ(request("GET", "/login/oidc/callback?code=a&state=b", {}).status, 404);
 }
 
 TEST_F(SignInPagesTest, WrongPasswordsUnknownNamesAndDisabledUsersGetTheSameRefusal) {

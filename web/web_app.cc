@@ -92,6 +92,7 @@ WebOptions WebOptions::from_config(const Config& config) {
   o.public_annotations = config.get_string_list("web", "public_annotations");
   o.sign_in = SignInOptions::from_config(config);
   o.rate_limits = RateLimits::from_config(config);
+  o.oidc = OidcOptions::from_config(config);
   return o;
 }
 
@@ -103,7 +104,8 @@ struct WebApp::Impl {
         priority(q, options.priority),
         log(logger("web")),
         caller_auth(std::move(accounts), options.rate_limits),
-        sign_in(options.sign_in, caller_auth) {
+        sign_in(with_oidc_button(options), caller_auth) {
+    if (options.oidc.enabled()) oidc = std::make_unique<OidcSignIn>(options.oidc, options.sign_in, caller_auth);
     if (index) search_api = std::make_unique<SearchApi>(*index, &caller_auth);
     if (index) topcrashers_page = std::make_unique<TopCrashersPage>(*index);  // /topcrashers/
     if (index) signature_page = std::make_unique<SignaturePage>(*index);      // /signature/
@@ -118,6 +120,14 @@ struct WebApp::Impl {
   std::shared_ptr<spdlog::logger> log;
   CallerAuth caller_auth;  // who calls: Auth-Token (API) or session cookie (pages, GET API)
   SignInPages sign_in;     // /login/, /logout/, /profile/
+  std::unique_ptr<OidcSignIn> oidc;  // /login/oidc/...: with oidc.issuer only
+
+  // The sign-in form offers OpenID Connect when it is configured.
+  static SignInOptions with_oidc_button(const WebOptions& options) {
+    SignInOptions o = options.sign_in;
+    if (options.oidc.enabled()) o.oidc_label = options.oidc.label;
+    return o;
+  }
   std::unique_ptr<SearchApi> search_api;  // with an index only
   std::unique_ptr<TopCrashersPage> topcrashers_page;  // with an index only
   std::unique_ptr<SignaturePage> signature_page;      // with an index only
@@ -337,6 +347,7 @@ void WebApp::add_routes(http::Server& server) {
   im->status_page = std::make_unique<StatusPage>(&im->priority.queue());  // /status/ and /status
   im->status_page->add_routes(server);
   im->sign_in.add_routes(server);
+  if (im->oidc) im->oidc->add_routes(server);  // /login/oidc/, /login/oidc/callback
   add_api_docs_routes(server, im->index);  // /api/ and /api
   add_reprocessing_routes(server, im->storage, im->priority.queue(), im->caller_auth);  // POST /api/Reprocessing/, /api/PriorityJob/
 

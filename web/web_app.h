@@ -28,6 +28,8 @@
 //                            queue, for a token holding reprocess_crashes (web/reprocessing_api.h).
 //   /login/, /login/once/<secret>, POST /logout/, /profile/, POST /profile/tokens/[revoke/]
 //                            signing in and the user's own tokens (web/sign_in_pages.h).
+//   /login/oidc/, /login/oidc/callback   signing in with OpenID Connect, only when oidc.issuer
+//                            is set (web/oidc.h).
 //   /static/<name>.<hash>.<ext>   the embedded stylesheet and scripts (web/static_assets.h),
 //                            cached for a year.
 //   /                        with an index: the home page (web/home_page.h; exact path only).
@@ -61,6 +63,7 @@
 #include "queue/crash_queue.h"
 #include "storage/crash_storage.h"
 #include "web/caller_auth.h"
+#include "web/oidc.h"
 #include "web/priority_requests.h"
 #include "web/public_data.h"
 #include "web/sign_in_pages.h"
@@ -72,6 +75,7 @@ struct WebOptions {
   PriorityRequests::Options priority;           // once a minute per crash, 10,000 crashes remembered
   SignInOptions sign_in;                        // web.session_lifetime, web.secure_cookies, ...
   RateLimits rate_limits;                       // none unless configured (serve: web.*_per_minute)
+  OidcOptions oidc{};                           // [oidc]; off unless oidc.issuer is set
 
   static WebOptions from_config(const Config& config);
 };
