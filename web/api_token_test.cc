@@ -291,6 +291,13 @@ class BlockingAuthStore final : public auth::AuthStore {
   auth::PermissionSet grant(std::string_view, const auth::PermissionSet&) override { throw std::logic_error("unused"); }
   auth::PermissionSet revoke(std::string_view, const auth::PermissionSet&) override { throw std::logic_error("unused"); }
   std::optional<auth::User> check_password(std::string_view, std::string_view) override { throw std::logic_error("unused"); }
+  auth::Group add_group(std::string_view, const auth::PermissionSet&) override { throw std::logic_error("unused"); }
+  std::vector<auth::Group> list_groups() override { throw std::logic_error("unused"); }
+  void delete_group(std::string_view) override { throw std::logic_error("unused"); }
+  auth::PermissionSet grant_group(std::string_view, const auth::PermissionSet&) override { throw std::logic_error("unused"); }
+  auth::PermissionSet revoke_group(std::string_view, const auth::PermissionSet&) override { throw std::logic_error("unused"); }
+  bool add_member(std::string_view, std::string_view) override { throw std::logic_error("unused"); }
+  bool remove_member(std::string_view, std::string_view) override { throw std::logic_error("unused"); }
   auth::CreatedToken create_token(std::string_view, std::string_view, const auth::PermissionSet&, int,
                                   std::chrono::system_clock::time_point) override {
     throw std::logic_error("unused");
