@@ -36,6 +36,8 @@
 //   name spaces); labels at most 200 printable ASCII characters; passwords 8-1024 bytes. Anything
 //   else is AuthError naming what is wrong, before any write. A lookup by a name that breaks these
 //   rules finds nothing (no such user can exist).
+// - Both stores (SQLite, PostgreSQL) keep exactly these promises: auth/auth_store_test.cc runs one
+//   suite against each.
 //
 // Errors: AuthError (bad input, unknown user or group, duplicate name: the message is safe to
 // show); AuthUnavailable (the database cannot be used now: retry later).
@@ -192,9 +194,10 @@ class AuthStore {
                                                         std::chrono::system_clock::time_point now) = 0;
 };
 
-// The store in the crash index's database: the SQLite file of index.sqlite_path (default
-// <data>/index/crashes.sqlite). A PostgreSQL index (index.url) is refused with AuthUnavailable
-// for now (docs/security.md, "What is not built yet").
+// The store in the crash index's database: with index.url (postgresql:// or postgres://) the
+// PostgreSQL store in that database (postgres_auth_store.h), otherwise the SQLite file of
+// index.sqlite_path (default <data>/index/crashes.sqlite). Throws AuthUnavailable when the
+// database cannot be opened or reached, ConfigError for an index.url that is not PostgreSQL's.
 std::unique_ptr<AuthStore> open_auth_store(const Config& config);
 
 }  // namespace bw::auth

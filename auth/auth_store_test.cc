@@ -1,27 +1,84 @@
-// The account store contract (auth_store.h), a suite run against a store backend: the SQLite file
-// in a temporary folder. Users, passwords, tokens, sessions, one-time links and groups, and what
-// each promise means for a caller; nothing secret is ever stored (the bytes on disk are searched)
-// or returned. Then what only SQLite shows: an older file gaining the group tables.
+// The account store contract (auth_store.h), one suite run against both stores: the SQLite file
+// in a temporary folder, and PostgreSQL on a private server this binary starts
+// (testing/postgres/postgres_server.h), each test on a database of its own. Users, passwords,
+// tokens, sessions, one-time links and groups, and what each promise means for a caller; nothing
+// secret is ever stored (the bytes on disk are searched) or returned. Then what only one backend
+// shows: an older SQLite file gaining the group tables; PostgreSQL surviving a server restart
+// without reopening, its tables next to the index's, migrations applied once, open_auth_store
+// choosing the backend.
 #include "auth/auth_store.h"
 
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include <atomic>
 #include <thread>
 
+#include "auth/postgres_auth_store.h"
+#include "auth/postgres_migrations.h"
 #include "auth/secrets.h"
 #include "auth/sqlite_auth_store.h"
+#include "core/config.h"
 #include "core/fs_util.h"
 #include "core/temp_dir.h"
+#include "index/postgres_crash_index.h"
+#include "testing/postgres/postgres_server.h"
 
 namespace bw::auth {
 namespace {
 
 using namespace std::chrono_literals;
 using Result = TokenCheck::Result;
+using bw::testing::PostgresServer;
 
 // ----- the backends -----
+
+// One PostgreSQL server per run of the binary, started by the first test that needs it (initdb
+// takes seconds; a run of the SQLite half never starts one).
+PostgresServer* g_server = nullptr;
+
+PostgresServer& server() {
+  if (!g_server) {
+    if (!PostgresServer::available()) {
+      throw std::runtime_error("PostgreSQL 15 is not installed (scripts/install-deps.sh test)");
+    }
+    g_server = new PostgresServer();
+  }
+  return *g_server;
+}
+
+class ServerEnvironment : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    delete g_server;
+    g_server = nullptr;
+  }
+};
+[[maybe_unused]] auto* const g_environment = ::testing::AddGlobalTestEnvironment(new ServerEnvironment);
+
+std::string fresh_database() {
+  static std::atomic<int> n{0};
+  return server().create_database("auth_" + std::to_string(n.fetch_add(1)));
+}
+
+// A direct libpq session, to look behind the store. Every row of the answer's first column.
+std::vector<std::string> pg_column(const std::string& url, const std::string& sql) {
+  std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdb(url.c_str()), &PQfinish);
+  EXPECT_EQ(PQstatus(conn.get()), CONNECTION_OK) << PQerrorMessage(conn.get());
+  std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(conn.get(), sql.c_str()), &PQclear);
+  auto status = PQresultStatus(r.get());
+  EXPECT_TRUE(status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) << sql << ": " << PQerrorMessage(conn.get());
+  std::vector<std::string> out;
+  if (status != PGRES_TUPLES_OK) return out;
+  for (int i = 0; i < PQntuples(r.get()); ++i) out.emplace_back(PQgetvalue(r.get(), i, 0));
+  return out;
+}
+
+std::string pg_scalar(const std::string& url, const std::string& sql) {
+  auto rows = pg_column(url, sql);
+  return rows.size() == 1 ? rows[0] : "<" + std::to_string(rows.size()) + " rows>";
+}
 
 std::string read_folder(const std::filesystem::path& folder) {
   std::string bytes;
@@ -51,8 +108,26 @@ class SqliteBackend : public Backend {
   test_support::TempDir dir_;
 };
 
+class PostgresBackend : public Backend {
+ public:
+  PostgresBackend() : url_(fresh_database()) {}
+  std::unique_ptr<AuthStore> open() override { return open_postgres_auth_store(url_); }
+  // The database's own files after a checkpoint (every table and index page written out), and
+  // the server's write-ahead log.
+  std::string stored_bytes() override {
+    pg_column(url_, "CHECKPOINT");
+    std::string oid = pg_scalar(url_, "SELECT oid FROM pg_database WHERE datname = current_database()");
+    auto data = server().folder() / "data";
+    return read_folder(data / "base" / oid) + read_folder(data / "pg_wal");
+  }
+
+ private:
+  std::string url_;
+};
+
 using BackendMaker = std::unique_ptr<Backend> (*)();
 std::unique_ptr<Backend> make_sqlite() { return std::make_unique<SqliteBackend>(); }
+std::unique_ptr<Backend> make_postgres() { return std::make_unique<PostgresBackend>(); }
 
 class AuthStoreTest : public ::testing::TestWithParam<BackendMaker> {
  protected:
@@ -67,6 +142,7 @@ class AuthStoreTest : public ::testing::TestWithParam<BackendMaker> {
 };
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, AuthStoreTest, ::testing::Values(&make_sqlite));
+INSTANTIATE_TEST_SUITE_P(Postgres, AuthStoreTest, ::testing::Values(&make_postgres));
 
 // ----- users, passwords, tokens -----
 
@@ -553,6 +629,96 @@ TEST(SqliteAuthStoreTest, AnOlderFileGainsTheGroupTables) {
   EXPECT_TRUE(store->add_member("triage", "alice"));
   EXPECT_EQ(store->find_user("alice")->permissions, (PermissionSet{"view_pii", "view_rawdump"}));
   EXPECT_EQ(store->check_token(secret, now).permissions, PermissionSet{"view_pii"}) << "as made";
+}
+
+// ----- PostgreSQL only -----
+
+class PostgresAuthStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { url_ = fresh_database(); }
+  std::string url_;
+  std::chrono::system_clock::time_point now_ = std::chrono::system_clock::now();
+};
+
+TEST_F(PostgresAuthStoreTest, AnswersAgainAfterTheServerRestartsWithoutReopening) {
+  auto store = open_postgres_auth_store(url_);
+  store->add_user("alice", "correct horse", {"view_pii"});
+  auto t = store->create_token("alice", "", {}, 90, now_);
+  auto s = store->create_session("alice", 60min, now_);
+  server().stop();
+  EXPECT_THROW(store->check_token(t.secret, now_), AuthUnavailable);
+  EXPECT_THROW(store->list_users(), AuthUnavailable);
+  server().start();
+  EXPECT_EQ(store->check_token(t.secret, now_).result, Result::kValid) << "a new connection was made";
+  server().kill();  // no shutdown at all: the store's connection dies unnoticed
+  server().start();
+  EXPECT_EQ(store->check_token(t.secret, now_).permissions, PermissionSet{"view_pii"}) << "retried on a new one";
+  EXPECT_TRUE(store->check_session(s.secret, now_));
+  server().stop();
+  server().start();
+  store->add_group("triage", {"view_rawdump"});  // a write first, after the restart
+  store->add_member("triage", "alice");
+  EXPECT_EQ(store->check_password("alice", "correct horse")->permissions, (PermissionSet{"view_pii", "view_rawdump"}));
+}
+
+TEST_F(PostgresAuthStoreTest, TheTablesLiveNextToTheIndexsAndAreMigratedOnce) {
+  index::IndexSettings settings;
+  settings.url = url_;
+  int index_version = 0;
+  {
+    index::PostgresCrashIndex index(settings);
+    index_version = index.schema_version();
+  }
+  ASSERT_GT(index_version, 0);
+  // Several processes may open a fresh database at once: the advisory lock serializes them.
+  std::vector<std::unique_ptr<AuthStore>> stores(4);
+  std::vector<std::thread> threads;
+  for (auto& s : stores) threads.emplace_back([&s, this] { s = open_postgres_auth_store(url_); });
+  for (auto& th : threads) th.join();
+  for (auto& s : stores) ASSERT_TRUE(s);
+  stores[0]->add_user("alice", "correct horse", {"admin"});
+  EXPECT_EQ(stores[3]->list_users().size(), 1u);
+  stores.clear();
+  auto again = open_postgres_auth_store(url_);
+  EXPECT_EQ(again->list_users().size(), 1u) << "reopening keeps the data";
+
+  const auto& migrations = postgres_migrations();
+  ASSERT_FALSE(migrations.empty());
+  EXPECT_EQ(pg_scalar(url_, "SELECT COALESCE(MAX(version), 0) FROM auth_schema_version"),
+            std::to_string(migrations.back().version));
+  EXPECT_EQ(pg_scalar(url_, "SELECT count(*) FROM auth_schema_version"), std::to_string(migrations.size()))
+      << "each migration applied once";
+  index::PostgresCrashIndex index(settings);
+  EXPECT_EQ(index.schema_version(), index_version) << "the index's versions are its own";
+  EXPECT_EQ(pg_column(url_,
+                      "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'auth%' "
+                      "ORDER BY table_name"),
+            (std::vector<std::string>{"auth_group_members", "auth_groups", "auth_schema_version", "auth_sessions",
+                                      "auth_signin_links", "auth_tokens", "auth_users"}));
+}
+
+TEST_F(PostgresAuthStoreTest, OpenAuthStoreUsesTheIndexsPostgresDatabase) {
+  test_support::TempDir dir;
+  auto config_with = [&](const std::string& url) {
+    Config::Sources sources;
+    sources.overrides = {{"server.data", dir.path().string()}, {"index.url", url}};
+    return Config::load(sources);
+  };
+  open_postgres_auth_store(url_)->add_user("alice", "correct horse", {"view_pii"});
+  auto store = open_auth_store(config_with(url_));
+  EXPECT_TRUE(store->find_user("alice")) << "the store of index.url's database";
+  std::string postgres_scheme = url_;
+  postgres_scheme.replace(0, std::string("postgresql").size(), "postgres");
+  EXPECT_TRUE(open_auth_store(config_with(postgres_scheme))->find_user("alice"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "index")) << "no SQLite file made beside it";
+
+  EXPECT_THROW(open_auth_store(config_with("postgresql://user:pass@127.0.0.1:1/none")), AuthUnavailable);
+  try {
+    open_auth_store(config_with("mysql://user:secret-pass@host/db"));
+    FAIL() << "a URL that is not PostgreSQL's was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()).find("secret-pass"), std::string::npos) << e.what();
+  }
 }
 
 // ----- shared rules -----

@@ -4,7 +4,9 @@
 // WAL, one connection serialized by a mutex (account operations are rare and short); a read
 // followed by a write (grant, create_token, add_member, redeeming a link...) is one BEGIN
 // IMMEDIATE transaction, so several processes on one file cannot interleave them. Password
-// hashing runs before the mutex is taken. See auth_store.h for the promises.
+// hashing runs before the mutex is taken. See auth_store.h for the promises; the PostgreSQL
+// store (postgres_auth_store.h) keeps the same ones and auth/auth_store_test.cc runs one suite
+// against both.
 #pragma once
 
 #include <filesystem>
