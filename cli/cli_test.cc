@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/fs_util.h"
+#include "testing/postgres/postgres_server.h"
 
 namespace {
 
@@ -194,7 +195,8 @@ namespace {
 
 // The account commands against a real site: a user and a token made, listed and taken away. The
 // secret is printed once, alone on the last line, and never again; bad input exits with status 2.
-// `at`: the flags naming the site; `pw` a file holding a password.
+// `at`: the flags naming the site (its data folder, and its index URL for PostgreSQL); `pw` a
+// file holding a password.
 void check_user_and_token_commands(const std::string& at, const std::filesystem::path& pw) {
   auto r = run("admin user add alice --permission view_pii --permission upload_symbols --password-file " +
                pw.string() + at);
@@ -350,6 +352,22 @@ TEST(CliTest, UserAndTokenCommands) {
 TEST(CliTest, GroupCommands) {
   Site site;
   check_group_commands(site.at(), site.pw());
+}
+
+// The same commands on a site whose index is PostgreSQL (a private server): the accounts are in
+// that database, and no SQLite file is made.
+TEST(CliTest, AccountCommandsOnAPostgresIndex) {
+  if (!bw::testing::PostgresServer::available()) GTEST_SKIP() << "PostgreSQL 15 is not installed";
+  bw::testing::PostgresServer server;
+  Site site;
+  std::string at = site.at() + " --index-url '" + server.create_database("cli_accounts") + "'";
+  check_user_and_token_commands(at, site.pw());
+  check_group_commands(at, site.pw());
+  EXPECT_FALSE(std::filesystem::exists(site.data / "index" / "crashes.sqlite"));
+  // A database that does not exist is an error saying so, not an empty site.
+  auto r = run("admin user list --data " + site.data.string() + " --index-url '" + server.url_for("nosuchdb") + "'");
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("nosuchdb"), std::string::npos) << r.output;
 }
 
 }  // namespace
