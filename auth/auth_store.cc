@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "auth/postgres_auth_store.h"
 #include "auth/sqlite_auth_store.h"
 #include "core/config.h"
 
@@ -41,10 +42,10 @@ std::string TokenCheck::reason() const {
 }
 
 std::unique_ptr<AuthStore> open_auth_store(const Config& config) {
-  if (!config.get_string("index", "url").empty()) {
-    throw AuthUnavailable("accounts are kept in the SQLite index database only so far; with index.url (PostgreSQL) "
-                          "there is no account store yet");
-  }
+  const std::string url = config.get_string("index", "url");
+  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) return open_postgres_auth_store(url);
+  // The URL is not echoed: it may hold a password.
+  if (!url.empty()) throw ConfigError("index.url is neither empty (SQLite) nor a postgresql:// URL");
   return open_sqlite_auth_store(config.data_path(config.get_string("index", "sqlite_path"), "index/crashes.sqlite"));
 }
 

@@ -8,28 +8,39 @@
 //   run_long_queries    searches past the default limits
 //   admin               accounts and tokens of others
 //
+// Groups: a group has a name and a permission set; a user belongs to any number of groups. A
+// user's permissions (User::permissions, check_password, check_session, check_token's narrowing,
+// create_token's subset rule) are always the *effective* ones: the user's own grants united with
+// those of every group the user is in now. Taking a permission from a group, deleting a group or
+// removing a member takes effect on the members' tokens and sessions at once.
+//
 // Promises:
 // - Passwords are stored only as Argon2id hashes (libsodium's crypto_pwhash_str, interactive
 //   limits); a password is never logged or returned. check_password runs the hash for unknown
-//   and disabled users too, so the answer time does not tell which names exist.
+//   and disabled users too, so the answer time does not tell which names exist. Hashing never
+//   happens while the store holds its database lock or connection.
 // - A token is 32 random bytes shown once, as "bwt_" + 64 lowercase hex digits; only its
 //   BLAKE2b-256 hash is stored (a token has 256 bits of entropy: a fast hash is enough, and the
 //   lookup by hash never compares secrets byte by byte in a way that leaks timing). It has an
-//   owner, a label, an expiry and a subset of its owner's permissions.
+//   owner, a label, an expiry and a subset of its owner's effective permissions.
 // - check_token answers with the permissions the token holds *now*: its own set intersected with
-//   its owner's current permissions, so disabling a user or revoking a permission takes effect on
-//   every token at once; an expired, revoked or unknown token, or one of a disabled user, is
-//   refused with the reason.
+//   its owner's current effective permissions, so disabling a user or revoking a permission (from
+//   the user or from a group the user is in) takes effect on every token at once; an expired,
+//   revoked or unknown token, or one of a disabled user, is refused with the reason.
 // - A session (the web pages' sign-in cookie) is a secret like a token ("bws_" + 64 hex digits),
 //   stored only as its hash, with an expiry and a CSRF token of its own; check_session answers
-//   with the owner's permissions *now*, and refuses the session of a disabled user. A one-time
-//   sign-in link ("bwl_" + 64 hex digits, hash stored) signs its user in once, before it expires,
-//   and is gone after its first use.
-// - User names are 1-64 characters of [A-Za-z0-9._@-]; labels at most 200 bytes of valid UTF-8;
-//   passwords 8-1024 bytes. Anything else is AuthError naming what is wrong, before any write.
+//   with the owner's effective permissions *now*, and refuses the session of a disabled user. A
+//   one-time sign-in link ("bwl_" + 64 hex digits, hash stored) signs its user in once, before it
+//   expires, and is gone after its first use.
+// - User and group names are 1-64 characters of [A-Za-z0-9._@-] (users and groups are separate
+//   name spaces); labels at most 200 printable ASCII characters; passwords 8-1024 bytes. Anything
+//   else is AuthError naming what is wrong, before any write. A lookup by a name that breaks these
+//   rules finds nothing (no such user can exist).
+// - Both stores (SQLite, PostgreSQL) keep exactly these promises: auth/auth_store_test.cc runs one
+//   suite against each.
 //
-// Errors: AuthError (bad input, unknown user, duplicate name: the message is safe to show);
-// AuthUnavailable (the database cannot be used now: retry later).
+// Errors: AuthError (bad input, unknown user or group, duplicate name: the message is safe to
+// show); AuthUnavailable (the database cannot be used now: retry later).
 // Thread safety: every implementation is safe to call from many threads and processes at once.
 #pragma once
 
@@ -71,8 +82,18 @@ void check_permissions(const PermissionSet& permissions);
 struct User {
   std::string name;
   bool disabled = false;
-  PermissionSet permissions;
+  PermissionSet permissions;  // effective: own_permissions and those of every group in `groups`
   std::chrono::system_clock::time_point created;
+  PermissionSet own_permissions{};     // granted to the user directly (grant, revoke)
+  std::vector<std::string> groups{};   // the groups the user is in, by name
+};
+
+// A group of permissions: its members hold them as long as they are members.
+struct Group {
+  std::string name;
+  PermissionSet permissions;
+  std::vector<std::string> members{};  // user names, sorted
+  std::chrono::system_clock::time_point created{};
 };
 
 struct TokenInfo {
@@ -125,14 +146,28 @@ class AuthStore {
   virtual std::optional<User> find_user(std::string_view name) = 0;
   virtual void set_disabled(std::string_view name, bool disabled) = 0;
   virtual void set_password(std::string_view name, std::string_view password) = 0;
-  // Adds or removes permissions; returns the user's permissions afterwards.
+  // Adds permissions to or removes them from the user's own ones; returns the user's effective
+  // permissions afterwards (a permission revoked here is still held through a group that has it).
   virtual PermissionSet grant(std::string_view name, const PermissionSet& permissions) = 0;
   virtual PermissionSet revoke(std::string_view name, const PermissionSet& permissions) = 0;
   // The user when the password is right and the user is enabled; nullopt otherwise (same time).
   virtual std::optional<User> check_password(std::string_view name, std::string_view password) = 0;
 
-  // `permissions` must be a subset of the owner's (AuthError naming the extra ones); empty means
-  // all of the owner's. `days` 1..3650.
+  // Groups. add_group: AuthError for a bad or taken name or an unknown permission. list_groups:
+  // every group by name, with its members. delete_group: AuthError when there is no such group;
+  // its members lose its permissions at once. grant_group/revoke_group: like grant/revoke, on the
+  // group; they return the group's permissions afterwards. add_member/remove_member: AuthError for
+  // an unknown group or user; true when membership changed (false: already a member / not one).
+  virtual Group add_group(std::string_view name, const PermissionSet& permissions) = 0;
+  virtual std::vector<Group> list_groups() = 0;
+  virtual void delete_group(std::string_view name) = 0;
+  virtual PermissionSet grant_group(std::string_view name, const PermissionSet& permissions) = 0;
+  virtual PermissionSet revoke_group(std::string_view name, const PermissionSet& permissions) = 0;
+  virtual bool add_member(std::string_view group, std::string_view user) = 0;
+  virtual bool remove_member(std::string_view group, std::string_view user) = 0;
+
+  // `permissions` must be a subset of the owner's effective ones (AuthError naming the extra
+  // ones); empty means all of them, as they are now. `days` 1..3650.
   virtual CreatedToken create_token(std::string_view user, std::string_view label, const PermissionSet& permissions,
                                     int days, std::chrono::system_clock::time_point now) = 0;
   // Every token (or one user's), newest first, revoked and expired ones included.
@@ -159,9 +194,10 @@ class AuthStore {
                                                         std::chrono::system_clock::time_point now) = 0;
 };
 
-// The store in the crash index's database: the SQLite file of index.sqlite_path (default
-// <data>/index/crashes.sqlite). A PostgreSQL index (index.url) is refused with AuthUnavailable
-// for now (docs/security.md, "What is not built yet").
+// The store in the crash index's database: with index.url (postgresql:// or postgres://) the
+// PostgreSQL store in that database (postgres_auth_store.h), otherwise the SQLite file of
+// index.sqlite_path (default <data>/index/crashes.sqlite). Throws AuthUnavailable when the
+// database cannot be opened or reached, ConfigError for an index.url that is not PostgreSQL's.
 std::unique_ptr<AuthStore> open_auth_store(const Config& config);
 
 }  // namespace bw::auth

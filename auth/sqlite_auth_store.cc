@@ -4,21 +4,26 @@
 
 #include <algorithm>
 #include <mutex>
-#include <sstream>
 
 #include "auth/secrets.h"
+#include "auth/store_rules.h"
 
 namespace bw::auth {
 namespace {
 
 using Clock = std::chrono::system_clock;
+using rules::from_ms;
+using rules::join;
+using rules::split;
+using rules::to_ms;
 
+// Created when missing: an older file gains the tables it lacks (the groups) when opened.
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS auth_users(
   name TEXT PRIMARY KEY,
   password_hash TEXT NOT NULL,
   disabled INTEGER NOT NULL DEFAULT 0,
-  permissions TEXT NOT NULL,          -- names separated by spaces
+  permissions TEXT NOT NULL,          -- names separated by spaces (the user's own)
   created_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS auth_tokens(
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -42,44 +47,16 @@ CREATE TABLE IF NOT EXISTS auth_signin_links(
   hash TEXT PRIMARY KEY,              -- token_hash(link secret)
   user TEXT NOT NULL REFERENCES auth_users(name),
   expires_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS auth_groups(
+  name TEXT PRIMARY KEY,
+  permissions TEXT NOT NULL,          -- names separated by spaces
+  created_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS auth_group_members(
+  group_name TEXT NOT NULL REFERENCES auth_groups(name) ON DELETE CASCADE,
+  user_name TEXT NOT NULL REFERENCES auth_users(name),
+  PRIMARY KEY(group_name, user_name));
+CREATE INDEX IF NOT EXISTS auth_group_members_by_user ON auth_group_members(user_name);
 )sql";
-
-int64_t to_ms(Clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-Clock::time_point from_ms(int64_t ms) { return Clock::time_point(std::chrono::milliseconds(ms)); }
-
-std::string join(const PermissionSet& permissions) {
-  std::string out;
-  for (const auto& p : permissions) out += (out.empty() ? "" : " ") + p;
-  return out;
-}
-
-PermissionSet split(const std::string& text) {
-  PermissionSet out;
-  std::istringstream in(text);
-  for (std::string p; in >> p;) out.insert(p);
-  return out;
-}
-
-void check_name(std::string_view name) {
-  bool ok = !name.empty() && name.size() <= 64;
-  for (char c : name) {
-    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-                c == '@' || c == '-');
-  }
-  if (!ok) throw AuthError("a user name is 1-64 characters of A-Z a-z 0-9 . _ @ -");
-}
-
-void check_password_text(std::string_view password) {
-  if (password.size() < 8 || password.size() > 1024) throw AuthError("a password is 8 to 1024 bytes long");
-}
-
-void check_label(std::string_view label) {
-  bool ok = label.size() <= 200;
-  for (char c : label) ok = ok && c >= 0x20 && c < 0x7f;
-  if (!ok) throw AuthError("a token label is at most 200 printable ASCII characters");
-}
 
 // A prepared statement on the store's connection, finalized when it goes.
 class Statement {
@@ -87,6 +64,7 @@ class Statement {
   Statement(sqlite3* db, const char* sql) : db_(db) {
     if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) fail("prepare");
   }
+  Statement(sqlite3* db, const std::string& sql) : Statement(db, sql.c_str()) {}
   ~Statement() { sqlite3_finalize(stmt_); }
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
@@ -120,12 +98,22 @@ class Statement {
   sqlite3_stmt* stmt_ = nullptr;
 };
 
-constexpr const char* kUserColumns = "name, disabled, permissions, created_ms";
+// The groups of the user in `user_column`, aggregated in the same statement as the user's row
+// (one snapshot): two columns, their names and their permissions, each space-joined (NULL: none).
+std::string user_groups(std::string_view user_column) {
+  std::string from = " FROM auth_group_members AS m JOIN auth_groups AS g ON g.name = m.group_name WHERE m.user_name = " +
+                     std::string(user_column) + ")";
+  return "(SELECT group_concat(g.name, ' ')" + from + ", (SELECT group_concat(g.permissions, ' ')" + from;
+}
+
+// Columns 0-5: a user (rules::make_user's arguments).
+const std::string kUserColumns = "u.name, u.disabled, u.permissions, u.created_ms, " + user_groups("u.name");
 constexpr const char* kTokenColumns =
     "t.id, t.user, t.label, t.permissions, t.created_ms, t.expires_ms, t.revoked, t.shown_prefix";
 
 User user_from(const Statement& q) {
-  return User{q.text_at(0), q.int_at(1) != 0, split(q.text_at(2)), from_ms(q.int_at(3))};
+  return rules::make_user(q.text_at(0), q.int_at(1) != 0, q.text_at(2), from_ms(q.int_at(3)), q.text_at(4),
+                          q.text_at(5));
 }
 
 TokenInfo token_from(const Statement& q) {
@@ -163,8 +151,8 @@ class SqliteAuthStore : public AuthStore {
   ~SqliteAuthStore() override { sqlite3_close(db_); }
 
   User add_user(std::string_view name, std::string_view password, const PermissionSet& permissions) override {
-    check_name(name);
-    check_password_text(password);
+    rules::check_user_name(name);
+    rules::check_password_text(password);
     check_permissions(permissions);
     std::string hash = hash_password(password);  // slow: outside the lock
     auto created = Clock::now();
@@ -179,46 +167,51 @@ class SqliteAuthStore : public AuthStore {
     } catch (const AuthError&) {
       throw AuthError("a user named " + std::string(name) + " already exists");
     }
-    return User{std::string(name), false, permissions, from_ms(to_ms(created))};
+    return rules::make_user(std::string(name), false, join(permissions), from_ms(to_ms(created)), "", "");
   }
 
   std::vector<User> list_users() override {
     std::lock_guard lock(mu_);
-    Statement q(db_, (std::string("SELECT ") + kUserColumns + " FROM auth_users ORDER BY name").c_str());
+    Statement q(db_, "SELECT " + kUserColumns + " FROM auth_users AS u ORDER BY u.name");
     std::vector<User> out;
     while (q.step()) out.push_back(user_from(q));
     return out;
   }
 
   std::optional<User> find_user(std::string_view name) override {
+    if (!rules::is_valid_name(name)) return std::nullopt;
     std::lock_guard lock(mu_);
     return find_locked(name);
   }
 
   void set_disabled(std::string_view name, bool disabled) override {
+    rules::check_user_name(name);
     std::lock_guard lock(mu_);
     Statement(db_, "UPDATE auth_users SET disabled = ? WHERE name = ?").bind(1, disabled ? 1 : 0).bind(2, name).step();
-    must_have_changed(name);
+    if (sqlite3_changes(db_) == 0) rules::throw_no_user(name);
   }
 
   void set_password(std::string_view name, std::string_view password) override {
-    check_password_text(password);
+    rules::check_user_name(name);
+    rules::check_password_text(password);
     std::string hash = hash_password(password);
     std::lock_guard lock(mu_);
+    Transaction tx(*this);
     Statement(db_, "UPDATE auth_users SET password_hash = ? WHERE name = ?").bind(1, hash).bind(2, name).step();
-    must_have_changed(name);
+    if (sqlite3_changes(db_) == 0) rules::throw_no_user(name);
     // A new password signs the user out everywhere (a stolen session ends with the old password).
     Statement(db_, "DELETE FROM auth_sessions WHERE user = ?").bind(1, name).step();
+    tx.commit();
   }
 
   PermissionSet grant(std::string_view name, const PermissionSet& permissions) override {
     check_permissions(permissions);
-    return change_permissions(name, [&](PermissionSet& p) { p.insert(permissions.begin(), permissions.end()); });
+    return change_user_permissions(name, [&](PermissionSet& p) { p.insert(permissions.begin(), permissions.end()); });
   }
 
   PermissionSet revoke(std::string_view name, const PermissionSet& permissions) override {
     check_permissions(permissions);
-    return change_permissions(name, [&](PermissionSet& p) {
+    return change_user_permissions(name, [&](PermissionSet& p) {
       for (const auto& x : permissions) p.erase(x);
     });
   }
@@ -226,13 +219,13 @@ class SqliteAuthStore : public AuthStore {
   std::optional<User> check_password(std::string_view name, std::string_view password) override {
     std::string hash;
     std::optional<User> user;
-    {
+    if (rules::is_valid_name(name)) {
       std::lock_guard lock(mu_);
-      Statement q(db_, (std::string("SELECT ") + kUserColumns + ", password_hash FROM auth_users WHERE name = ?").c_str());
+      Statement q(db_, "SELECT " + kUserColumns + ", u.password_hash FROM auth_users AS u WHERE u.name = ?");
       q.bind(1, name);
       if (q.step()) {
         user = user_from(q);
-        hash = q.text_at(4);
+        hash = q.text_at(6);
       }
     }
     // Unknown and disabled users cost a hash too: the time does not tell which names exist.
@@ -241,27 +234,105 @@ class SqliteAuthStore : public AuthStore {
     return user;
   }
 
+  Group add_group(std::string_view name, const PermissionSet& permissions) override {
+    rules::check_group_name(name);
+    check_permissions(permissions);
+    auto created = from_ms(to_ms(Clock::now()));
+    std::lock_guard lock(mu_);
+    try {
+      Statement(db_, "INSERT INTO auth_groups(name, permissions, created_ms) VALUES(?, ?, ?)")
+          .bind(1, name)
+          .bind(2, join(permissions))
+          .bind(3, to_ms(created))
+          .step();
+    } catch (const AuthError&) {
+      throw AuthError("a group named " + std::string(name) + " already exists");
+    }
+    return Group{std::string(name), permissions, {}, created};
+  }
+
+  std::vector<Group> list_groups() override {
+    std::lock_guard lock(mu_);
+    Statement q(db_,
+                "SELECT g.name, g.permissions, g.created_ms, (SELECT group_concat(m.user_name, ' ') "
+                "FROM auth_group_members AS m WHERE m.group_name = g.name) FROM auth_groups AS g ORDER BY g.name");
+    std::vector<Group> out;
+    while (q.step()) {
+      Group g{q.text_at(0), split(q.text_at(1)), {}, from_ms(q.int_at(2))};
+      for (auto& m : split(q.text_at(3))) g.members.push_back(m);
+      out.push_back(std::move(g));
+    }
+    return out;
+  }
+
+  void delete_group(std::string_view name) override {
+    rules::check_group_name(name);
+    std::lock_guard lock(mu_);
+    // The memberships go with it (ON DELETE CASCADE), in the same statement.
+    Statement(db_, "DELETE FROM auth_groups WHERE name = ?").bind(1, name).step();
+    if (sqlite3_changes(db_) == 0) rules::throw_no_group(name);
+  }
+
+  PermissionSet grant_group(std::string_view name, const PermissionSet& permissions) override {
+    check_permissions(permissions);
+    return change_group_permissions(name, [&](PermissionSet& p) { p.insert(permissions.begin(), permissions.end()); });
+  }
+
+  PermissionSet revoke_group(std::string_view name, const PermissionSet& permissions) override {
+    check_permissions(permissions);
+    return change_group_permissions(name, [&](PermissionSet& p) {
+      for (const auto& x : permissions) p.erase(x);
+    });
+  }
+
+  bool add_member(std::string_view group, std::string_view user) override {
+    rules::check_group_name(group);
+    rules::check_user_name(user);
+    std::lock_guard lock(mu_);
+    Transaction tx(*this);
+    must_exist("SELECT 1 FROM auth_groups WHERE name = ?", group, rules::throw_no_group);
+    must_exist("SELECT 1 FROM auth_users WHERE name = ?", user, rules::throw_no_user);
+    Statement(db_, "INSERT OR IGNORE INTO auth_group_members(group_name, user_name) VALUES(?, ?)")
+        .bind(1, group)
+        .bind(2, user)
+        .step();
+    bool added = sqlite3_changes(db_) > 0;
+    tx.commit();
+    return added;
+  }
+
+  bool remove_member(std::string_view group, std::string_view user) override {
+    rules::check_group_name(group);
+    rules::check_user_name(user);
+    std::lock_guard lock(mu_);
+    Transaction tx(*this);
+    must_exist("SELECT 1 FROM auth_groups WHERE name = ?", group, rules::throw_no_group);
+    must_exist("SELECT 1 FROM auth_users WHERE name = ?", user, rules::throw_no_user);
+    Statement(db_, "DELETE FROM auth_group_members WHERE group_name = ? AND user_name = ?")
+        .bind(1, group)
+        .bind(2, user)
+        .step();
+    bool removed = sqlite3_changes(db_) > 0;
+    tx.commit();
+    return removed;
+  }
+
   CreatedToken create_token(std::string_view user, std::string_view label, const PermissionSet& permissions, int days,
                             Clock::time_point now) override {
-    check_label(label);
+    rules::check_user_name(user);
+    rules::check_label(label);
     check_permissions(permissions);
-    if (days < 1 || days > 3650) throw AuthError("a token lasts 1 to 3650 days");
+    rules::check_token_days(days);
     std::lock_guard lock(mu_);
+    Transaction tx(*this);
     auto owner = find_locked(user);
-    if (!owner) throw AuthError("no user named " + std::string(user));
-    if (owner->disabled) throw AuthError("user " + owner->name + " is disabled");
-    PermissionSet granted = permissions.empty() ? owner->permissions : permissions;
-    std::string extra;
-    for (const auto& p : granted) {
-      if (!owner->permissions.count(p)) extra += (extra.empty() ? "" : ", ") + p;
-    }
-    if (!extra.empty()) throw AuthError("user " + owner->name + " does not hold " + extra);
+    if (!owner) rules::throw_no_user(user);
     CreatedToken out;
-    out.secret = new_token();
     auto& t = out.info;
+    t.permissions = rules::token_permissions(*owner, permissions);
+    out.secret = new_token();
     t.user = owner->name;
     t.label = std::string(label);
-    t.permissions = granted;
     t.created = from_ms(to_ms(now));
     t.expires = from_ms(to_ms(now + std::chrono::hours(24) * days));
     t.shown_prefix = out.secret.substr(0, 8);
@@ -277,14 +348,16 @@ class SqliteAuthStore : public AuthStore {
         .bind(7, t.shown_prefix)
         .step();
     t.id = sqlite3_last_insert_rowid(db_);
+    tx.commit();
     return out;
   }
 
   std::vector<TokenInfo> list_tokens(std::optional<std::string_view> user) override {
+    if (user && !rules::is_valid_name(*user)) return {};
     std::lock_guard lock(mu_);
     std::string sql = std::string("SELECT ") + kTokenColumns + " FROM auth_tokens AS t" +
                       (user ? " WHERE t.user = ?" : "") + " ORDER BY t.id DESC";
-    Statement q(db_, sql.c_str());
+    Statement q(db_, sql);
     if (user) q.bind(1, *user);
     std::vector<TokenInfo> out;
     while (q.step()) out.push_back(token_from(q));
@@ -298,46 +371,34 @@ class SqliteAuthStore : public AuthStore {
   }
 
   TokenCheck check_token(std::string_view secret, Clock::time_point now) override {
-    TokenCheck check;
     if (!is_well_formed_token(secret)) {
-      check.result = TokenCheck::Result::kMalformed;
-      return check;
+      TokenCheck malformed;
+      malformed.result = TokenCheck::Result::kMalformed;
+      return malformed;
     }
+    std::string hash = token_hash(secret);
     std::lock_guard lock(mu_);
-    Statement q(db_, (std::string("SELECT ") + kTokenColumns +
-                      ", u.disabled, u.permissions FROM auth_tokens AS t JOIN auth_users AS u ON u.name = t.user "
-                      "WHERE t.hash = ?")
-                         .c_str());
-    q.bind(1, token_hash(secret));
+    // One statement: the token, its owner and the owner's groups in one snapshot.
+    Statement q(db_, std::string("SELECT ") + kTokenColumns + ", u.disabled, u.permissions, " +
+                         user_groups("u.name") +
+                         " FROM auth_tokens AS t JOIN auth_users AS u ON u.name = t.user WHERE t.hash = ?");
+    q.bind(1, hash);
     if (!q.step()) {
-      check.result = TokenCheck::Result::kUnknown;
-      return check;
+      TokenCheck unknown;
+      unknown.result = TokenCheck::Result::kUnknown;
+      return unknown;
     }
-    TokenInfo t = token_from(q);
-    check.user = t.user;
-    if (t.revoked) {
-      check.result = TokenCheck::Result::kRevoked;
-    } else if (now >= t.expires) {
-      check.result = TokenCheck::Result::kExpired;
-    } else if (q.int_at(8) != 0) {
-      check.result = TokenCheck::Result::kUserDisabled;
-    } else {
-      check.result = TokenCheck::Result::kValid;
-      PermissionSet owner = split(q.text_at(9));
-      for (const auto& p : t.permissions) {
-        if (owner.count(p)) check.permissions.insert(p);
-      }
-    }
-    return check;
+    User owner = rules::make_user(q.text_at(1), q.int_at(8) != 0, q.text_at(9), {}, q.text_at(10), q.text_at(11));
+    return rules::token_verdict(token_from(q), owner.disabled, owner.permissions, now);
   }
 
   CreatedSession create_session(std::string_view user, std::chrono::minutes lifetime, Clock::time_point now) override {
-    if (lifetime < std::chrono::minutes(1) || lifetime > std::chrono::hours(24 * 365)) {
-      throw AuthError("a session lasts 1 minute to 365 days");
-    }
+    rules::check_session_lifetime(lifetime);
+    rules::check_user_name(user);
     std::lock_guard lock(mu_);
+    Transaction tx(*this);
     auto owner = find_locked(user);
-    if (!owner) throw AuthError("no user named " + std::string(user));
+    if (!owner) rules::throw_no_user(user);
     if (owner->disabled) throw AuthError("user " + owner->name + " is disabled");
     CreatedSession out{new_secret(kSessionPrefix), random_hex32(), from_ms(to_ms(now + lifetime))};
     // Expired sessions go when new ones come: the table holds live sessions only, give or take.
@@ -349,42 +410,47 @@ class SqliteAuthStore : public AuthStore {
         .bind(4, to_ms(now))
         .bind(5, to_ms(out.expires))
         .step();
+    tx.commit();
     return out;
   }
 
   std::optional<Session> check_session(std::string_view secret, Clock::time_point now) override {
     if (!is_well_formed_secret(secret, kSessionPrefix)) return std::nullopt;
+    std::string hash = token_hash(secret);
     std::lock_guard lock(mu_);
-    Statement q(db_,
-                "SELECT s.user, s.csrf, s.expires_ms, u.disabled, u.permissions FROM auth_sessions AS s "
-                "JOIN auth_users AS u ON u.name = s.user WHERE s.hash = ?");
-    q.bind(1, token_hash(secret));
+    Statement q(db_, std::string("SELECT s.user, s.csrf, s.expires_ms, u.disabled, u.permissions, ") +
+                         user_groups("u.name") +
+                         " FROM auth_sessions AS s JOIN auth_users AS u ON u.name = s.user WHERE s.hash = ?");
+    q.bind(1, hash);
     if (!q.step()) return std::nullopt;
     auto expires = from_ms(q.int_at(2));
     if (now >= expires || q.int_at(3) != 0) return std::nullopt;
-    return Session{q.text_at(0), split(q.text_at(4)), q.text_at(1), expires};
+    User owner = rules::make_user(q.text_at(0), false, q.text_at(4), {}, q.text_at(5), q.text_at(6));
+    return Session{owner.name, owner.permissions, q.text_at(1), expires};
   }
 
   bool end_session(std::string_view secret) override {
     if (!is_well_formed_secret(secret, kSessionPrefix)) return false;
+    std::string hash = token_hash(secret);
     std::lock_guard lock(mu_);
-    Statement(db_, "DELETE FROM auth_sessions WHERE hash = ?").bind(1, token_hash(secret)).step();
+    Statement(db_, "DELETE FROM auth_sessions WHERE hash = ?").bind(1, hash).step();
     return sqlite3_changes(db_) > 0;
   }
 
   int end_sessions_of(std::string_view user) override {
+    if (!rules::is_valid_name(user)) return 0;
     std::lock_guard lock(mu_);
     Statement(db_, "DELETE FROM auth_sessions WHERE user = ?").bind(1, user).step();
     return sqlite3_changes(db_);
   }
 
   std::string create_signin_link(std::string_view user, std::chrono::minutes lifetime, Clock::time_point now) override {
-    if (lifetime < std::chrono::minutes(1) || lifetime > std::chrono::hours(24 * 30)) {
-      throw AuthError("a sign-in link lasts 1 minute to 30 days");
-    }
+    rules::check_link_lifetime(lifetime);
+    rules::check_user_name(user);
     std::lock_guard lock(mu_);
+    Transaction tx(*this);
     auto owner = find_locked(user);
-    if (!owner) throw AuthError("no user named " + std::string(user));
+    if (!owner) rules::throw_no_user(user);
     if (owner->disabled) throw AuthError("user " + owner->name + " is disabled");
     std::string secret = new_secret(kSignInLinkPrefix);
     Statement(db_, "DELETE FROM auth_signin_links WHERE expires_ms <= ?").bind(1, to_ms(now)).step();
@@ -393,27 +459,55 @@ class SqliteAuthStore : public AuthStore {
         .bind(2, owner->name)
         .bind(3, to_ms(now + lifetime))
         .step();
+    tx.commit();
     return secret;
   }
 
   std::optional<std::string> redeem_signin_link(std::string_view secret, Clock::time_point now) override {
     if (!is_well_formed_secret(secret, kSignInLinkPrefix)) return std::nullopt;
-    std::lock_guard lock(mu_);
     std::string hash = token_hash(secret);
-    Statement q(db_,
-                "SELECT l.user, l.expires_ms, u.disabled FROM auth_signin_links AS l "
-                "JOIN auth_users AS u ON u.name = l.user WHERE l.hash = ?");
-    q.bind(1, hash);
-    if (!q.step()) return std::nullopt;
-    std::string user = q.text_at(0);
-    bool usable = now < from_ms(q.int_at(1)) && q.int_at(2) == 0;
+    std::lock_guard lock(mu_);
+    Transaction tx(*this);
+    std::string user;
+    bool usable = false;
+    {
+      Statement q(db_,
+                  "SELECT l.user, l.expires_ms, u.disabled FROM auth_signin_links AS l "
+                  "JOIN auth_users AS u ON u.name = l.user WHERE l.hash = ?");
+      q.bind(1, hash);
+      if (!q.step()) return std::nullopt;
+      user = q.text_at(0);
+      usable = now < from_ms(q.int_at(1)) && q.int_at(2) == 0;
+    }
     // Used or not, a presented link is gone: one use, and an expired one is of no use.
     Statement(db_, "DELETE FROM auth_signin_links WHERE hash = ?").bind(1, hash).step();
-    if (sqlite3_changes(db_) == 0 || !usable) return std::nullopt;
+    bool deleted = sqlite3_changes(db_) > 0;
+    tx.commit();
+    if (!deleted || !usable) return std::nullopt;
     return user;
   }
 
  private:
+  // BEGIN IMMEDIATE ... COMMIT (the write lock taken at once: a read-then-write cannot interleave
+  // with another process's), rolled back when left by an exception. Under mu_.
+  class Transaction {
+   public:
+    explicit Transaction(SqliteAuthStore& store) : store_(store) { store_.exec("BEGIN IMMEDIATE"); }
+    ~Transaction() {
+      if (!done_) sqlite3_exec(store_.db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+    Transaction(const Transaction&) = delete;
+    Transaction& operator=(const Transaction&) = delete;
+    void commit() {
+      store_.exec("COMMIT");
+      done_ = true;
+    }
+
+   private:
+    SqliteAuthStore& store_;
+    bool done_ = false;
+  };
+
   void exec(const char* sql) {
     char* error = nullptr;
     if (sqlite3_exec(db_, sql, nullptr, nullptr, &error) != SQLITE_OK) {
@@ -424,27 +518,51 @@ class SqliteAuthStore : public AuthStore {
   }
 
   std::optional<User> find_locked(std::string_view name) {
-    Statement q(db_, (std::string("SELECT ") + kUserColumns + " FROM auth_users WHERE name = ?").c_str());
+    Statement q(db_, "SELECT " + kUserColumns + " FROM auth_users AS u WHERE u.name = ?");
     q.bind(1, name);
     if (!q.step()) return std::nullopt;
     return user_from(q);
   }
 
-  void must_have_changed(std::string_view name) {
-    if (sqlite3_changes(db_) == 0) throw AuthError("no user named " + std::string(name));
+  void must_exist(const char* sql, std::string_view name, void (*missing)(std::string_view)) {
+    Statement q(db_, sql);
+    q.bind(1, name);
+    if (!q.step()) missing(name);
   }
 
   template <typename F>
-  PermissionSet change_permissions(std::string_view name, F&& change) {
+  PermissionSet change_user_permissions(std::string_view name, F&& change) {
+    rules::check_user_name(name);
     std::lock_guard lock(mu_);
+    Transaction tx(*this);
     auto user = find_locked(name);
-    if (!user) throw AuthError("no user named " + std::string(name));
-    change(user->permissions);
+    if (!user) rules::throw_no_user(name);
+    change(user->own_permissions);
     Statement(db_, "UPDATE auth_users SET permissions = ? WHERE name = ?")
-        .bind(1, join(user->permissions))
+        .bind(1, join(user->own_permissions))
         .bind(2, name)
         .step();
-    return user->permissions;
+    auto after = find_locked(name);
+    tx.commit();
+    return after->permissions;
+  }
+
+  template <typename F>
+  PermissionSet change_group_permissions(std::string_view name, F&& change) {
+    rules::check_group_name(name);
+    std::lock_guard lock(mu_);
+    Transaction tx(*this);
+    PermissionSet permissions;
+    {
+      Statement q(db_, "SELECT permissions FROM auth_groups WHERE name = ?");
+      q.bind(1, name);
+      if (!q.step()) rules::throw_no_group(name);
+      permissions = split(q.text_at(0));
+    }
+    change(permissions);
+    Statement(db_, "UPDATE auth_groups SET permissions = ? WHERE name = ?").bind(1, join(permissions)).bind(2, name).step();
+    tx.commit();
+    return permissions;
   }
 
   std::mutex mu_;

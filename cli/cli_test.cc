@@ -4,9 +4,11 @@
 #include <array>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 #include "core/fs_util.h"
+#include "testing/postgres/postgres_server.h"
 
 namespace {
 
@@ -193,13 +195,9 @@ namespace {
 
 // The account commands against a real site: a user and a token made, listed and taken away. The
 // secret is printed once, alone on the last line, and never again; bad input exits with status 2.
-TEST(CliTest, UserAndTokenCommands) {
-  auto data = std::filesystem::temp_directory_path() / ("bw-cli-" + bw::fs::unique_temp_name());
-  std::filesystem::create_directories(data);
-  std::string at = " --data " + data.string();
-  auto pw = data / "pw";
-  std::ofstream(pw) << "correct horse battery\n";
-
+// `at`: the flags naming the site (its data folder, and its index URL for PostgreSQL); `pw` a
+// file holding a password.
+void check_user_and_token_commands(const std::string& at, const std::filesystem::path& pw) {
   auto r = run("admin user add alice --permission view_pii --permission upload_symbols --password-file " +
                pw.string() + at);
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -242,7 +240,134 @@ TEST(CliTest, UserAndTokenCommands) {
   EXPECT_EQ(r.exit_code, 1) << r.output;
   r = run("admin token list --user alice" + at);
   EXPECT_NE(r.output.find("revoked"), std::string::npos) << r.output;
-  std::filesystem::remove_all(data);
+}
+
+// The line of `output` that starts with `word` and a space ("" when none).
+std::string line_of(const std::string& output, const std::string& word) {
+  std::istringstream in(output);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(word + " ", 0) == 0) return line;
+  }
+  return "";
+}
+
+// Groups: made, filled, listed (with members, and in `user list`), their permissions given to
+// members' new tokens and taken back, emptied and deleted; bad input exits with status 2.
+void check_group_commands(const std::string& at, const std::filesystem::path& pw) {
+  auto r = run("admin user add carol --password-file " + pw.string() + at);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run("admin group add triage --permission view_rawdump --permission view_pii" + at);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("group triage added with view_pii,view_rawdump"), std::string::npos) << r.output;
+  r = run("admin group add triage" + at);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("already exists"), std::string::npos) << r.output;
+  r = run("admin group add 'bad name'" + at);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  r = run("admin group add other --permission view_everything" + at);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("view_everything"), std::string::npos) << r.output;
+
+  r = run("admin token create --user carol --permission view_rawdump" + at);
+  EXPECT_EQ(r.exit_code, 2) << "not a member yet: " << r.output;
+  r = run("admin group add-member triage carol" + at);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("user carol added to group triage"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("user carol now holds view_pii,view_rawdump (own: -; groups: triage)"), std::string::npos)
+      << r.output;
+  r = run("admin group add-member triage carol" + at);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("user carol was already in group triage"), std::string::npos) << r.output;
+  r = run("admin group add-member triage nobody" + at);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("no user named nobody"), std::string::npos) << r.output;
+  r = run("admin group add-member nogroup carol" + at);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("no group named nogroup"), std::string::npos) << r.output;
+
+  r = run("admin user list" + at);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::string carol = line_of(r.output, "carol");
+  EXPECT_NE(carol.find("triage"), std::string::npos) << r.output;
+  EXPECT_NE(carol.find("view_pii,view_rawdump"), std::string::npos) << r.output;
+  r = run("admin group list" + at);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::string triage = line_of(r.output, "triage");
+  EXPECT_NE(triage.find("view_pii,view_rawdump"), std::string::npos) << r.output;
+  EXPECT_NE(triage.find("carol"), std::string::npos) << r.output;
+
+  r = run("admin token create --user carol --permission view_rawdump" + at);
+  EXPECT_EQ(r.exit_code, 0) << "through the group: " << r.output;
+  r = run("admin user grant carol view_pii" + at);
+  EXPECT_NE(r.output.find("user carol now holds view_pii,view_rawdump (own: view_pii; groups: triage)"),
+            std::string::npos)
+      << r.output;
+  r = run("admin group revoke triage view_rawdump view_pii" + at);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("group triage now holds -"), std::string::npos) << r.output;
+  r = run("admin token create --user carol --permission view_rawdump" + at);
+  EXPECT_EQ(r.exit_code, 2) << "the group no longer gives it: " << r.output;
+  EXPECT_NE(r.output.find("view_rawdump"), std::string::npos) << r.output;
+  r = run("admin group grant triage admin" + at);
+  EXPECT_NE(r.output.find("group triage now holds admin"), std::string::npos) << r.output;
+  r = run("admin group grant triage everything" + at);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+
+  r = run("admin group remove-member triage carol" + at);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("user carol removed from group triage"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("user carol now holds view_pii\n"), std::string::npos) << r.output;
+  r = run("admin group remove-member triage carol" + at);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("user carol was not in group triage"), std::string::npos) << r.output;
+  r = run("admin group add-member triage carol" + at);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run("admin group delete triage" + at);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run("admin group list" + at);
+  EXPECT_EQ(line_of(r.output, "triage"), "") << r.output;
+  r = run("admin user list" + at);
+  EXPECT_EQ(line_of(r.output, "carol").find("triage"), std::string::npos) << "members lose it: " << r.output;
+  r = run("admin group delete triage" + at);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+}
+
+// A site in a temporary data folder; `pw` a password file inside it.
+struct Site {
+  Site() : data(std::filesystem::temp_directory_path() / ("bw-cli-" + bw::fs::unique_temp_name())) {
+    std::filesystem::create_directories(data);
+    std::ofstream(pw()) << "correct horse battery\n";
+  }
+  ~Site() { std::filesystem::remove_all(data); }
+  std::filesystem::path pw() const { return data / "pw"; }
+  std::string at() const { return " --data " + data.string(); }
+  std::filesystem::path data;
+};
+
+TEST(CliTest, UserAndTokenCommands) {
+  Site site;
+  check_user_and_token_commands(site.at(), site.pw());
+}
+
+TEST(CliTest, GroupCommands) {
+  Site site;
+  check_group_commands(site.at(), site.pw());
+}
+
+// The same commands on a site whose index is PostgreSQL (a private server): the accounts are in
+// that database, and no SQLite file is made.
+TEST(CliTest, AccountCommandsOnAPostgresIndex) {
+  if (!bw::testing::PostgresServer::available()) GTEST_SKIP() << "PostgreSQL 15 is not installed";
+  bw::testing::PostgresServer server;
+  Site site;
+  std::string at = site.at() + " --index-url '" + server.create_database("cli_accounts") + "'";
+  check_user_and_token_commands(at, site.pw());
+  check_group_commands(at, site.pw());
+  EXPECT_FALSE(std::filesystem::exists(site.data / "index" / "crashes.sqlite"));
+  // A database that does not exist is an error saying so, not an empty site.
+  auto r = run("admin user list --data " + site.data.string() + " --index-url '" + server.url_for("nosuchdb") + "'");
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("nosuchdb"), std::string::npos) << r.output;
 }
 
 }  // namespace

@@ -291,6 +291,13 @@ class BlockingAuthStore final : public auth::AuthStore {
   auth::PermissionSet grant(std::string_view, const auth::PermissionSet&) override { throw std::logic_error("unused"); }
   auth::PermissionSet revoke(std::string_view, const auth::PermissionSet&) override { throw std::logic_error("unused"); }
   std::optional<auth::User> check_password(std::string_view, std::string_view) override { throw std::logic_error("unused"); }
+  auth::Group add_group(std::string_view, const auth::PermissionSet&) override { throw std::logic_error("unused"); }
+  std::vector<auth::Group> list_groups() override { throw std::logic_error("unused"); }
+  void delete_group(std::string_view) override { throw std::logic_error("unused"); }
+  auth::PermissionSet grant_group(std::string_view, const auth::PermissionSet&) override { throw std::logic_error("unused"); }
+  auth::PermissionSet revoke_group(std::string_view, const auth::PermissionSet&) override { throw std::logic_error("unused"); }
+  bool add_member(std::string_view, std::string_view) override { throw std::logic_error("unused"); }
+  bool remove_member(std::string_view, std::string_view) override { throw std::logic_error("unused"); }
   auth::CreatedToken create_token(std::string_view, std::string_view, const auth::PermissionSet&, int,
                                   std::chrono::system_clock::time_point) override {
     throw std::logic_error("unused");
@@ -420,15 +427,13 @@ TEST_F(ApiTokenTest, ReprocessingNeedsReprocessCrashesAndQueuesTheCrashes) {
 }
 
 TEST_F(ApiTokenTest, WithoutAnAccountStoreEveryTokenIsRefusedSayingWhy) {
-  // A PostgreSQL index has no account store yet: open_accounts says so instead of failing.
-  Config::Sources sources;
-  sources.overrides = {{"server.data", dir_.path().string()},
-                       {"index.url", "postgresql://user:pass@127.0.0.1:1/none"}};
-  OpenedAccounts none = open_accounts(Config::load(sources));
-  EXPECT_EQ(none.accounts.store, nullptr);
-  EXPECT_TRUE(contains(none.accounts.unavailable, "SQLite")) << none.accounts.unavailable;
+  // A server given no store (Accounts{}: tools and tests that serve without accounts) refuses
+  // every token, saying so, and still serves anonymous callers.
+  Accounts none;
+  ASSERT_EQ(none.store, nullptr);
+  ASSERT_FALSE(none.unavailable.empty());
 
-  WebApp app(*config_, *storage_, *queue_, index_.get(), none.accounts);
+  WebApp app(*config_, *storage_, *queue_, index_.get(), none);
   http::ServerOptions opts;
   opts.io_threads = 1;
   opts.worker_threads = 2;
@@ -436,18 +441,29 @@ TEST_F(ApiTokenTest, WithoutAnAccountStoreEveryTokenIsRefusedSayingWhy) {
   http::Server server(opts);
   app.add_routes(server);
   server.start();
-  std::string token = make_token("pg", {"view_pii"});
+  std::string token = make_token("nostore", {"view_pii"});
   for (const auto& target : api_targets()) {
     http::Connection c("127.0.0.1", server.port());
     ASSERT_TRUE(c.send(http::make_request("GET", target, {{"Auth-Token", token}}, "")));
     auto r = c.read_response(30s);
-    EXPECT_EQ(expect_json(r, 403, target), (json{{"error", none.accounts.unavailable}})) << target;
+    EXPECT_EQ(expect_json(r, 403, target), (json{{"error", none.unavailable}})) << target;
     EXPECT_FALSE(contains(everything(r), marker_)) << target;
   }
   http::Connection c("127.0.0.1", server.port());
   ASSERT_TRUE(c.send(http::make_request("GET", processed_url(), {}, "")));
   EXPECT_EQ(c.read_response(30s).status, 200);
   server.stop();
+}
+
+TEST(ApiTokenAccounts, APostgresIndexHasItsAccountStoreInItsOwnDatabase) {
+  // open_accounts opens the store of index.url's database (auth/postgres_auth_store.h, tested on
+  // a real server in auth_test): a server that cannot be reached is a failure to start, as the
+  // index's own, not a site without accounts.
+  test_support::TempDir dir;
+  Config::Sources sources;
+  sources.overrides = {{"server.data", dir.path().string()},
+                       {"index.url", "postgresql://user:pass@127.0.0.1:1/none"}};
+  EXPECT_THROW(open_accounts(Config::load(sources)), auth::AuthUnavailable);
 }
 
 }  // namespace

@@ -29,17 +29,8 @@ bool equals_ignoring_case(std::string_view a, std::string_view b) {
 
 OpenedAccounts open_accounts(const Config& config) {
   OpenedAccounts out;
-  try {
-    out.owned = auth::open_auth_store(config);
-    out.accounts.store = out.owned.get();
-  } catch (const auth::AuthUnavailable& e) {
-    // The one refusal expected: a PostgreSQL index has no account store yet. Anything else (the
-    // SQLite file unusable) is a real failure to start.
-    if (config.get_string("index", "url").empty()) throw;
-    out.accounts.unavailable = "accounts need the SQLite crash index for now; this site's index is PostgreSQL";
-    log_fields(*logger("web"), spdlog::level::warn, "API tokens are refused: no account store",
-               {{"reason", std::string(html::utf8_prefix(e.what(), 500))}});
-  }
+  out.owned = auth::open_auth_store(config);
+  out.accounts.store = out.owned.get();
   return out;
 }
 

@@ -8,9 +8,9 @@
 //   token's permissions *now* (its own set narrowed to its owner's current ones). Anything else
 //   (malformed, unknown, expired, revoked, owner disabled, or the header given more than once) is
 //   403 {"error": "<reason>"}, the reason naming what is wrong and never the token. Without an
-//   account store (a PostgreSQL index), every Auth-Token is 403 with the store's absence as the
-//   reason. A store that cannot be read now is 503 with Retry-After: 5; anything else 500 (the
-//   detail logged, never the token).
+//   account store (Accounts{}: a server built without accounts), every Auth-Token is 403 with the
+//   store's absence as the reason. A store that cannot be read now is 503 with Retry-After: 5;
+//   anything else 500 (the detail logged, never the token).
 // - A session cookie (GET API endpoints and pages; never a POST endpoint, which takes the header
 //   only, so that no other site can make a signed-in browser post to the API): a valid session
 //   makes the caller its user with the user's permissions now; one that is not valid (expired,
@@ -55,10 +55,9 @@ struct Accounts {
   std::string unavailable = "accounts are not available on this server";
 };
 
-// What `serve` and `web` open: the account store of the config's crash index (SQLite,
-// auth::open_auth_store). With a PostgreSQL index (index.url) the store is refused for now: no
-// store, and `accounts.unavailable` says accounts need the SQLite index (logged once as a
-// warning). Any other failure to open it throws (auth::AuthUnavailable).
+// What `serve` and `web` open: the account store in the config's crash index database (the SQLite
+// file, or PostgreSQL with index.url; auth::open_auth_store). A store that cannot be opened is a
+// failure to start: it throws (auth::AuthUnavailable; ConfigError for a bad index.url).
 struct OpenedAccounts {
   std::unique_ptr<auth::AuthStore> owned;
   Accounts accounts;

@@ -17,10 +17,20 @@
 namespace bw::cli {
 namespace {
 
-std::string joined(const auth::PermissionSet& permissions) {
+// Names separated by commas; "-" for none.
+template <typename Names>
+std::string joined(const Names& names) {
   std::string out;
-  for (const auto& p : permissions) out += (out.empty() ? "" : ",") + p;
+  for (const auto& p : names) out += (out.empty() ? "" : ",") + p;
   return out.empty() ? "-" : out;
+}
+
+// "alice now holds view_pii,view_rawdump (own: view_pii; groups: triage)": what grant and revoke
+// changed (the user's own permissions) and what the user may do now (with the groups').
+std::string holdings(const auth::User& u) {
+  std::string out = "user " + u.name + " now holds " + joined(u.permissions);
+  if (!u.groups.empty()) out += " (own: " + joined(u.own_permissions) + "; groups: " + joined(u.groups) + ")";
+  return out;
 }
 
 auth::PermissionSet permission_set(const std::vector<std::string>& names) {
@@ -86,15 +96,15 @@ void add_user_commands(CLI::App& admin, SharedOptions& shared) {
     });
   });
 
-  auto* list = user->add_subcommand("list", "every user with their permissions");
+  auto* list = user->add_subcommand("list", "every user with their groups and permissions (their own and their groups')");
   shared.add_to(*list);
   list->callback([&shared] {
     with_store(shared, [&](auth::AuthStore& store) {
       std::cout << std::left << std::setw(32) << "user" << std::setw(10) << "state" << std::setw(12) << "created"
-                << "permissions\n";
+                << std::setw(24) << "groups" << "permissions\n";
       for (const auto& u : store.list_users()) {
         std::cout << std::setw(32) << u.name << std::setw(10) << (u.disabled ? "disabled" : "enabled") << std::setw(12)
-                  << iso_day(u.created) << joined(u.permissions) << "\n";
+                  << iso_day(u.created) << std::setw(24) << joined(u.groups) << joined(u.permissions) << "\n";
       }
     });
   });
@@ -128,8 +138,14 @@ void add_user_commands(CLI::App& admin, SharedOptions& shared) {
     sub->callback([&shared, f, grant] {
       auto permissions = permission_set(f->permissions);
       with_store(shared, [&](auth::AuthStore& store) {
-        auto now = grant ? store.grant(f->name, permissions) : store.revoke(f->name, permissions);
-        std::cout << "user " << f->name << " now holds " << joined(now) << "\n";
+        if (grant) {
+          store.grant(f->name, permissions);
+        } else {
+          store.revoke(f->name, permissions);
+        }
+        auto u = store.find_user(f->name);
+        if (!u) throw CommandFailed(1, "user " + f->name + " is gone");
+        std::cout << holdings(*u) << "\n";
       });
     });
   }
@@ -232,10 +248,106 @@ void add_token_commands(CLI::App& admin, SharedOptions& shared) {
   });
 }
 
+
+void add_group_commands(CLI::App& admin, SharedOptions& shared) {
+  auto* group = admin.add_subcommand(
+      "group", "groups of permissions: add, list, delete, grant, revoke, add-member, remove-member");
+  group->require_subcommand(1);
+
+  struct AddFlags {
+    std::string name;
+    std::vector<std::string> permissions;
+  };
+  auto a = std::make_shared<AddFlags>();
+  auto* add = group->add_subcommand("add", "create a group; its members hold its permissions");
+  shared.add_to(*add);
+  add->add_option("name", a->name, "group name")->required();
+  add->add_option("--permission", a->permissions, "a permission the group gives (repeatable)");
+  add->callback([&shared, a] {
+    auto permissions = permission_set(a->permissions);
+    with_store(shared, [&](auth::AuthStore& store) {
+      auto g = store.add_group(a->name, permissions);
+      std::cout << "group " << g.name << " added with " << joined(g.permissions) << "\n";
+    });
+  });
+
+  auto* list = group->add_subcommand("list", "every group with its permissions and members");
+  shared.add_to(*list);
+  list->callback([&shared] {
+    with_store(shared, [&](auth::AuthStore& store) {
+      std::cout << std::left << std::setw(32) << "group" << std::setw(12) << "created" << std::setw(40) << "permissions"
+                << "members\n";
+      for (const auto& g : store.list_groups()) {
+        std::cout << std::setw(32) << g.name << std::setw(12) << iso_day(g.created) << std::setw(40)
+                  << joined(g.permissions) << joined(g.members) << "\n";
+      }
+    });
+  });
+
+  auto name = std::make_shared<std::string>();
+  auto* drop = group->add_subcommand("delete", "delete a group: its members lose its permissions at once");
+  shared.add_to(*drop);
+  drop->add_option("name", *name, "group name")->required();
+  drop->callback([&shared, name] {
+    with_store(shared, [&](auth::AuthStore& store) {
+      store.delete_group(*name);
+      std::cout << "group " << *name << " deleted\n";
+    });
+  });
+
+  for (bool grant : {true, false}) {
+    struct Flags {
+      std::string name;
+      std::vector<std::string> permissions;
+    };
+    auto f = std::make_shared<Flags>();
+    auto* sub = group->add_subcommand(
+        grant ? "grant" : "revoke",
+        grant ? "give a group permissions" : "take permissions from a group (its members' tokens and sessions too, at once)");
+    shared.add_to(*sub);
+    sub->add_option("name", f->name, "group name")->required();
+    sub->add_option("permissions", f->permissions, "permissions")->required();
+    sub->callback([&shared, f, grant] {
+      auto permissions = permission_set(f->permissions);
+      with_store(shared, [&](auth::AuthStore& store) {
+        auto now = grant ? store.grant_group(f->name, permissions) : store.revoke_group(f->name, permissions);
+        std::cout << "group " << f->name << " now holds " << joined(now) << "\n";
+      });
+    });
+  }
+
+  for (bool add_one : {true, false}) {
+    struct Flags {
+      std::string group, user;
+    };
+    auto f = std::make_shared<Flags>();
+    auto* sub = group->add_subcommand(add_one ? "add-member" : "remove-member",
+                                      add_one ? "put a user in a group" : "take a user out of a group (at once)");
+    shared.add_to(*sub);
+    sub->add_option("name", f->group, "group name")->required();
+    sub->add_option("user", f->user, "user name")->required();
+    sub->callback([&shared, f, add_one] {
+      with_store(shared, [&](auth::AuthStore& store) {
+        // Asking twice is not an error (scripts may repeat themselves): the answer says so.
+        if (add_one) {
+          bool added = store.add_member(f->group, f->user);
+          std::cout << "user " << f->user << (added ? " added to group " : " was already in group ") << f->group << "\n";
+        } else {
+          bool removed = store.remove_member(f->group, f->user);
+          std::cout << "user " << f->user << (removed ? " removed from group " : " was not in group ") << f->group
+                    << "\n";
+        }
+        if (auto u = store.find_user(f->user)) std::cout << holdings(*u) << "\n";
+      });
+    });
+  }
+}
+
 }  // namespace
 
 void add_admin_account_commands(CLI::App& admin, SharedOptions& shared) {
   add_user_commands(admin, shared);
+  add_group_commands(admin, shared);
   add_token_commands(admin, shared);
 }
 

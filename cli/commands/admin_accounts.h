@@ -1,5 +1,5 @@
-// `breakwater admin user ...` and `admin token ...` (auth/auth_store.h, docs/security.md): added
-// to `admin` by register_admin_command.
+// `breakwater admin user ...`, `admin group ...` and `admin token ...` (auth/auth_store.h,
+// docs/security.md): added to `admin` by register_admin_command.
 #pragma once
 
 #include <CLI/CLI.hpp>

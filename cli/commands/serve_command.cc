@@ -51,8 +51,8 @@ void register_serve_command(CLI::App& app, SharedOptions& shared) {
                                            crash_index.get());
     // The web app's own queue instance: its priority publishes never wait behind the mover's.
     auto web_queue = queue::open_crash_queue(queue_settings);
-    // Accounts for the API's Auth-Token, in the index's SQLite file (none with a PostgreSQL index:
-    // every token is then refused, saying so).
+    // Accounts (API tokens, sessions, groups) in the index's database: its SQLite file, or the
+    // PostgreSQL database of index.url.
     auto accounts = web::open_accounts(config);
     web::WebApp web_app(config, *primary, *web_queue, crash_index.get(), accounts.accounts);
     web_app.add_routes(server);
@@ -78,11 +78,9 @@ void register_serve_command(CLI::App& app, SharedOptions& shared) {
     std::cout << "breakwater serving on http://" << server.address()
               << "/ (crash reports at /report/index/<crash id>; submit crashes to /submit)" << std::endl;
     // The first start makes an admin account; its one-time link goes to the terminal, not the log.
-    if (accounts.owned) {
-      if (auto link = web::first_start_admin_link(*accounts.owned)) {
-        std::cout << "first start: an admin account was made; sign in with this link (it works once, for 24 hours):\n"
-                  << "  http://" << server.address() << *link << std::endl;
-      }
+    if (auto link = web::first_start_admin_link(*accounts.owned)) {
+      std::cout << "first start: an admin account was made; sign in with this link (it works once, for 24 hours):\n"
+                << "  http://" << server.address() << *link << std::endl;
     }
     signals.wait();
     server.stop();

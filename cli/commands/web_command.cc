@@ -28,8 +28,8 @@ void register_web_command(CLI::App& app, SharedOptions& shared) {
     auto primary = storage::make_primary_storage(config);
     auto queue = queue::open_crash_queue(queue::QueueSettings::from_config(config));
     auto crash_index = index::open_crash_index(config);
-    // Accounts for the API's Auth-Token, in the index's SQLite file (none with a PostgreSQL index:
-    // every token is then refused, saying so).
+    // Accounts (API tokens, sessions, groups) in the index's database: its SQLite file, or the
+    // PostgreSQL database of index.url.
     auto accounts = web::open_accounts(config);
     web::WebApp web_app(config, *primary, *queue, crash_index.get(), accounts.accounts);
     http::Server server(http::ServerOptions::from_config(config));
