@@ -802,50 +802,98 @@ struct SqliteCrashIndex::Impl {
   }
 
   // True for a top-level aggregation that aggregate_together can count: a scalar field (one key
-  // per crash) and no sub-aggregations. A date histogram is left to date_histogram, which counts
-  // each bucket inside SQLite.
+  // per crash) whose sub-aggregations, if any, are scalar fields without sub-aggregations of their
+  // own. A date histogram without sub-aggregations is left to date_histogram, which counts each
+  // bucket inside SQLite.
   static bool countable_together(const Aggregation& a) {
-    if (!a.children.empty() || a.field->is_list) return false;
-    return !(a.kind == Aggregation::Kind::kHistogram && a.field->name == "date" && a.field->indexed());
+    if (a.field->is_list) return false;
+    for (const auto& child : a.children) {
+      if (!child.children.empty() || child.field->is_list) return false;
+    }
+    return !(a.children.empty() && a.kind == Aggregation::Kind::kHistogram && a.field->name == "date" &&
+             a.field->indexed());
   }
 
   // Several top-level aggregations counted in one scan of the matching crashes: each row is read
   // once for all of them, where one query each read it once per aggregation (a signature page asks
-  // for a dozen facets of one signature). Also counts every matching crash into `total`.
+  // for a dozen facets and a per-day histogram by version of one signature). Sub-aggregations are
+  // counted in the same scan, per key of their parent; the parent's buckets are then ranked and
+  // cut as `aggregate` would, and each kept bucket gets its own ranked children, so the answer is
+  // the one `aggregate` gives. Also counts every matching crash into `total`.
   void aggregate_together(Connection& conn, const SuperSearchQuery& query, const Sql& where,
                           const std::vector<const Aggregation*>& aggs, json& facets, int64_t& total) {
+    struct Counted {
+      const Aggregation* agg;
+      int column;                                     // the parent's key column
+      std::unordered_map<std::string, int64_t> counts;  // parent key cell -> count
+      // per child: parent key cell -> child key cell -> count
+      std::vector<std::unordered_map<std::string, std::unordered_map<std::string, int64_t>>> children;
+    };
+    std::vector<Counted> counted;
     Sql sql;
     sql << "SELECT ";
-    for (size_t i = 0; i < aggs.size(); ++i) {
+    int column = 0;
+    for (const Aggregation* a : aggs) {
       std::string key, join;
-      key_of(*aggs[i], 0, key, join);
-      sql << (i ? ", " : "") << key;
+      key_of(*a, 0, key, join);
+      sql << (column ? ", " : "") << key;
+      counted.push_back(Counted{a, column++, {}, {}});
+      counted.back().children.resize(a->children.size());
+      for (const auto& child : a->children) {
+        key_of(child, 1, key, join);
+        sql << ", " << key;
+        ++column;
+      }
     }
     sql << " FROM crashes AS c WHERE " << where.text;
     sql.params = where.params;
-    std::vector<std::unordered_map<std::string, int64_t>> counts(aggs.size());
     {
       auto q = conn.use(sql.text);
       bind_all(q, sql.params);
-      std::string key;
+      std::string key, child_key;
       while (q.step()) {
         ++total;
-        for (size_t i = 0; i < aggs.size(); ++i) {
+        for (auto& c : counted) {
           key.clear();
-          q.append_cell(static_cast<int>(i), key);
-          if (key != "n") ++counts[i][key];  // no value: counted in the total, not in a bucket
+          q.append_cell(c.column, key);
+          if (key == "n") continue;  // no value: counted in the total, not in a bucket
+          ++c.counts[key];
+          for (size_t k = 0; k < c.children.size(); ++k) {
+            child_key.clear();
+            q.append_cell(c.column + 1 + static_cast<int>(k), child_key);
+            if (child_key != "n") ++c.children[k][key][child_key];
+          }
         }
       }
     }
-    for (size_t i = 0; i < aggs.size(); ++i) {
-      const Aggregation& agg = *aggs[i];
+    for (const auto& c : counted) {
+      const Aggregation& agg = *c.agg;
       if (agg.kind == Aggregation::Kind::kCardinality) {
-        facets[agg.name()] = {{"value", static_cast<int64_t>(counts[i].size())}};
+        facets[agg.name()] = {{"value", static_cast<int64_t>(c.counts.size())}};
         continue;
       }
       json list = json::array();
-      for (const auto& b : ranked_buckets(agg, counts[i], query.facets_size)) {
-        list.push_back({{"term", term_of(agg, b.key)}, {"count", b.count}});
+      for (const auto& b : ranked_buckets(agg, c.counts, query.facets_size)) {
+        json bucket = {{"term", term_of(agg, b.key)}, {"count", b.count}};
+        if (!agg.children.empty()) {
+          json& sub = bucket["facets"] = json::object();
+          for (size_t k = 0; k < agg.children.size(); ++k) {
+            const Aggregation& child = agg.children[k];
+            auto found = c.children[k].find(b.cell);
+            static const std::unordered_map<std::string, int64_t> kNone;
+            const auto& child_counts = found == c.children[k].end() ? kNone : found->second;
+            if (child.kind == Aggregation::Kind::kCardinality) {
+              sub[child.name()] = {{"value", static_cast<int64_t>(child_counts.size())}};
+              continue;
+            }
+            json child_list = json::array();
+            for (const auto& cb : ranked_buckets(child, child_counts, query.facets_size)) {
+              child_list.push_back({{"term", term_of(child, cb.key)}, {"count", cb.count}});
+            }
+            sub[child.name()] = std::move(child_list);
+          }
+        }
+        list.push_back(std::move(bucket));
       }
       facets[agg.name()] = std::move(list);
     }
@@ -1076,12 +1124,16 @@ json SqliteCrashIndex::execute(const SuperSearchQuery& query) {
   json out = {{"hits", json::array()}, {"total", 0}, {"facets", json::object()}, {"errors", json::array()}};
   Impl::Targets top{{"", &out["facets"]}};
   std::vector<Impl::Level> parents;
-  // Two or more aggregations that can share a scan share one, and it counts the total on its way.
+  // Two or more aggregations that can share a scan share one, and it counts the total on its way;
+  // so does one with sub-aggregations (one scan instead of one per level).
   std::vector<const Aggregation*> together;
+  bool nested = false;
   for (const auto& a : query.aggregations) {
-    if (Impl::countable_together(a)) together.push_back(&a);
+    if (!Impl::countable_together(a)) continue;
+    together.push_back(&a);
+    nested = nested || !a.children.empty();
   }
-  if (together.size() < 2) together.clear();
+  if (together.size() < 2 && !nested) together.clear();
   // Otherwise the first scalar aggregation counts the total on its way (one scan instead of two).
   const size_t counted_by =
       together.empty() ? backend::total_counting_aggregation(query) : query.aggregations.size();
