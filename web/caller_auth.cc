@@ -3,6 +3,7 @@
 #include <chrono>
 #include <utility>
 
+#include "core/ascii.h"
 #include "core/config.h"
 #include "auth/secrets.h"
 #include "core/log.h"
@@ -16,15 +17,6 @@ namespace {
 constexpr std::string_view kHeader = "Auth-Token";
 constexpr std::string_view kVary = "Auth-Token, Cookie";
 
-bool equals_ignoring_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 OpenedAccounts open_accounts(const Config& config) {
@@ -37,7 +29,7 @@ OpenedAccounts open_accounts(const Config& config) {
 TokenHeader TokenHeader::of(const http::Request& request) {
   TokenHeader h;
   for (const auto& [name, value] : request.headers) {
-    if (!equals_ignoring_case(name, kHeader)) continue;
+    if (!iequals(name, kHeader)) continue;
     if (h.count++ == 0) h.value = value;
   }
   return h;
@@ -151,7 +143,7 @@ http::Reply CallerAuth::page(const http::Request& request, std::function<http::R
     auto limited = over_limit(address, nullptr, Credentials{});
     http::Response r = limited ? std::move(*limited) : work(caller);
     if (!session.empty()) {
-      std::erase_if(r.headers, [](const auto& h) { return equals_ignoring_case(h.first, "Cache-Control"); });
+      std::erase_if(r.headers, [](const auto& h) { return iequals(h.first, "Cache-Control"); });
       r.headers.emplace_back("Cache-Control", "private, no-store");
     }
     r.headers.emplace_back("Vary", "Cookie");
@@ -164,13 +156,13 @@ void CallerAuth::set_cache_headers(http::Response& response, bool personal) {
   bool has_cache_control = false;
   bool has_vary = false;
   for (auto it = headers.begin(); it != headers.end();) {
-    if (equals_ignoring_case(it->first, "Cache-Control")) {
+    if (iequals(it->first, "Cache-Control")) {
       if (personal) {
         it = headers.erase(it);
         continue;
       }
       has_cache_control = true;
-    } else if (equals_ignoring_case(it->first, "Vary")) {
+    } else if (iequals(it->first, "Vary")) {
       it->second += ", " + std::string(kVary);
       has_vary = true;
     }

@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "auth/secrets.h"
+#include "core/ascii.h"
 #include "core/config.h"
 #include "core/fs_util.h"
 #include "core/libcurl.h"
@@ -26,12 +27,6 @@ namespace bw::web {
 using nlohmann::json;
 
 namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // A value from outside that may be shown and logged: [A-Za-z0-9_.-]{1,max}; else "unknown".
 std::string plain_word(std::string_view text, size_t max = 64) {
@@ -74,7 +69,7 @@ std::optional<std::string> url_host(std::string_view url) {
     number = number * 10 + static_cast<unsigned>(c - '0');
   }
   if (number > 65535) return std::nullopt;
-  return lower(host);
+  return ascii_lowered(host);
 }
 
 bool is_loopback_host(std::string_view host) { return host == "127.0.0.1" || host == "localhost" || host == "[::1]"; }
@@ -437,7 +432,7 @@ Jws parse_jws(std::string_view token) {
   auto alg = header.find("alg");
   if (alg == header.end() || !alg->is_string()) throw OidcError("the id_token's header names no algorithm (alg)");
   const std::string& name = alg->get_ref<const std::string&>();
-  if (lower(name) == "none") throw OidcError("the id_token is not signed (alg none): only RS256 is accepted");
+  if (ascii_lowered(name) == "none") throw OidcError("the id_token is not signed (alg none): only RS256 is accepted");
   if (name.starts_with("HS") || name.starts_with("hs")) {
     throw OidcError("the id_token is signed with a shared secret (" + plain_word(name, 16) +
                     "): only RS256 is accepted");
@@ -525,7 +520,7 @@ std::string user_from_claims(const json& claims, std::string_view claim) {
   if (claim == "email") {
     auto verified = claims.find("email_verified");
     if (verified != claims.end() && ((verified->is_boolean() && !verified->get<bool>()) ||
-                                     (verified->is_string() && lower(verified->get<std::string>()) == "false"))) {
+                                     (verified->is_string() && ascii_lowered(verified->get<std::string>()) == "false"))) {
       throw OidcError("the identity provider has not verified this e-mail address (email_verified)");
     }
   }

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "auth/secrets.h"
+#include "core/ascii.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/timestamp.h"
@@ -38,13 +39,6 @@ std::vector<std::string> form_values(const Form& form, std::string_view name) {
   return out;
 }
 
-// The Host a request was sent to, lower-cased; empty when none.
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 // A request whose Origin names another site than its Host is refused (a second guard beside the
 // CSRF token). No Origin (older browsers, curl) is left to the token.
 bool same_origin(const http::Request& request) {
@@ -52,9 +46,9 @@ bool same_origin(const http::Request& request) {
   if (!origin) return true;
   const std::string* host = request.header("Host");
   if (!host) return false;
-  std::string o = lower(*origin);
+  std::string o = ascii_lowered(*origin);
   for (std::string_view scheme : {"http://", "https://"}) {
-    if (o.starts_with(scheme)) return o.substr(scheme.size()) == lower(*host);
+    if (o.starts_with(scheme)) return o.substr(scheme.size()) == ascii_lowered(*host);
   }
   return false;
 }
@@ -93,7 +87,7 @@ void text_field(Writer& w, std::string_view id, std::string_view label, std::str
 
 bool arrived_over_https(const http::Request& request) {
   const std::string* proto = request.header("X-Forwarded-Proto");
-  return proto && lower(*proto) == "https";
+  return proto && ascii_lowered(*proto) == "https";
 }
 
 }  // namespace
@@ -228,7 +222,7 @@ struct SignInPages::Impl {
       return login_form(request, 403, next, "The form had expired or came from another site. Please sign in again.");
     }
     auto now = std::chrono::steady_clock::now();
-    for (auto [limiter, key] : {std::pair{&by_address, address}, std::pair{&by_name, "name:" + lower(name.substr(0, 64))}}) {
+    for (auto [limiter, key] : {std::pair{&by_address, address}, std::pair{&by_name, "name:" + ascii_lowered(name.substr(0, 64))}}) {
       auto decision = limiter->take(key, now);
       if (!decision.allowed) {
         log_fields(*log, spdlog::level::warn, "sign-in throttled", {{"peer", address}});
