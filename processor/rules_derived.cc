@@ -3,6 +3,7 @@
 
 #include "core/timestamp.h"
 #include "processor/rules.h"
+#include "signature/crash_input.h"
 
 namespace bw::processor {
 namespace {
@@ -30,18 +31,12 @@ std::optional<size_t> index_member(const json& object, const char* key) {
   return std::nullopt;
 }
 
-// The crashing thread's frames: json_dump.crashing_thread, else threads[crash_info.crashing_thread].
+// The crashing thread's frames, found as signature generation finds the thread.
 const json* crashing_frames(const json& dump) {
-  if (const json* ct = member(dump, "crashing_thread"); ct && ct->is_object()) {
-    if (const json* f = member(*ct, "frames"); f && f->is_array()) return f;
-  }
-  const json* info = member(dump, "crash_info");
-  auto index = info ? index_member(*info, "crashing_thread") : std::nullopt;
-  const json* threads = member(dump, "threads");
-  if (index && threads && threads->is_array() && *index < threads->size()) {
-    if (const json* f = member((*threads)[*index], "frames"); f && f->is_array()) return f;
-  }
-  return nullptr;
+  const json* thread = signature::find_crashing_thread(dump, nullptr, nullptr);
+  if (thread == nullptr) return nullptr;
+  const json* frames = member(*thread, "frames");
+  return frames && frames->is_array() ? frames : nullptr;
 }
 
 // "debug_file/debug_id" of a module entry of json_dump.modules, or nullopt.

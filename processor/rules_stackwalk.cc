@@ -1,9 +1,8 @@
-// stackwalk and signature: the rules that call other libraries.
+// stackwalk: every minidump of the crash walked in an isolated worker.
 #include <chrono>
 
 #include "core/metrics.h"
 #include "processor/rules.h"
-#include "signature/signature_generator.h"
 
 #ifndef BW_PROJECT_VERSION
 #error "BW_PROJECT_VERSION must be defined by processor/CMakeLists.txt"
@@ -70,14 +69,6 @@ void StackwalkRule::action(ProcessingContext& context) {
     context.failed = true;
     context.note("no upload_file_minidump dump in this crash");
   }
-}
-
-void SignatureRule::action(ProcessingContext& context) {
-  signature::SignatureResult result = generator_.generate(context.processed);
-  json& p = context.processed;
-  p["signature"] = result.signature;
-  p["proto_signature"] = result.proto_signature;
-  p["signature_debug"] = result.debug;
 }
 
 }  // namespace bw::processor

@@ -162,18 +162,32 @@ void read_thread(const json& thread, SignatureInput& input) {
   }
 }
 
-const json* thread_at(const json* dump, const json* index_value, std::vector<std::string>& notes, const char* what) {
+const json* thread_at(const json* dump, const json* index_value, std::vector<std::string>* notes, const char* what) {
   if (index_value == nullptr) return nullptr;
   auto index = as_unsigned(index_value);
   const json* threads = member(dump, "threads");
   if (!index || threads == nullptr || !threads->is_array() || *index >= threads->size()) {
-    notes.push_back(std::string(what) + " does not name a thread in json_dump.threads; ignored");
+    if (notes) notes->push_back(std::string(what) + " does not name a thread in json_dump.threads; ignored");
     return nullptr;
   }
   return &(*threads)[static_cast<size_t>(*index)];
 }
 
 }  // namespace
+
+const json* find_crashing_thread(const json& dump, const json* processed, std::vector<std::string>* notes) {
+  const json* crash_info = member(&dump, "crash_info");
+  const json* ct = member(&dump, "crashing_thread");
+  if (ct != nullptr && !ct->is_object()) {
+    if (notes) notes->push_back("json_dump.crashing_thread is not an object; ignored");
+    ct = nullptr;
+  }
+  if (ct == nullptr) ct = thread_at(&dump, member(crash_info, "crashing_thread"), notes, "json_dump.crash_info.crashing_thread");
+  if (ct == nullptr && processed != nullptr) {
+    ct = thread_at(&dump, member(processed, "crashing_thread"), notes, "crashing_thread");
+  }
+  return ct;
+}
 
 std::optional<json> load_crash_file(const std::filesystem::path& path, std::string* error, size_t max_bytes) {
   // gzread reads gzip'd and plain files alike.
@@ -255,15 +269,7 @@ std::optional<SignatureInput> input_from_json(const json& doc, std::string* erro
   const json* crash_info = member(dump, "crash_info");
 
   // The crashing thread.
-  const json* ct = member(dump, "crashing_thread");
-  if (ct != nullptr && !ct->is_object()) {
-    notes.push_back("json_dump.crashing_thread is not an object; ignored");
-    ct = nullptr;
-  }
-  if (ct == nullptr) ct = thread_at(dump, member(crash_info, "crashing_thread"), notes, "json_dump.crash_info.crashing_thread");
-  if (ct == nullptr && processed != nullptr) {
-    ct = thread_at(dump, member(processed, "crashing_thread"), notes, "crashing_thread");
-  }
+  const json* ct = find_crashing_thread(*dump, processed, &notes);
   if (ct != nullptr) {
     if (ct->is_object()) {
       read_thread(*ct, input);

@@ -59,6 +59,13 @@ struct SignatureInput {
 // stack-walker document.
 std::optional<SignatureInput> input_from_json(const nlohmann::json& doc, std::string* error);
 
+// The crashing thread of a stack-walker document `dump` (a processed crash's json_dump), in the
+// order above; `processed` (may be null) supplies the last fallback. nullptr when nothing names a
+// thread object. What was present but unusable is appended to *notes when notes is not null. The
+// one definition for the signature input and the processor's derived fields.
+const nlohmann::json* find_crashing_thread(const nlohmann::json& dump, const nlohmann::json* processed,
+                                           std::vector<std::string>* notes);
+
 // Reads a crash document from a file: JSON, or gzip'd JSON (processed_crash.json.gz as the
 // processed storage keeps it), at most `max_bytes` after decompression. Returns nullopt and sets
 // *error for an unreadable file, a file over the limit or text that is not JSON.
