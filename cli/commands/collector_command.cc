@@ -7,7 +7,7 @@
 #include "cli/version.h"
 #include "collector/service.h"
 #include "http/health.h"
-#include "http/stop_signals.h"
+#include "core/stop_signals.h"
 
 namespace bw::cli {
 
@@ -15,7 +15,7 @@ void register_collector_command(CLI::App& app, SharedOptions& shared) {
   auto* sub = app.add_subcommand("collector", "run the collector: POST /submit into the collector buffer");
   shared.add_to(*sub);
   sub->callback([&shared] {
-    http::StopSignals signals;  // before any thread starts
+    StopSignals signals;  // before any thread starts
     Config config = shared.load_and_init_logging();
     collector::CollectorService collector(config);
     http::Server server(http::ServerOptions::from_config(config));

@@ -13,7 +13,7 @@
 #include "core/log.h"
 #include "http/health.h"
 #include "http/server.h"
-#include "http/stop_signals.h"
+#include "core/stop_signals.h"
 #include "processor/processor.h"
 #include "index/crash_index.h"
 #include "processor/stackwalk_worker.h"
@@ -25,7 +25,7 @@ void register_processor_command(CLI::App& app, SharedOptions& shared) {
   auto* sub = app.add_subcommand("processor", "process queued crashes: stack walk, rules, signature, save");
   shared.add_to(*sub);
   sub->callback([&shared] {
-    http::StopSignals signals;  // before any thread starts
+    StopSignals signals;  // before any thread starts
     Config config = shared.load_and_init_logging();
     auto log = bw::logger("processor");
     auto storage = storage::make_primary_storage(config);

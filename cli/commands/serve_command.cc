@@ -12,7 +12,7 @@
 #include "collector/service.h"
 #include "crashmover/crash_mover.h"
 #include "http/health.h"
-#include "http/stop_signals.h"
+#include "core/stop_signals.h"
 #include "index/crash_index.h"
 #include "maintenance/retention_job.h"
 #include "processor/processor.h"
@@ -28,7 +28,7 @@ void register_serve_command(CLI::App& app, SharedOptions& shared) {
   auto* sub = app.add_subcommand("serve", "run everything in one process (no config needed; data under ./var)");
   shared.add_to(*sub);
   sub->callback([&shared] {
-    http::StopSignals signals;  // before any thread starts
+    StopSignals signals;  // before any thread starts
     Config config = shared.load_and_init_logging();
     http::Server server(http::ServerOptions::from_config(config));
 

@@ -8,7 +8,7 @@
 #include "cli/command.h"
 #include "cli/version.h"
 #include "http/health.h"
-#include "http/stop_signals.h"
+#include "core/stop_signals.h"
 #include "index/crash_index.h"
 #include "queue/crash_queue.h"
 #include "storage/factory.h"
@@ -23,7 +23,7 @@ void register_web_command(CLI::App& app, SharedOptions& shared) {
   auto* sub = app.add_subcommand("web", "run the web reporter: crash report pages and the crash JSON API");
   shared.add_to(*sub);
   sub->callback([&shared] {
-    http::StopSignals signals;  // before any thread starts
+    StopSignals signals;  // before any thread starts
     Config config = shared.load_and_init_logging();
     auto primary = storage::make_primary_storage(config);
     auto queue = queue::open_crash_queue(queue::QueueSettings::from_config(config));

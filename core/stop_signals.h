@@ -1,11 +1,12 @@
-// Waiting for SIGINT/SIGTERM in a server process. Construct it first thing (before any thread
-// starts) so the signals are blocked in every thread and delivered only to `wait`.
+// Waiting for SIGINT/SIGTERM in a long-running process (every role: collector, processor, web,
+// serve). Construct it first thing (before any thread starts) so the signals are blocked in every
+// thread and delivered only to `wait`.
 // Thread safety: one object per process; `wait` from one thread.
 #pragma once
 
 #include <csignal>
 
-namespace bw::http {
+namespace bw {
 
 class StopSignals {
  public:
@@ -21,4 +22,4 @@ class StopSignals {
   sigset_t previous_{};
 };
 
-}  // namespace bw::http
+}  // namespace bw

@@ -1,8 +1,8 @@
-#include "http/stop_signals.h"
+#include "core/stop_signals.h"
 
 #include <pthread.h>
 
-namespace bw::http {
+namespace bw {
 
 StopSignals::StopSignals() {
   sigemptyset(&set_);
@@ -20,4 +20,4 @@ int StopSignals::wait() {
   return sig;
 }
 
-}  // namespace bw::http
+}  // namespace bw
