@@ -118,7 +118,10 @@ TEST(SqliteCrashIndex, QueryPlansUseIndexes) {
 
 // Lists whose elements look like the list column's own encoding, or are empty, long or not ASCII.
 std::vector<test_data::TestCrash> crashes_with_awkward_lists() {
-  test_data::CrashGenerator gen(test_data::GeneratorOptions{.seed = 7, .days = 3});
+  test_data::GeneratorOptions options;
+  options.seed = 7;
+  options.days = 3;
+  test_data::CrashGenerator gen(options);
   std::vector<test_data::TestCrash> crashes = gen.make(12);
   const std::vector<json> lists = {
       json::array({"a:b", "3:abc", "", "a:b", std::string(300, 'x')}),
