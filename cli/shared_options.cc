@@ -45,6 +45,7 @@ Config SharedOptions::load_and_init_logging() const {
   } catch (const std::invalid_argument& e) {
     throw ConfigError(std::string("config key 'log.level' or 'log.format': ") + e.what());
   }
+  for (const auto& warning : cfg.warnings()) logger("config")->warn("{}", warning);
   return cfg;
 }
 

@@ -147,9 +147,21 @@ const ConfigKeySpec* find_spec(const std::string& section, const std::string& ke
   return nullptr;
 }
 
+const RenamedConfigKey* find_renamed(const std::string& section, const std::string& key) {
+  for (const auto& r : renamed_config_keys()) {
+    if (r.old_section == section && r.old_key == key) return &r;
+  }
+  return nullptr;
+}
+
 bool known_section(const std::string& section) {
   return std::any_of(config_schema().begin(), config_schema().end(),
                      [&](const ConfigKeySpec& s) { return s.section == section; });
+}
+
+std::string renamed_warning(const RenamedConfigKey& r, const std::string& where) {
+  return where + " uses the old name '" + r.old_section + "." + r.old_key + "' of '" + r.section + "." + r.key +
+         "'; it still works, but write the new name";
 }
 
 void put(toml::table& values, const ConfigKeySpec& spec, std::unique_ptr<toml::node> node) {
@@ -249,6 +261,12 @@ Config Config::load(const Sources& sources) {
       for (const auto& [key_key, node] : *sec) {
         std::string key(key_key.str());
         const auto* spec = find_spec(section, key);
+        if (const auto* renamed = spec ? nullptr : find_renamed(section, key)) {
+          // The new name wins when the file has both.
+          if (const auto* now = file.get_as<toml::table>(renamed->section); now && now->contains(renamed->key)) continue;
+          spec = find_spec(renamed->section, renamed->key);
+          cfg.warnings_.push_back(renamed_warning(*renamed, "config file " + sources.file->string()));
+        }
         if (!spec) {
           throw ConfigError("config file " + sources.file->string() + ": unknown key '" + section + "." + key + "'");
         }
@@ -276,6 +294,17 @@ Config Config::load(const Sources& sources) {
     for (const auto& spec : config_schema()) {
       if (env_name(spec) == name) match = &spec;
     }
+    if (!match) {
+      const RenamedConfigKey* renamed = nullptr;
+      for (const auto& r : renamed_config_keys()) {
+        if (env_name(ConfigKeySpec{r.old_section, r.old_key, ConfigType::kString, "", ""}) == name) renamed = &r;
+      }
+      if (renamed) {
+        match = find_spec(renamed->section, renamed->key);
+        if (match && sources.environment.count(env_name(*match))) continue;  // the new variable wins
+        cfg.warnings_.push_back(renamed_warning(*renamed, "environment variable " + name));
+      }
+    }
     if (!match) throw ConfigError("environment variable " + name + " names no config key");
     try {
       put(cfg.values_, *match, node_from_text(*match, text));
@@ -288,6 +317,14 @@ Config Config::load(const Sources& sources) {
     auto dot = dotted.find('.');
     const ConfigKeySpec* spec =
         dot == std::string::npos ? nullptr : find_spec(dotted.substr(0, dot), dotted.substr(dot + 1));
+    if (const auto* renamed = spec || dot == std::string::npos ? nullptr : find_renamed(dotted.substr(0, dot), dotted.substr(dot + 1))) {
+      const std::string now = renamed->section + "." + renamed->key;
+      if (std::any_of(sources.overrides.begin(), sources.overrides.end(), [&](const auto& o) { return o.first == now; })) {
+        continue;  // the new name wins
+      }
+      spec = find_spec(renamed->section, renamed->key);
+      cfg.warnings_.push_back(renamed_warning(*renamed, "--set"));
+    }
     if (!spec) throw ConfigError("unknown config key '" + dotted + "'");
     try {
       put(cfg.values_, *spec, node_from_text(*spec, text));

@@ -48,6 +48,16 @@ struct ConfigKeySpec {
 // Every key Breakwater knows, grouped by section (config_schema.cc).
 const std::vector<ConfigKeySpec>& config_schema();
 
+// A key that moved. Its old name still sets the new key (in the file, a BREAKWATER_* variable or
+// --set), and Config::warnings() says so; the new name wins when both are given.
+struct RenamedConfigKey {
+  std::string old_section;
+  std::string old_key;
+  std::string section;
+  std::string key;
+};
+const std::vector<RenamedConfigKey>& renamed_config_keys();
+
 // The environment variable that sets a key: BREAKWATER_<SECTION>_<KEY>, upper case.
 std::string env_name(const ConfigKeySpec& spec);
 
@@ -89,11 +99,16 @@ class Config {
   // The whole effective configuration as TOML (for `breakwater config`), secrets in URLs masked.
   std::string dump() const;
 
+  // One line per old key name that was used (renamed_config_keys), for the caller to log once
+  // logging is set up.
+  const std::vector<std::string>& warnings() const { return warnings_; }
+
  private:
   const ConfigKeySpec& spec(const std::string& section, const std::string& key, ConfigType want) const;
   const toml::node* value(const std::string& section, const std::string& key) const;
 
   toml::table values_;
+  std::vector<std::string> warnings_;
 };
 
 // Reads the process environment into a map (for Config::Sources::environment).

@@ -39,10 +39,12 @@ const std::vector<ConfigKeySpec>& config_schema() {
       {"queue", "reprocessing_share", T::kInt, "6", "reprocessing gets 1 delivery in N while standard has work (N >= 2)"},
       {"queue", "publish_timeout", T::kDuration, "30s", "how long a publish retries through an outage before failing"},
       {"queue", "heartbeat", T::kDuration, "0", "RabbitMQ heartbeat interval; 0 = off"},
-      {"queue", "mover_backoff_initial", T::kDuration, "1s", "crash mover: first wait after storage or queue failed"},
-      {"queue", "mover_backoff_max", T::kDuration, "60s", "crash mover: the wait doubles up to this"},
-      {"queue", "mover_claim_lease", T::kDuration, "5m", "crash mover: a claimed crash not confirmed within this is offered again"},
-      {"queue", "mover_idle_wait", T::kDuration, "1s", "crash mover: pause when the collector buffer is empty"},
+
+      // [crashmover]: moving crashes from collector buffers to primary storage and the queue.
+      {"crashmover", "backoff_initial", T::kDuration, "1s", "first wait after storage or queue failed"},
+      {"crashmover", "backoff_max", T::kDuration, "60s", "the wait doubles up to this"},
+      {"crashmover", "claim_lease", T::kDuration, "5m", "a claimed crash not confirmed within this is offered again"},
+      {"crashmover", "idle_wait", T::kDuration, "1s", "pause when the collector buffer is empty"},
 
       // [index]
       {"index", "url", T::kString, "", "postgresql://... selects PostgreSQL; empty: SQLite in the data folder"},
@@ -131,6 +133,17 @@ const std::vector<ConfigKeySpec>& config_schema() {
       {"signature", "max_frames", T::kInt, "40", "crashing-thread frames considered (after inline expansion), 1 to 1000"},
   };
   return schema;
+}
+
+const std::vector<RenamedConfigKey>& renamed_config_keys() {
+  // The crash mover's keys lived in [queue] as mover_* until they got their own section.
+  static const std::vector<RenamedConfigKey> renamed = {
+      {"queue", "mover_backoff_initial", "crashmover", "backoff_initial"},
+      {"queue", "mover_backoff_max", "crashmover", "backoff_max"},
+      {"queue", "mover_claim_lease", "crashmover", "claim_lease"},
+      {"queue", "mover_idle_wait", "crashmover", "idle_wait"},
+  };
+  return renamed;
 }
 
 }  // namespace bw

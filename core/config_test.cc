@@ -42,6 +42,43 @@ TEST(ConfigTest, PrecedenceFileThenEnvironmentThenFlags) {
   std::filesystem::remove(file);
 }
 
+// The crash mover's keys moved from [queue] mover_* to [crashmover]: the old names still set them,
+// each with a warning, and the new name wins when both are given.
+TEST(ConfigTest, RenamedKeysStillWorkWithAWarning) {
+  auto file = write_temp_toml("[queue]\nmover_idle_wait = \"250ms\"\nmover_backoff_max = \"2m\"\n"
+                              "[crashmover]\nbackoff_max = \"3m\"\n");
+  Config::Sources src;
+  src.file = file;
+  auto cfg = Config::load(src);
+  EXPECT_EQ(cfg.get_duration("crashmover", "idle_wait"), std::chrono::milliseconds(250));
+  EXPECT_EQ(cfg.get_duration("crashmover", "backoff_max"), std::chrono::minutes(3));
+  ASSERT_EQ(cfg.warnings().size(), 1u);
+  EXPECT_NE(cfg.warnings()[0].find("'queue.mover_idle_wait'"), std::string::npos) << cfg.warnings()[0];
+  EXPECT_NE(cfg.warnings()[0].find("'crashmover.idle_wait'"), std::string::npos) << cfg.warnings()[0];
+
+  src.file.reset();
+  src.environment = {{"BREAKWATER_QUEUE_MOVER_CLAIM_LEASE", "90s"}, {"BREAKWATER_QUEUE_MOVER_IDLE_WAIT", "5s"},
+                     {"BREAKWATER_CRASHMOVER_IDLE_WAIT", "2s"}};
+  cfg = Config::load(src);
+  EXPECT_EQ(cfg.get_duration("crashmover", "claim_lease"), std::chrono::seconds(90));
+  EXPECT_EQ(cfg.get_duration("crashmover", "idle_wait"), std::chrono::seconds(2));
+  ASSERT_EQ(cfg.warnings().size(), 1u);
+  EXPECT_NE(cfg.warnings()[0].find("BREAKWATER_QUEUE_MOVER_CLAIM_LEASE"), std::string::npos) << cfg.warnings()[0];
+
+  src.environment.clear();
+  src.overrides = {{"queue.mover_backoff_initial", "3s"}, {"queue.mover_idle_wait", "7s"}, {"crashmover.idle_wait", "8s"}};
+  cfg = Config::load(src);
+  EXPECT_EQ(cfg.get_duration("crashmover", "backoff_initial"), std::chrono::seconds(3));
+  EXPECT_EQ(cfg.get_duration("crashmover", "idle_wait"), std::chrono::seconds(8));
+  EXPECT_EQ(cfg.warnings().size(), 1u);
+
+  // Names that never existed are still errors.
+  src.overrides = {{"queue.mover_nothing", "1s"}};
+  EXPECT_THROW(Config::load(src), ConfigError);
+  EXPECT_TRUE(Config::defaults().warnings().empty());
+  std::filesystem::remove(file);
+}
+
 TEST(ConfigTest, UnknownKeyInFileNamesTheKey) {
   auto file = write_temp_toml("[server]\nlisten = \"x\"\nlisen = \"typo\"\n");
   Config::Sources src;

@@ -43,14 +43,14 @@ struct MoverMetrics {
 
 MoverSettings MoverSettings::from_config(const Config& config) {
   MoverSettings s;
-  s.backoff_initial = config.get_duration("queue", "mover_backoff_initial");
-  s.backoff_max = config.get_duration("queue", "mover_backoff_max");
-  s.idle_wait = config.get_duration("queue", "mover_idle_wait");
-  s.claim_lease = std::chrono::duration_cast<std::chrono::seconds>(config.get_duration("queue", "mover_claim_lease"));
+  s.backoff_initial = config.get_duration("crashmover", "backoff_initial");
+  s.backoff_max = config.get_duration("crashmover", "backoff_max");
+  s.idle_wait = config.get_duration("crashmover", "idle_wait");
+  s.claim_lease = std::chrono::duration_cast<std::chrono::seconds>(config.get_duration("crashmover", "claim_lease"));
   if (s.backoff_initial.count() <= 0 || s.backoff_max < s.backoff_initial) {
-    throw ConfigError("queue.mover_backoff_initial must be positive and at most queue.mover_backoff_max");
+    throw ConfigError("crashmover.backoff_initial must be positive and at most crashmover.backoff_max");
   }
-  if (s.claim_lease.count() < 1) throw ConfigError("queue.mover_claim_lease must be at least 1s");
+  if (s.claim_lease.count() < 1) throw ConfigError("crashmover.claim_lease must be at least 1s");
   return s;
 }
 

@@ -37,7 +37,7 @@ TEST(MoverSettings, DefaultsAreOneSecondDoublingToSixty) {
   EXPECT_EQ(s.backoff_max, 60s);
   EXPECT_EQ(s.claim_lease, 300s);
   Config::Sources src;
-  src.overrides = {{"queue.mover_backoff_initial", "2m"}, {"queue.mover_backoff_max", "1m"}};
+  src.overrides = {{"crashmover.backoff_initial", "2m"}, {"crashmover.backoff_max", "1m"}};
   EXPECT_THROW(MoverSettings::from_config(Config::load(src)), ConfigError);
 }
 
