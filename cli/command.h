@@ -11,6 +11,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -31,5 +32,10 @@ class CommandFailed : public std::runtime_error {
 extern int g_exit_code;
 
 void register_all_commands(CLI::App& app, SharedOptions& shared);
+
+// The argv that starts a stack-walking worker: this same executable (/proc/self/exe) with the
+// hidden subcommand processor_command.cc registers for it. Given to processor::ProcessorService
+// by `processor` and `serve`.
+std::vector<std::string> stackwalk_worker_command();
 
 }  // namespace bw::cli

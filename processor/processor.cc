@@ -213,10 +213,6 @@ std::vector<std::string> Processor::health_problems() const {
   return problems;
 }
 
-std::vector<std::string> breakwater_worker_command() {
-  return {std::filesystem::read_symlink("/proc/self/exe").string(), "stackwalk-worker"};
-}
-
 ProcessorService::ProcessorService(const Config& config, storage::CrashStorage& storage,
                                    queue::QueueSettings queue_settings, std::vector<std::string> worker_command,
                                    index::CrashIndex* index)

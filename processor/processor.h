@@ -107,10 +107,6 @@ class Processor {
   FailureStreak index_failures_;
 };
 
-// The argv of a stack-walking worker when running inside the `breakwater` binary: this same
-// executable (/proc/self/exe) with its hidden `stackwalk-worker` subcommand.
-std::vector<std::string> breakwater_worker_command();
-
 // Everything `breakwater processor` runs, built from the configuration: the stack-walking worker
 // pool (started with `worker_command`), the signature generator, both rulesets, the pipeline over
 // `storage` (indexing into `index` when given; borrowed, must outlive the service), and the

@@ -6,8 +6,8 @@
 #include "cli/command.h"
 #include "cli/version.h"
 #include "collector/service.h"
-#include "http/health.h"
 #include "core/stop_signals.h"
+#include "http/health.h"
 
 namespace bw::cli {
 

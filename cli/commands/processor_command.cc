@@ -8,18 +8,28 @@
 // it gracefully: each thread finishes the crash in hand and acks it, the rest stay queued.
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+
 #include "cli/command.h"
 #include "cli/version.h"
 #include "core/log.h"
+#include "core/stop_signals.h"
 #include "http/health.h"
 #include "http/server.h"
-#include "core/stop_signals.h"
-#include "processor/processor.h"
 #include "index/crash_index.h"
+#include "processor/processor.h"
 #include "processor/stackwalk_worker.h"
 #include "storage/factory.h"
 
 namespace bw::cli {
+
+namespace {
+constexpr const char* kStackwalkWorker = "stackwalk-worker";
+}  // namespace
+
+std::vector<std::string> stackwalk_worker_command() {
+  return {std::filesystem::read_symlink("/proc/self/exe").string(), kStackwalkWorker};
+}
 
 void register_processor_command(CLI::App& app, SharedOptions& shared) {
   auto* sub = app.add_subcommand("processor", "process queued crashes: stack walk, rules, signature, save");
@@ -31,7 +41,7 @@ void register_processor_command(CLI::App& app, SharedOptions& shared) {
     auto storage = storage::make_primary_storage(config);
     auto crash_index = index::open_crash_index(config);
     processor::ProcessorService service(config, *storage, queue::QueueSettings::from_config(config),
-                                        processor::breakwater_worker_command(), crash_index.get());
+                                        stackwalk_worker_command(), crash_index.get());
     http::Server server(http::ServerOptions::from_config(config));
     http::add_health_routes(server, {nlohmann::json{{"version", kVersion}, {"commit", kGitCommit}}.dump(), {[&service] { return service.processor().health_problems(); }}});
     server.start();
@@ -50,7 +60,7 @@ void register_processor_command(CLI::App& app, SharedOptions& shared) {
   });
 
   // Internal: started by the processor with the protocol on stdin/stdout. Hidden from help.
-  auto* worker = app.add_subcommand("stackwalk-worker", "");
+  auto* worker = app.add_subcommand(kStackwalkWorker, "");
   worker->group("");
   worker->callback([] { g_exit_code = processor::run_stackwalk_worker(0, 1); });
 }

@@ -10,9 +10,9 @@
 #include "cli/command.h"
 #include "cli/version.h"
 #include "collector/service.h"
+#include "core/stop_signals.h"
 #include "crashmover/crash_mover.h"
 #include "http/health.h"
-#include "core/stop_signals.h"
 #include "index/crash_index.h"
 #include "maintenance/retention_job.h"
 #include "processor/processor.h"
@@ -47,7 +47,7 @@ void register_serve_command(CLI::App& app, SharedOptions& shared) {
     // The crash index (SQLite in the data folder unless index.url says otherwise): the processors
     // write every processed crash into it, the web app searches it.
     auto crash_index = index::open_crash_index(config);
-    processor::ProcessorService processing(config, *primary, queue_settings, processor::breakwater_worker_command(),
+    processor::ProcessorService processing(config, *primary, queue_settings, stackwalk_worker_command(),
                                            crash_index.get());
     // The web app's own queue instance: its priority publishes never wait behind the mover's.
     auto web_queue = queue::open_crash_queue(queue_settings);

@@ -7,8 +7,8 @@
 
 #include "cli/command.h"
 #include "cli/version.h"
-#include "http/health.h"
 #include "core/stop_signals.h"
+#include "http/health.h"
 #include "index/crash_index.h"
 #include "queue/crash_queue.h"
 #include "storage/factory.h"
