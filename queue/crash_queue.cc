@@ -31,6 +31,13 @@ std::string_view to_string(Ruleset ruleset) {
   return ruleset == Ruleset::kRegenerateSignature ? "regenerate_signature" : "default";
 }
 
+std::optional<Ruleset> parse_ruleset(std::string_view text) {
+  for (Ruleset ruleset : {Ruleset::kDefault, Ruleset::kRegenerateSignature}) {
+    if (text == to_string(ruleset)) return ruleset;
+  }
+  return std::nullopt;
+}
+
 std::string CrashMessage::encode() const {
   if (ruleset == Ruleset::kDefault) return id.str();
   return id.str() + ":" + std::string(to_string(ruleset));
@@ -54,12 +61,11 @@ std::optional<CrashMessage> CrashMessage::parse(std::string_view body, std::stri
   auto id = CrashId::parse(id_text, &id_why);
   if (!id) return fail("invalid crash id: " + id_why);
   CrashMessage message{*id, Ruleset::kDefault};
-  if (ruleset_text.empty() || ruleset_text == "default") return message;
-  if (ruleset_text == "regenerate_signature") {
-    message.ruleset = Ruleset::kRegenerateSignature;
-    return message;
-  }
-  return fail("unknown ruleset (want default or regenerate_signature)");
+  if (ruleset_text.empty()) return message;
+  auto ruleset = parse_ruleset(ruleset_text);
+  if (!ruleset) return fail("unknown ruleset (want " + std::string(kRulesetNames) + ")");
+  message.ruleset = *ruleset;
+  return message;
 }
 
 void CrashQueue::report_dead_letter(const DeadLetter& letter) {

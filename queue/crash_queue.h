@@ -59,6 +59,11 @@ std::optional<QueueKind> parse_queue_kind(std::string_view text);
 
 enum class Ruleset : uint8_t { kDefault, kRegenerateSignature };
 std::string_view to_string(Ruleset ruleset);
+// "default" or "regenerate_signature" (the names to_string gives); nullopt for anything else. The
+// one parser of ruleset names: queue messages, `admin` commands and the reprocessing API use it.
+std::optional<Ruleset> parse_ruleset(std::string_view text);
+// What parse_ruleset accepts, for error messages.
+inline constexpr std::string_view kRulesetNames = "default or regenerate_signature";
 
 // One queue message: which crash, and which ruleset to run on it.
 struct CrashMessage {

@@ -49,9 +49,13 @@ http::Response publish(const Shared& shared, const Endpoint& endpoint, const Cal
       if (++given > kMaxIds) continue;
       std::string text = value.starts_with("bp-") ? value.substr(3) : value;
       queue::Ruleset ruleset = queue::Ruleset::kDefault;
-      if (endpoint.rulesets && text.ends_with(":regenerate_signature")) {
-        text.resize(text.size() - std::string_view(":regenerate_signature").size());
-        ruleset = queue::Ruleset::kRegenerateSignature;
+      // crash-stats takes "<id>:regenerate_signature" here (a bare id is the default ruleset).
+      if (auto colon = text.find(':'); endpoint.rulesets && colon != std::string::npos) {
+        auto named = queue::parse_ruleset(std::string_view(text).substr(colon + 1));
+        if (named == queue::Ruleset::kRegenerateSignature) {
+          ruleset = *named;
+          text.resize(colon);
+        }
       }
       std::string why;
       auto id = CrashId::parse(text, &why);

@@ -24,6 +24,12 @@ queue::QueueKind queue_kind_option(const std::string& name) {
   return *kind;
 }
 
+queue::Ruleset ruleset_option(const std::string& name) {
+  auto ruleset = queue::parse_ruleset(name);
+  if (!ruleset) throw CommandFailed(2, "unknown ruleset '" + name + "' (" + std::string(queue::kRulesetNames) + ")");
+  return *ruleset;
+}
+
 // admin queue stats | publish ID [--queue Q] [--ruleset R] | purge Q
 void add_admin_queue_commands(CLI::App& admin, SharedOptions& shared) {
   auto* queue_cmd = admin.add_subcommand("queue", "inspect and feed the crash queues");
@@ -70,14 +76,9 @@ void add_admin_queue_commands(CLI::App& admin, SharedOptions& shared) {
   auto p = std::make_shared<PublishOptions>();
   publish->add_option("id", p->id, "crash id (bp- prefix allowed)")->required();
   publish->add_option("--queue", p->queue, "standard, priority or reprocessing")->capture_default_str();
-  publish->add_option("--ruleset", p->ruleset, "default or regenerate_signature")->capture_default_str();
+  publish->add_option("--ruleset", p->ruleset, std::string(queue::kRulesetNames))->capture_default_str();
   publish->callback([&shared, p] {
-    queue::Ruleset ruleset = queue::Ruleset::kDefault;
-    if (p->ruleset == "regenerate_signature") {
-      ruleset = queue::Ruleset::kRegenerateSignature;
-    } else if (p->ruleset != "default") {
-      throw CommandFailed(2, "unknown ruleset '" + p->ruleset + "' (default or regenerate_signature)");
-    }
+    queue::Ruleset ruleset = ruleset_option(p->ruleset);
     auto kind = queue_kind_option(p->queue);
     Config config = shared.load_and_init_logging();
     // Only stored crashes are queued: a processor cannot process a crash that does not exist.
@@ -109,12 +110,7 @@ void add_admin_processing_commands(CLI::App& admin, SharedOptions& shared) {
     std::string ruleset = "default";
   };
   auto run = [&shared](const Options& o, bool reprocess) {
-    queue::Ruleset ruleset = queue::Ruleset::kDefault;
-    if (o.ruleset == "regenerate_signature") {
-      ruleset = queue::Ruleset::kRegenerateSignature;
-    } else if (o.ruleset != "default") {
-      throw CommandFailed(2, "unknown ruleset '" + o.ruleset + "' (default or regenerate_signature)");
-    }
+    queue::Ruleset ruleset = ruleset_option(o.ruleset);
     Config config = shared.load_and_init_logging();
     auto storage = storage::make_primary_storage(config);
     auto q = queue::open_crash_queue(queue::QueueSettings::from_config(config));
@@ -128,7 +124,7 @@ void add_admin_processing_commands(CLI::App& admin, SharedOptions& shared) {
   shared.add_to(*reprocess);
   auto r = std::make_shared<Options>();
   reprocess->add_option("ids", r->ids, "crash ids (bp- prefix allowed)")->required();
-  reprocess->add_option("--ruleset", r->ruleset, "default or regenerate_signature")->capture_default_str();
+  reprocess->add_option("--ruleset", r->ruleset, std::string(queue::kRulesetNames))->capture_default_str();
   reprocess->callback([run, r] { run(*r, true); });
   auto* priority = admin.add_subcommand("priority", "process crashes now, ahead of the rest (priority queue)");
   shared.add_to(*priority);
