@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -486,6 +487,34 @@ TEST(StoreSupplier, FindsStoredModulesThroughItsCompactCache) {
   write(tmp.path() / "symbols" / (kTestAppPath + ".gz"), gz.substr(0, gz.size() - 100));
   SymbolResult damaged = StoreSymbolSupplier(tmp.path() / "symbols", "").get(key);
   EXPECT_EQ(damaged.status, SymbolStatus::kFetchError) << damaged.detail;
+}
+
+// `breakwater stackwalk`'s options: no site store; the cache from the flag, else the config, else
+// (only when there are URLs) a per-user folder.
+TEST(SymbolOptionsForWalk, SourcesFromConfigAndFlagsCacheByPrecedence) {
+  TempDir tmp;
+  bw::Config::Sources sources;
+  sources.overrides = {{"symbols.paths", "/a"}, {"symbols.urls", "https://symbols.example/"},
+                       {"symbols.lru_size", "1MiB"}};
+  const char* old_xdg = std::getenv("XDG_CACHE_HOME");
+  std::string saved = old_xdg ? old_xdg : "";
+  ::setenv("XDG_CACHE_HOME", tmp.path().c_str(), 1);
+  SymbolOptions o = symbol_options_for_walk(bw::Config::load(sources), {"/b"}, "");
+  EXPECT_TRUE(o.store_dir.empty());
+  EXPECT_EQ(o.paths, (std::vector<std::filesystem::path>{"/a", "/b"}));
+  EXPECT_EQ(o.urls, (std::vector<std::string>{"https://symbols.example/"}));
+  EXPECT_EQ(o.lru_bytes, size_t{1} << 20);
+  EXPECT_EQ(o.cache_dir, tmp.path() / "breakwater-symbols");
+  EXPECT_EQ(symbol_options_for_walk(bw::Config::load(sources), {}, "/flag").cache_dir, "/flag");
+  sources.overrides.emplace_back("symbols.cache_dir", "/configured");
+  EXPECT_EQ(symbol_options_for_walk(bw::Config::load(sources), {}, "").cache_dir, "/configured");
+  sources.overrides = {{"symbols.paths", "/a"}};
+  EXPECT_TRUE(symbol_options_for_walk(bw::Config::load(sources), {}, "").cache_dir.empty());
+  if (old_xdg) {
+    ::setenv("XDG_CACHE_HOME", saved.c_str(), 1);
+  } else {
+    ::unsetenv("XDG_CACHE_HOME");
+  }
 }
 
 TEST(StoreSupplier, IsInTheDefaultChainOfASite) {

@@ -2,6 +2,7 @@
 #include "symbols/symbol_supplier.h"
 
 #include <cctype>
+#include <cstdlib>
 #include <future>
 #include <stdexcept>
 #include <list>
@@ -297,16 +298,42 @@ uint64_t CachingSymbolSupplier::misses() const {
   return state_->misses;
 }
 
-SymbolOptions symbol_options_from_config(const bw::Config& config) {
+namespace {
+
+// The [symbols] keys both kinds of options share: local stores, HTTP servers and the limits.
+SymbolOptions configured_sources_and_limits(const bw::Config& config) {
   SymbolOptions o;
-  o.store_dir = config.data_path(config.get_string("symbols", "store_dir"), "symbols");
   for (const auto& p : config.get_string_list("symbols", "paths")) o.paths.emplace_back(p);
   o.urls = config.get_string_list("symbols", "urls");
-  o.cache_dir = config.data_path(config.get_string("symbols", "cache_dir"), "symbols-cache");
   o.lru_bytes = static_cast<size_t>(config.get_size("symbols", "lru_size"));
   o.connect_timeout = config.get_duration("symbols", "connect_timeout");
   o.total_timeout = config.get_duration("symbols", "timeout");
   o.negative_ttl = std::chrono::duration_cast<std::chrono::seconds>(config.get_duration("symbols", "negative_ttl"));
+  return o;
+}
+
+}  // namespace
+
+SymbolOptions symbol_options_from_config(const bw::Config& config) {
+  SymbolOptions o = configured_sources_and_limits(config);
+  o.store_dir = config.data_path(config.get_string("symbols", "store_dir"), "symbols");
+  o.cache_dir = config.data_path(config.get_string("symbols", "cache_dir"), "symbols-cache");
+  return o;
+}
+
+SymbolOptions symbol_options_for_walk(const bw::Config& config, const std::vector<std::filesystem::path>& extra_paths,
+                                      const std::filesystem::path& cache_dir) {
+  SymbolOptions o = configured_sources_and_limits(config);
+  o.paths.insert(o.paths.end(), extra_paths.begin(), extra_paths.end());
+  o.cache_dir = cache_dir.empty() ? std::filesystem::path(config.get_string("symbols", "cache_dir")) : cache_dir;
+  if (!o.urls.empty() && o.cache_dir.empty()) {
+    // Downloads need somewhere to land; a per-user cache keeps repeated runs fast.
+    const char* xdg = std::getenv("XDG_CACHE_HOME");
+    const char* home = std::getenv("HOME");
+    o.cache_dir = xdg ? std::filesystem::path(xdg) / "breakwater-symbols"
+                  : home ? std::filesystem::path(home) / ".cache" / "breakwater-symbols"
+                         : std::filesystem::temp_directory_path() / "breakwater-symbols";
+  }
   return o;
 }
 

@@ -160,6 +160,14 @@ struct SymbolOptions {
 // negative_ttl).
 SymbolOptions symbol_options_from_config(const bw::Config& config);
 
+// The [symbols] options of a one-off walk (`breakwater stackwalk`): symbols.paths then
+// `extra_paths`, symbols.urls and the limits as configured; no site store. Downloads are cached
+// in `cache_dir` when given, else symbols.cache_dir when set, else, when there are URLs, in a
+// per-user cache ($XDG_CACHE_HOME/breakwater-symbols, ~/.cache/breakwater-symbols, or the temp
+// folder).
+SymbolOptions symbol_options_for_walk(const bw::Config& config, const std::vector<std::filesystem::path>& extra_paths,
+                                      const std::filesystem::path& cache_dir);
+
 // The site's own store first, then local stores, then HTTP servers, under one LRU. Throws std::invalid_argument when URLs
 // are given without a cache_dir.
 std::unique_ptr<CachingSymbolSupplier> make_symbol_supplier(const SymbolOptions& options);

@@ -36,23 +36,8 @@ struct StackwalkOptions {
 
 void run_stackwalk(const StackwalkOptions& o, SharedOptions& shared) {
   Config cfg = shared.load_and_init_logging();
-  symbols::SymbolOptions so;
-  for (const auto& p : cfg.get_string_list("symbols", "paths")) so.paths.emplace_back(p);
-  for (const auto& p : o.symbol_dirs) so.paths.emplace_back(p);
-  so.urls = cfg.get_string_list("symbols", "urls");
-  so.cache_dir = o.symbols_cache.empty() ? cfg.get_string("symbols", "cache_dir") : o.symbols_cache;
-  if (!so.urls.empty() && so.cache_dir.empty()) {
-    // Downloads need somewhere to land; a per-user cache keeps repeated runs fast.
-    const char* xdg = std::getenv("XDG_CACHE_HOME");
-    const char* home = std::getenv("HOME");
-    so.cache_dir = xdg ? std::filesystem::path(xdg) / "breakwater-symbols"
-                   : home ? std::filesystem::path(home) / ".cache" / "breakwater-symbols"
-                          : std::filesystem::temp_directory_path() / "breakwater-symbols";
-  }
-  so.lru_bytes = cfg.get_size("symbols", "lru_size");
-  so.connect_timeout = cfg.get_duration("symbols", "connect_timeout");
-  so.total_timeout = cfg.get_duration("symbols", "timeout");
-  so.negative_ttl = std::chrono::duration_cast<std::chrono::seconds>(cfg.get_duration("symbols", "negative_ttl"));
+  std::vector<std::filesystem::path> extra_paths(o.symbol_dirs.begin(), o.symbol_dirs.end());
+  symbols::SymbolOptions so = symbols::symbol_options_for_walk(cfg, extra_paths, o.symbols_cache);
 
   stackwalk::JsonOptions jo;
   if (!o.annotations.empty()) {
