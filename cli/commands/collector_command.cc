@@ -1,8 +1,6 @@
 // `breakwater collector`: the collector role alone (docs/design.md §3), on server.listen.
 #include <iostream>
 
-#include <nlohmann/json.hpp>
-
 #include "cli/command.h"
 #include "cli/version.h"
 #include "collector/service.h"
@@ -20,7 +18,7 @@ void register_collector_command(CLI::App& app, SharedOptions& shared) {
     collector::CollectorService collector(config);
     http::Server server(http::ServerOptions::from_config(config));
     collector.add_routes(server);
-    http::add_health_routes(server, {nlohmann::json{{"version", kVersion}, {"commit", kGitCommit}}.dump(),
+    http::add_health_routes(server, {version_document(),
                                      {[&collector] { return collector.health_problems(); }}});
     server.start();
     std::cout << "breakwater collector listening on http://" << server.address() << "/submit" << std::endl;

@@ -6,8 +6,6 @@
 // crashes into the primary storage ([storage]) and serves /metrics and the health routes on
 // --listen (server.listen; port 0 picks a free one, printed in the log). SIGINT or SIGTERM stops
 // it gracefully: each thread finishes the crash in hand and acks it, the rest stay queued.
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
 
 #include "cli/command.h"
@@ -43,7 +41,7 @@ void register_processor_command(CLI::App& app, SharedOptions& shared) {
     processor::ProcessorService service(config, *storage, queue::QueueSettings::from_config(config),
                                         stackwalk_worker_command(), crash_index.get());
     http::Server server(http::ServerOptions::from_config(config));
-    http::add_health_routes(server, {nlohmann::json{{"version", kVersion}, {"commit", kGitCommit}}.dump(), {[&service] { return service.processor().health_problems(); }}});
+    http::add_health_routes(server, {version_document(), {[&service] { return service.processor().health_problems(); }}});
     server.start();
     service.start();
     log_fields(*log, spdlog::level::info, "processor started",

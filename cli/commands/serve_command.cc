@@ -5,8 +5,6 @@
 #include <iostream>
 #include <thread>
 
-#include <nlohmann/json.hpp>
-
 #include "cli/command.h"
 #include "cli/version.h"
 #include "collector/service.h"
@@ -65,7 +63,7 @@ void register_serve_command(CLI::App& app, SharedOptions& shared) {
     maintenance::RetentionJob retention(config, crash_index.get());
 
     // One /__heartbeat__ for the whole process: every role's check.
-    http::add_health_routes(server, {nlohmann::json{{"version", kVersion}, {"commit", kGitCommit}}.dump(),
+    http::add_health_routes(server, {version_document(),
                                      {[&collector] { return collector.health_problems(); },
                                       [&mover] { return mover.health_problems(); },
                                       [&processing] { return processing.processor().health_problems(); },

@@ -3,8 +3,6 @@
 // requests to the queue.
 #include <iostream>
 
-#include <nlohmann/json.hpp>
-
 #include "cli/command.h"
 #include "cli/version.h"
 #include "core/stop_signals.h"
@@ -39,7 +37,7 @@ void register_web_command(CLI::App& app, SharedOptions& shared) {
     symbols::SymbolStore symbol_store(symbols::symbol_options_from_config(config).store_dir);
     web::SymbolsService symbols_service(config, symbol_store, crash_index.get(), queue.get(), accounts.accounts);
     symbols_service.add_routes(server);
-    http::add_health_routes(server, {nlohmann::json{{"version", kVersion}, {"commit", kGitCommit}}.dump(),
+    http::add_health_routes(server, {version_document(),
                                      {[&web_app] { return web_app.health_problems(); }}});
     server.start();
     std::cout << "breakwater web listening on http://" << server.address()
