@@ -851,8 +851,8 @@ struct SqliteCrashIndex::Impl {
   // True for a top-level aggregation that aggregate_together can count: a scalar field (one key
   // per crash) whose sub-aggregations, if any, are scalar fields without sub-aggregations of their
   // own, or a list field without sub-aggregations (its list column is read with the row and its
-  // elements counted, as json_each over the document would). A date histogram without
-  // sub-aggregations is left to date_histogram, which counts each bucket inside SQLite.
+  // elements counted, as json_each over the document would). A date histogram without sub-aggregations is left to
+  // date_histogram, which counts each bucket inside SQLite.
   static bool countable_together(const Aggregation& a) {
     if (a.field->is_list) return a.children.empty() && !a.field->indexed();
     for (const auto& child : a.children) {
