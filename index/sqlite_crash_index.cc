@@ -432,41 +432,6 @@ json decode_cell(std::string_view cell) {
   }
 }
 
-// A list field's copy in its own column (migration 0006): each element as "<byte length>:<bytes>",
-// concatenated; NULL when the field has no value, "" for an empty list. Facet scans split it
-// without parsing the row's JSON document, which stays the copy that filters and hits read.
-std::string list_column(const Field& f) { return "list_" + f.name; }
-
-json list_column_value(const json& list) {
-  if (!list.is_array()) return nullptr;
-  std::string out;
-  for (const auto& e : list) {
-    if (!e.is_string()) continue;  // lists hold strings (convert_value)
-    const auto& s = e.get_ref<const std::string&>();
-    out += std::to_string(s.size());
-    out += ':';
-    out += s;
-  }
-  return out;
-}
-
-// Calls each(element) for every element of a list column; stops at the first malformed length
-// (a column this index did not write).
-template <typename Each>
-void for_each_list_element(std::string_view text, Each each) {
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t length = 0, digits = 0;
-    while (i < text.size() && text[i] >= '0' && text[i] <= '9' && digits < 10) {
-      length = length * 10 + static_cast<size_t>(text[i++] - '0');
-      ++digits;
-    }
-    if (digits == 0 || i >= text.size() || text[i] != ':' || text.size() - i - 1 < length) return;
-    each(text.substr(i + 1, length));
-    i += 1 + length;
-  }
-}
-
 // Appends a cell to a bucket path, length-prefixed so paths never collide.
 void append_path(std::string& path, std::string_view cell) {
   uint32_t n = static_cast<uint32_t>(cell.size());
@@ -684,19 +649,10 @@ struct SqliteCrashIndex::Impl {
   std::string insert_sql, update_sql;
   void build_row_statements() {
     update_sql = "UPDATE crashes SET ";
-    std::string list_columns;
-    for (const auto& f : catalogue->all()) {
-      if (f.is_list) list_columns += list_column(f) + ", ";
-    }
-    insert_sql = "INSERT INTO crashes(" + columns + ", " + list_columns + "doc) VALUES(";
+    insert_sql = "INSERT INTO crashes(" + columns + ", doc) VALUES(";
     for (const auto& f : catalogue->all()) {
       if (!f.indexed()) continue;
       update_sql += f.column + " = ?, ";
-      insert_sql += "?, ";
-    }
-    for (const auto& f : catalogue->all()) {
-      if (!f.is_list) continue;
-      update_sql += list_column(f) + " = ?, ";
       insert_sql += "?, ";
     }
     update_sql += "doc = ? WHERE rid = ?";
@@ -710,9 +666,6 @@ struct SqliteCrashIndex::Impl {
       const Field& f = catalogue->all()[k];
       if (!f.indexed()) continue;
       q.bind_json(i++, to_sql_value(row.values[k]));
-    }
-    for (size_t k = 0; k < catalogue->all().size(); ++k) {
-      if (catalogue->all()[k].is_list) q.bind_json(i++, list_column_value(row.values[k]));
     }
     q.bind(i++, std::string_view(row.document.dump(-1, ' ', false, json::error_handler_t::replace)));
     if (rid) q.bind(i++, rid);
@@ -850,11 +803,10 @@ struct SqliteCrashIndex::Impl {
 
   // True for a top-level aggregation that aggregate_together can count: a scalar field (one key
   // per crash) whose sub-aggregations, if any, are scalar fields without sub-aggregations of their
-  // own, or a list field without sub-aggregations (its list column is read with the row and its
-  // elements counted, as json_each over the document would). A date histogram without sub-aggregations is left to
-  // date_histogram, which counts each bucket inside SQLite.
+  // own. A date histogram without sub-aggregations is left to date_histogram, which counts each
+  // bucket inside SQLite.
   static bool countable_together(const Aggregation& a) {
-    if (a.field->is_list) return a.children.empty() && !a.field->indexed();
+    if (a.field->is_list) return false;
     for (const auto& child : a.children) {
       if (!child.children.empty() || child.field->is_list) return false;
     }
@@ -864,24 +816,18 @@ struct SqliteCrashIndex::Impl {
 
   // Several top-level aggregations counted in one scan of the matching crashes: each row is read
   // once for all of them, where one query each read it once per aggregation (a signature page asks
-  // for a dozen facets, a per-day histogram by version and the modules in the stack of one
-  // signature). Sub-aggregations are counted in the same scan, per key of their parent; the
-  // parent's buckets are then ranked and cut as `aggregate` would, and each kept bucket gets its
-  // own ranked children, so the answer is the one `aggregate` gives. Also counts every matching
-  // crash into `total`.
+  // for a dozen facets and a per-day histogram by version of one signature). Sub-aggregations are
+  // counted in the same scan, per key of their parent; the parent's buckets are then ranked and
+  // cut as `aggregate` would, and each kept bucket gets its own ranked children, so the answer is
+  // the one `aggregate` gives. Also counts every matching crash into `total`.
   void aggregate_together(Connection& conn, const SuperSearchQuery& query, const Sql& where,
                           const std::vector<const Aggregation*>& aggs, json& facets, int64_t& total) {
-    // One parent key's count and its children's counts (child index -> child key cell -> count).
-    struct ParentCount {
-      int64_t count = 0;
-      std::vector<std::unordered_map<std::string, int64_t>> children;
-    };
     struct Counted {
       const Aggregation* agg;
-      int column;                                            // the parent's key column
-      bool list;                                             // column is a list field's list column
-      std::unordered_map<std::string, ParentCount> parents;  // with children: parent key cell -> counts
-      std::unordered_map<std::string, int64_t> counts;       // parent key cell -> count
+      int column;                                     // the parent's key column
+      std::unordered_map<std::string, int64_t> counts;  // parent key cell -> count
+      // per child: parent key cell -> child key cell -> count
+      std::vector<std::unordered_map<std::string, std::unordered_map<std::string, int64_t>>> children;
     };
     std::vector<Counted> counted;
     Sql sql;
@@ -889,14 +835,10 @@ struct SqliteCrashIndex::Impl {
     int column = 0;
     for (const Aggregation* a : aggs) {
       std::string key, join;
-      const bool list = a->field->is_list;
-      if (list) {
-        key = "c." + list_column(*a->field);
-      } else {
-        key_of(*a, 0, key, join);
-      }
+      key_of(*a, 0, key, join);
       sql << (column ? ", " : "") << key;
-      counted.push_back(Counted{a, column++, list, {}, {}});
+      counted.push_back(Counted{a, column++, {}, {}});
+      counted.back().children.resize(a->children.size());
       for (const auto& child : a->children) {
         key_of(child, 1, key, join);
         sql << ", " << key;
@@ -909,40 +851,20 @@ struct SqliteCrashIndex::Impl {
       auto q = conn.use(sql.text);
       bind_all(q, sql.params);
       std::string key, child_key;
-      std::string cell;
       while (q.step()) {
         ++total;
         for (auto& c : counted) {
-          if (c.list) {
-            for_each_list_element(q.view_at(c.column), [&](std::string_view element) {
-              cell.assign(1, 's');
-              cell += element;
-              ++c.counts[cell];
-            });
-            continue;
-          }
           key.clear();
           q.append_cell(c.column, key);
           if (key == "n") continue;  // no value: counted in the total, not in a bucket
-          if (c.agg->children.empty()) {
-            ++c.counts[key];
-            continue;
-          }
-          ParentCount& parent = c.parents[key];
-          parent.children.resize(c.agg->children.size());
-          ++parent.count;
-          for (size_t k = 0; k < parent.children.size(); ++k) {
+          ++c.counts[key];
+          for (size_t k = 0; k < c.children.size(); ++k) {
             child_key.clear();
             q.append_cell(c.column + 1 + static_cast<int>(k), child_key);
-            if (child_key != "n") ++parent.children[k][child_key];
+            if (child_key != "n") ++c.children[k][key][child_key];
           }
         }
       }
-    }
-    for (auto& c : counted) {
-      if (c.parents.empty()) continue;
-      c.counts.reserve(c.parents.size());
-      for (const auto& [cell, parent] : c.parents) c.counts.emplace(cell, parent.count);
     }
     for (const auto& c : counted) {
       const Aggregation& agg = *c.agg;
@@ -957,9 +879,9 @@ struct SqliteCrashIndex::Impl {
           json& sub = bucket["facets"] = json::object();
           for (size_t k = 0; k < agg.children.size(); ++k) {
             const Aggregation& child = agg.children[k];
-            auto found = c.parents.find(b.cell);
+            auto found = c.children[k].find(b.cell);
             static const std::unordered_map<std::string, int64_t> kNone;
-            const auto& child_counts = found == c.parents.end() ? kNone : found->second.children[k];
+            const auto& child_counts = found == c.children[k].end() ? kNone : found->second;
             if (child.kind == Aggregation::Kind::kCardinality) {
               sub[child.name()] = {{"value", static_cast<int64_t>(child_counts.size())}};
               continue;
@@ -1113,9 +1035,6 @@ SqliteCrashIndex::SqliteCrashIndex(const IndexSettings& settings) : impl_(std::m
   for (const auto& f : impl_->catalogue->all()) {
     if (f.indexed() && !present.count(f.column)) {
       throw IndexUnavailable("sqlite index: column " + f.column + " of field " + f.name + " is missing from the schema");
-    }
-    if (f.is_list && !present.count(list_column(f))) {
-      throw IndexUnavailable("sqlite index: column " + list_column(f) + " of list field " + f.name + " is missing from the schema");
     }
   }
   int readers = std::max(1, settings.readers);
