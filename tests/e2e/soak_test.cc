@@ -38,14 +38,17 @@ std::string read_file(const fs::path& p) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-uint64_t rss_bytes(pid_t pid) {
+// A line of /proc/<pid>/status in bytes ("VmRSS", "RssAnon", "RssFile"), 0 if absent.
+uint64_t status_bytes(pid_t pid, const std::string& field) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+    if (line.rfind(field + ":", 0) == 0) return std::stoull(line.substr(field.size() + 1)) * 1024;
   }
   return 0;
 }
+
+uint64_t rss_bytes(pid_t pid) { return status_bytes(pid, "VmRSS"); }
 
 struct Sent {
   std::string id;
@@ -244,7 +247,8 @@ TEST(Soak, MixedTrafficLosesNothingAndMemoryComesBack) {
   std::this_thread::sleep_for(5s);
   uint64_t after = rss_bytes(serve.pid());
   std::cout << "soak: " << sent.size() << " crashes in " << seconds << " s; RSS baseline " << (baseline >> 20)
-            << " MiB, after " << (after >> 20) << " MiB" << std::endl;
+            << " MiB, after " << (after >> 20) << " MiB (anonymous " << (status_bytes(serve.pid(), "RssAnon") >> 20)
+            << " MiB, files " << (status_bytes(serve.pid(), "RssFile") >> 20) << " MiB)" << std::endl;
   // Slack: 64 MiB (allocator caches, thread stacks); sanitizer builds set more, since ASan keeps
   // freed memory in its own caches (BW_SOAK_RSS_SLACK_MB).
   uint64_t slack = 64ull << 20;
