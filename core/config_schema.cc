@@ -50,6 +50,7 @@ const std::vector<ConfigKeySpec>& config_schema() {
       {"index", "url", T::kString, "", "postgresql://... selects PostgreSQL; empty: SQLite in the data folder"},
       {"index", "sqlite_path", T::kString, "", "SQLite index file; default <data>/index/crashes.sqlite"},
       {"index", "readers", T::kInt, "4", "SQLite index: read connections (searches running at once), 1-64"},
+      {"index", "sqlite_cache_size", T::kSize, "64MiB", "SQLite index: page cache of the writer connection; each reader gets half"},
       {"index", "annotations", T::kStringList, "", "raw-crash annotations made searchable, each Name:type or Name:type:public (docs/search.md)"},
       {"index", "retention_days", T::kInt, "0", "index rows whose date (the submission time) is more than this many days old are dropped; 0 = keep forever"},
 

@@ -52,6 +52,10 @@ IndexSettings IndexSettings::from_config(const Config& config) {
   int64_t readers = config.get_int("index", "readers");
   if (readers < 1 || readers > 64) throw ConfigError("index.readers: must be between 1 and 64");
   s.readers = static_cast<int>(readers);
+  s.sqlite_cache_bytes = config.get_size("index", "sqlite_cache_size");
+  if (s.sqlite_cache_bytes < (uint64_t{1} << 20) || s.sqlite_cache_bytes > (uint64_t{1} << 40)) {
+    throw ConfigError("index.sqlite_cache_size: must be between 1MiB and 1TiB");
+  }
   try {
     s.fields = FieldCatalogue::with_annotations(config.get_string_list("index", "annotations"));
   } catch (const std::invalid_argument& e) {

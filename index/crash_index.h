@@ -169,6 +169,9 @@ struct IndexSettings {
   std::string url;                         // index.url: "" (SQLite) or "postgresql://..."
   std::filesystem::path sqlite_path;       // index.sqlite_path, default <data>/index/crashes.sqlite
   int readers = 4;                         // index.readers: parallel read connections
+  // index.sqlite_cache_size: the SQLite writer's page cache; each reader gets half. A bound on the
+  // memory the index keeps (it fills as the index grows), at least 1 MiB.
+  uint64_t sqlite_cache_bytes = uint64_t{64} << 20;
   std::shared_ptr<const FieldCatalogue> fields;  // built-ins + index.annotations
 
   // Throws ConfigError naming the key for a bad annotation declaration or reader count.

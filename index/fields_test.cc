@@ -156,6 +156,10 @@ TEST(Fields, AnnotationsFromConfig) {
   EXPECT_THROW(IndexSettings::from_config(Config::load(sources)), ConfigError);
   sources.overrides = {{"index.readers", "0"}};
   EXPECT_THROW(IndexSettings::from_config(Config::load(sources)), ConfigError);
+  sources.overrides = {{"index.sqlite_cache_size", "8MiB"}};
+  EXPECT_EQ(IndexSettings::from_config(Config::load(sources)).sqlite_cache_bytes, uint64_t{8} << 20);
+  sources.overrides = {{"index.sqlite_cache_size", "100KB"}};
+  EXPECT_THROW(IndexSettings::from_config(Config::load(sources)), ConfigError);
 }
 
 TEST(Fields, CatalogueJson) {

@@ -1017,7 +1017,9 @@ SqliteCrashIndex::SqliteCrashIndex(const IndexSettings& settings) : impl_(std::m
   impl_->migrate();
   auto& w = *impl_->writer;
   w.exec("PRAGMA synchronous=NORMAL");
-  w.exec("PRAGMA cache_size=-65536");  // 64 MiB: the hot index pages of a busy index
+  // The hot index pages of a busy index (index.sqlite_cache_size; negative: KiB).
+  const int64_t cache_kib = static_cast<int64_t>(settings.sqlite_cache_bytes >> 10);
+  w.exec("PRAGMA cache_size=-" + std::to_string(cache_kib));
   // Upserts probe the uuid and signature indexes at random: mapped pages spare a read() per miss.
   w.exec("PRAGMA mmap_size=1073741824");
   // Checkpoint every 32 MiB of WAL rather than 4 MiB: the hot index and rollup pages a stream of
@@ -1040,7 +1042,7 @@ SqliteCrashIndex::SqliteCrashIndex(const IndexSettings& settings) : impl_(std::m
   int readers = std::max(1, settings.readers);
   for (int i = 0; i < readers; ++i) {
     auto c = open_connection(path);
-    c->exec("PRAGMA cache_size=-32768");
+    c->exec("PRAGMA cache_size=-" + std::to_string(std::max<int64_t>(cache_kib / 2, 1)));
     c->exec("PRAGMA temp_store=MEMORY");
     // Searches scan index ranges: mapped pages skip a copy per page read.
     c->exec("PRAGMA mmap_size=1073741824");
