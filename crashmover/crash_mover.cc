@@ -190,7 +190,7 @@ CrashMover::BatchResult CrashMover::move_claimed(storage::CrashStorage& buffer, 
     m.retries.inc();
     log_fields(*log, spdlog::level::warn, "crash mover batch failed, backing off",
                {{"reason", failure}, {"moved", std::to_string(stored.size())},
-                {"backoff_ms", std::to_string(backoff_.count())}});
+                {"backoff_ms", std::to_string(backoff_.load().count())}});
     return BatchResult::kFailed;
   }
   return BatchResult::kMoved;
@@ -210,8 +210,8 @@ void CrashMover::after(BatchResult result, bool stop_when_idle, bool& finished) 
       wait_for(settings_.idle_wait);
       break;
     case BatchResult::kFailed:
-      wait_for(backoff_);
-      backoff_ = std::min(backoff_ * 2, settings_.backoff_max);
+      wait_for(backoff_.load());
+      backoff_ = std::min(backoff_.load() * 2, settings_.backoff_max);
       break;
   }
 }

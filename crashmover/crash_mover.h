@@ -89,7 +89,7 @@ class CrashMover {
   // For /__heartbeat__: one sentence while batches are failing (since when, the last reason).
   std::vector<std::string> health_problems() const;
   // The wait the next failure will cause (for tests and logs).
-  std::chrono::milliseconds current_backoff() const { return backoff_; }
+  std::chrono::milliseconds current_backoff() const { return backoff_.load(); }
 
  private:
   BatchResult move_one_batch();
@@ -104,7 +104,7 @@ class CrashMover {
   queue::CrashQueue& queue_;
   MoverSettings settings_;
   size_t next_buffer_ = 0;
-  std::chrono::milliseconds backoff_;
+  std::atomic<std::chrono::milliseconds> backoff_;  // read by current_backoff() from other threads
   std::chrono::steady_clock::time_point next_backlog_refresh_{};
 
   FailureStreak failures_;
