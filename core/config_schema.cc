@@ -61,6 +61,7 @@ const std::vector<ConfigKeySpec>& config_schema() {
       {"web", "api_requests_per_minute", T::kInt, "3000", "JSON API calls and pages answered per minute for one client address without a token (429 with Retry-After beyond; bursts of a sixth); 0 = no limit"},
       {"web", "token_requests_per_minute", T::kInt, "30000", "JSON API calls per minute for one Auth-Token (429 with Retry-After beyond); 0 = no limit"},
       {"web", "signin_attempts_per_minute", T::kInt, "10", "sign-in attempts allowed per client address and per user name, per minute (429 beyond)"},
+      {"web", "storage_usage_interval", T::kDuration, "10m", "how often the space of each storage root, the symbol folders and the index is measured for /status/ and bw_storage_* (a walk of every file), 10 s to 1 day; 0 = not measured"},
 
       // [oidc]: signing in with OpenID Connect (web/oidc.h, docs/security.md "Signing in with OpenID Connect").
       {"oidc", "issuer", T::kString, "", "the identity provider's issuer URL (https://, or http:// on loopback); empty: OpenID Connect sign-in is off"},

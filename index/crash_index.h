@@ -220,6 +220,12 @@ class CrashIndex {
   // Crashes indexed.
   virtual uint64_t count() = 0;
 
+  // Bytes the index takes where it is kept, for /status/ and bw_storage_bytes{area="index"}:
+  // SQLite the allocated size of its file, write-ahead log and shared-memory file; PostgreSQL
+  // the size of the index's tables (every partition, their indexes and TOAST), not of the whole
+  // database. A reading, not a snapshot. Throws IndexUnavailable.
+  virtual uint64_t stored_bytes() = 0;
+
   // Modules crashes of the period missed symbols for, most crashes first (ties: debug file, id).
   // Kept current by upsert (a reprocessed crash that found its symbols no longer counts), remove
   // and drop_older_than. Throws QueryError (validate()), IndexUnavailable.

@@ -159,6 +159,19 @@ TEST_P(CrashIndexContract, InvalidCrashWritesNothing) {
   EXPECT_EQ(index_->count(), 0u);
 }
 
+TEST_P(CrashIndexContract, StoredBytesGrowWithTheCrashes) {
+  const uint64_t empty = index_->stored_bytes();
+  EXPECT_GT(empty, 0u) << "the schema takes space";
+  GeneratorOptions o;
+  o.end = kEnd;
+  auto crashes = CrashGenerator(o).make(2000);
+  index_->upsert_batch(inputs(crashes));
+  const uint64_t filled = index_->stored_bytes();
+  // Each generated crash is several hundred bytes of indexed fields and JSON.
+  EXPECT_GT(filled, empty + 2000 * 200) << empty << " -> " << filled;
+  EXPECT_LT(filled, empty + 2000 * uint64_t{64 * 1024}) << empty << " -> " << filled;
+}
+
 TEST_P(CrashIndexDataContract, CountGetAndReopen) {
   EXPECT_EQ(index_->count(), crashes_.size());
   const TestCrash* with_url = nullptr;

@@ -1507,6 +1507,20 @@ std::vector<std::string> PostgresCrashIndex::crashes_missing_symbols(std::string
   });
 }
 
+uint64_t PostgresCrashIndex::stored_bytes() {
+  // The index's own tables in the schema it uses (the database may hold others: accounts):
+  // pg_total_relation_size counts each table's indexes and TOAST; crashes' partitions are tables
+  // of their own (the partitioned parent has no storage) and are found through pg_inherits.
+  static const char* kSql =
+      "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c "
+      "WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r' AND ("
+      "c.relname IN ('crash_keys', 'signature_first_seen', 'signature_ids', 'topcrash_daily', "
+      "'topcrash_daily_all', 'topcrash_signature_daily', 'missing_symbols', 'schema_version') "
+      "OR c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'crashes'::regclass))";
+  return impl_->with_connection(
+      [](Connection& c) { return static_cast<uint64_t>(c.run(kSql, {}).int_at(0, 0)); });
+}
+
 uint64_t PostgresCrashIndex::count() {
   return impl_->with_connection(
       [](Connection& c) { return static_cast<uint64_t>(c.run("SELECT COUNT(*) FROM crash_keys", {}).int_at(0, 0)); });

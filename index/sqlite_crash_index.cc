@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "core/crash_id.h"
+#include "core/disk_usage.h"
 #include "core/log.h"
 #include "index/backend_support.h"
 #include "index/fields.h"
@@ -1347,6 +1348,17 @@ uint64_t SqliteCrashIndex::count() {
   Impl::Reader r(*impl_);
   auto q = r->use("SELECT COUNT(*) FROM crashes");
   return q.step() ? static_cast<uint64_t>(q.int_at(0)) : 0;
+}
+
+uint64_t SqliteCrashIndex::stored_bytes() {
+  const auto& path = impl_->settings.sqlite_path;
+  uint64_t bytes = 0;
+  try {
+    for (const char* suffix : {"", "-wal", "-shm"}) bytes += measure_disk_usage(path.string() + suffix).bytes;
+  } catch (const std::exception& e) {
+    throw IndexUnavailable(std::string("measuring the index file: ") + e.what());
+  }
+  return bytes;
 }
 
 }  // namespace bw::index

@@ -80,6 +80,7 @@ const std::vector<SectionSpec>& section_specs() {
            {"bw_web_priority_publishes_total", "Priority requests that could not be queued", Kind::kCounter, "", failed_result,
             "bw_web_priority_publishes_total{result=\"failed\"}"},
            {"bw_queue_stats_failures_total", "Queue depth readings that failed"},
+           {"bw_storage_measure_failures_total", "Storage use readings that failed"},
            {"bw_http_requests_total", "HTTP answers with a server error", Kind::kCounter, "", server_error,
             "bw_http_requests_total{code=\"5xx\"}"},
            {"bw_http_timeouts_total", "HTTP requests answered 408"},
@@ -398,6 +399,15 @@ StatusData build_status(const metrics::Snapshot& now, const std::optional<metric
   const double span_seconds = baseline ? std::chrono::duration<double>(now_at - baseline->at).count() : 0;
   if (baseline) d.window = std::chrono::ceil<std::chrono::seconds>(now_at - baseline->at);
   if (const auto* t = now.series("bw_queue_stats_timestamp_seconds", "")) d.queues_read_at = static_cast<int64_t>(t->value);
+  if (const auto* bytes = now.family("bw_storage_bytes")) {
+    for (const auto& s : bytes->series) {
+      StatusData::StorageRow row{std::string(s.label("area")), s.value, std::nullopt};
+      if (const auto* files = now.series("bw_storage_files", s.label_text)) row.files = files->value;
+      d.storage.push_back(std::move(row));
+    }
+  }
+  if (const auto* t = now.series("bw_storage_measured_timestamp_seconds", "")) d.storage_measured_at = static_cast<int64_t>(t->value);
+  if (const auto* t = now.series("bw_storage_measure_seconds", "")) d.storage_round_seconds = t->value;
 
   static const char* const kStates[] = {"ready", "in_flight", "dead_letter"};
   for (auto kind : queue::kAllQueueKinds) {
@@ -443,6 +453,74 @@ StatusData build_status(const metrics::Snapshot& now, const std::optional<metric
   return d;
 }
 
+// What each storage area is, by its label (web/storage_usage.h).
+std::string storage_area_title(std::string_view area) {
+  if (area == "collector") return "Collector buffer (storage.collector_root)";
+  if (area == "standard") return "Crashes to process (storage.standard_root)";
+  if (area == "deferred") return "Deferred crashes (storage.deferred_root)";
+  if (area == "processed") return "Processed crashes (storage.processed_root)";
+  if (area == "symbols") return "Symbol store (symbols.store_dir)";
+  if (area == "symbols_cache") return "Downloaded symbols cache (symbols.cache_dir)";
+  if (area == "index") return "Crash index (SQLite file, or the PostgreSQL tables)";
+  return std::string(area);
+}
+
+std::string interval_text(std::chrono::milliseconds interval) {
+  return seconds_text(std::chrono::duration<double>(interval).count());
+}
+
+void render_storage(html::Writer& w, const StatusData& data) {
+  w.element("h2", "Storage use", {{"id", "storage"}});
+  if (data.storage.empty()) {
+    w.element("p",
+              data.storage_usage_interval.count() == 0
+                  ? "Not measured by this process: web.storage_usage_interval is 0 (or this process serves no web "
+                    "app), so /metrics has no bw_storage_* series and this page shows no number for it."
+                  : "Not measured yet: the first round (a walk of every file of each storage area) is still running; "
+                    "it is repeated every " + interval_text(data.storage_usage_interval) + ".",
+              {{"class", "notice"}, {"id", "storage-not-measured"}});
+    return;
+  }
+  w.open("p", {{"class", "muted"}});
+  w.text("Space allocated on disk for each storage area (what du counts), from a walk of all its files");
+  if (data.storage_usage_interval.count() > 0) w.text(" every " + interval_text(data.storage_usage_interval));
+  if (data.storage_measured_at) w.text("; the last round finished at " + utc_time_text(*data.storage_measured_at));
+  if (data.storage_round_seconds) w.text(" and took " + seconds_text(*data.storage_round_seconds));
+  w.text(".");
+  w.close("p");
+  w.open("div", {{"class", "table-wrap"}});
+  w.open("table", {{"class", "status-storage"}});
+  w.open("thead");
+  w.open("tr");
+  w.element("th", "Area", {{"scope", "col"}});
+  w.element("th", "On disk", {{"scope", "col"}});
+  w.element("th", "Files", {{"scope", "col"}});
+  w.element("th", "Series in /metrics", {{"scope", "col"}});
+  w.close("tr");
+  w.close("thead");
+  w.open("tbody");
+  for (const auto& row : data.storage) {
+    const std::string series = "bw_storage_bytes" + metrics::render_labels({{"area", row.area}});
+    w.open("tr", {{"data-area", std::string(html::utf8_prefix(row.area, kMaxTitle))}});
+    w.open("th", {{"scope", "row"}});
+    w.text_limited(storage_area_title(row.area), kMaxTitle);
+    w.close("th");
+    w.element("td", bytes_text(row.bytes), {{"class", "num"}, {"data-value", metrics::format_value(row.bytes)}});
+    if (row.files) {
+      w.element("td", count_text(*row.files), {{"class", "num"}, {"data-value", metrics::format_value(*row.files)}});
+    } else {
+      w.element("td", "\xE2\x80\x94", {{"class", "num"}});
+    }
+    w.open("td", {{"class", "series mono"}});
+    w.text_limited(series, kMaxTitle);
+    w.close("td");
+    w.close("tr");
+  }
+  w.close("tbody");
+  w.close("table");
+  w.close("div");
+}
+
 html::Html render_status(const StatusData& data) {
   const std::string span = data.window ? span_text(*data.window) : "last hour";
   html::Writer w;
@@ -479,17 +557,29 @@ html::Html render_status(const StatusData& data) {
     figures_table(w, section.figures, "L" + span.substr(1));
   }
 
-  w.element("h2", "Storage use", {{"id", "storage"}});
-  w.element("p",
-            "Not measured: no part of Breakwater measures the space its crash storage or index use yet, so /metrics "
-            "has no such series and this page shows no number for it.",
-            {{"class", "notice"}, {"id", "storage-not-measured"}});
+  render_storage(w, data);
   w.element("p",
             "A figure shown as \xE2\x80\x94 with \xE2\x80\x9Cnot reported\xE2\x80\x9D is not in /metrics: nothing of "
             "that kind happened since this process started, or the part that counts it runs in another process.",
             {{"class", "muted"}});
   w.close("div");
   return w.finish();
+}
+
+// {"measured_at": ..., "round_seconds": ..., "interval_seconds": ..., "areas": {area: {bytes, files}}};
+// measured_at null and areas empty while nothing was measured.
+json storage_json(const StatusData& data) {
+  json areas = json::object();
+  for (const auto& row : data.storage) {
+    json a = {{"bytes", row.bytes}};
+    if (row.files) a["files"] = *row.files;
+    areas[row.area] = a;
+  }
+  return {{"measured_at", data.storage_measured_at ? json(index::format_date_us(*data.storage_measured_at * 1'000'000))
+                                                   : json(nullptr)},
+          {"round_seconds", data.storage_round_seconds ? json(*data.storage_round_seconds) : json(nullptr)},
+          {"interval_seconds", std::chrono::duration_cast<std::chrono::seconds>(data.storage_usage_interval).count()},
+          {"areas", areas}};
 }
 
 json status_json(const StatusData& data) {
@@ -514,7 +604,7 @@ json status_json(const StatusData& data) {
               {"processed_in_window", data.processed_in_window ? json(*data.processed_in_window) : json(nullptr)},
               {"processed_per_minute", data.processed_per_minute ? json(*data.processed_per_minute) : json(nullptr)},
               {"processing_time", figure_json(data.processing_time)},
-              {"storage_use", "not measured"}};
+              {"storage_use", storage_json(data)}};
   json queues = json::object();
   if (data.queue_configured) {
     for (size_t k = 0; k < data.queues.size(); ++k) {
@@ -594,6 +684,7 @@ struct StatusPage::Impl {
     const auto now_at = metrics::History::Clock::now();
     metrics::Snapshot now = registry.snapshot();
     StatusData data = build_status(now, history.baseline(now_at), now_at, std::chrono::system_clock::now(), queue != nullptr);
+    data.storage_usage_interval = options.storage_usage_interval;
     if (format == "json") return json_answer(200, status_json(data));
     return html_response(200, render_page({"Status", NavItem::kStatus, {}}, render_status(data)));
   }

@@ -16,7 +16,9 @@
 //
 // Queue depths: a background thread reads `queue.stats()` every `queue_interval` into the
 // bw_queue_messages gauges (queue/queue_metrics.h), so /metrics has them too; the page says when
-// they were read. Storage use is not measured anywhere yet: the page says so.
+// they were read. Storage use: the bw_storage_* gauges web/storage_usage.h keeps (bytes and files
+// of each storage area, when the last round finished and how long it took); without them the page
+// says the process does not measure it (web.storage_usage_interval = 0) or not yet.
 //
 // Scope: this process's registry. `breakwater serve` runs every role in one process, so its page
 // has them all; a `breakwater web` apart has only the web's own numbers and the queue depths
@@ -82,6 +84,15 @@ struct StatusData {
   std::optional<double> processed_per_minute;
   StatusFigure processing_time;
   std::vector<StatusSection> sections;          // processing, failures, collection, web
+  struct StorageRow {
+    std::string area;            // the area label
+    double bytes = 0;            // bw_storage_bytes{area}
+    std::optional<double> files; // bw_storage_files{area} (folder areas)
+  };
+  std::vector<StorageRow> storage;                // in the registry's order of series
+  std::optional<int64_t> storage_measured_at;     // bw_storage_measured_timestamp_seconds
+  std::optional<double> storage_round_seconds;    // bw_storage_measure_seconds
+  std::chrono::milliseconds storage_usage_interval{0};  // 0: this process does not measure (set by StatusPage)
   bool processor_seen = false;                  // bw_processor_* series exist in this process
 };
 
@@ -99,6 +110,9 @@ class StatusPage {
     std::chrono::milliseconds queue_interval{std::chrono::seconds(10)};
     std::chrono::milliseconds history_interval{std::chrono::seconds(60)};
     std::chrono::seconds window{std::chrono::hours(1)};
+    // How often this process measures storage use (web/storage_usage.h); 0: it does not. Only
+    // what the page says while no reading exists depends on it.
+    std::chrono::milliseconds storage_usage_interval{0};
   };
 
   StatusPage(queue::CrashQueue* queue, Options options, metrics::Registry& registry = metrics::Registry::global());

@@ -3,11 +3,14 @@
 // (in-process stack walks with the corpus symbols, indexed into SQLite); then every figure of
 // /status/ (and of ?format=json) equals the same series fetched from /metrics of the same server,
 // and the "last hour" figures equal what this test did. Also: the figures from snapshots, a
-// young history's span, absent series and storage shown as not measured, hostile label values
-// escaped and cut, the routes through WebApp.
+// young history's span, absent series, storage use (measured by the web app's monitor over real
+// folders and the index, or said to be not measured), hostile label values escaped and cut, the
+// routes through WebApp.
 #include "web/status_page.h"
 
+#include <atomic>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <regex>
 #include <thread>
@@ -25,6 +28,7 @@
 #include "queue/queue_metrics.h"
 #include "signature/signature_generator.h"
 #include "storage/factory.h"
+#include "web/storage_usage.h"
 #include "web/web_app.h"
 
 namespace bw::web {
@@ -235,7 +239,9 @@ TEST_F(StatusPageTest, FiguresEqualMetricsAfterProcessingKnownCrashes) {
   EXPECT_EQ(j["processed_in_window"], 3);
   EXPECT_EQ(j["queues"]["standard"]["dead_letter"], 1);
   EXPECT_EQ(j["queues"]["standard"]["ready"], 0);
-  EXPECT_EQ(j["storage_use"], "not measured");
+  EXPECT_TRUE(j["storage_use"]["measured_at"].is_null()) << "this StatusPage measures no storage";
+  EXPECT_EQ(j["storage_use"]["interval_seconds"], 0);
+  EXPECT_EQ(j["storage_use"]["areas"], json::object());
   EXPECT_EQ(j["processing_time"]["window_increase"], 3);
   size_t json_compared = 0;
   for (const auto& [id, list] : j["sections"].items()) {
@@ -360,11 +366,86 @@ TEST(StatusDataTest, HostileLabelValuesAreEscapedAndCut) {
   EXPECT_FALSE(contains(bad.body, "<b>"));
 }
 
+// The monitor's round over real folders: gauges per area, files only for folders, a failing area
+// counted and logged without stopping the others; the page and its JSON show the readings.
+TEST(StorageUsageTest, RoundWritesGaugesThePageShows) {
+  test_support::TempDir dir;
+  std::filesystem::create_directories(dir.path() / "standard" / "20261206");
+  std::ofstream(dir.path() / "standard" / "20261206" / "a.json") << std::string(5000, 'a');
+  std::ofstream(dir.path() / "standard" / "b.dmp") << std::string(70000, 'b');
+  metrics::Registry r;
+  std::vector<StorageArea> areas = {folder_area("standard", dir.path() / "standard"),
+                                    folder_area("collector", dir.path() / "not-made-yet"),
+                                    StorageArea{"index", [](const std::function<bool()>&) { return DiskUsage{123456, 0}; }, false},
+                                    StorageArea{"symbols", [](const std::function<bool()>&) -> DiskUsage {
+                                                  throw std::runtime_error("disk on fire");
+                                                }, true}};
+  StatusPage::Options options{1h, 1h, 3600s};
+  options.storage_usage_interval = 1h;
+  {
+    StatusPage page(nullptr, options, r);
+    auto before = page.answer(request());
+    EXPECT_TRUE(contains(before.body, "Not measured yet")) << "the first round has not finished";
+  }
+  {
+    StorageUsageMonitor monitor(areas, 1h, r);  // its thread makes the first round at once
+    monitor.measure_now();
+  }
+  auto snap = r.snapshot();
+  const auto* standard = snap.series("bw_storage_bytes", "{area=\"standard\"}");
+  ASSERT_NE(standard, nullptr);
+  EXPECT_GE(standard->value, 75000);
+  EXPECT_EQ(snap.series("bw_storage_files", "{area=\"standard\"}")->value, 2);
+  EXPECT_EQ(snap.series("bw_storage_bytes", "{area=\"collector\"}")->value, 0);
+  EXPECT_EQ(snap.series("bw_storage_bytes", "{area=\"index\"}")->value, 123456);
+  EXPECT_EQ(snap.series("bw_storage_files", "{area=\"index\"}"), nullptr) << "a database has no files to count";
+  EXPECT_EQ(snap.series("bw_storage_bytes", "{area=\"symbols\"}"), nullptr);
+  EXPECT_GE(snap.series("bw_storage_measure_failures_total", "{area=\"symbols\"}")->value, 1) << "one round or two";
+  ASSERT_NE(snap.series("bw_storage_measured_timestamp_seconds", ""), nullptr);
+
+  StatusPage page(nullptr, options, r);
+  auto html = page.answer(request());
+  ASSERT_EQ(html.status, 200);
+  EXPECT_FALSE(contains(html.body, "storage-not-measured"));
+  EXPECT_TRUE(contains(html.body, "data-area=\"standard\""));
+  EXPECT_TRUE(contains(html.body, "Crashes to process (storage.standard_root)"));
+  EXPECT_TRUE(contains(html.body, "120.6 KiB")) << "the index's 123,456 bytes";
+  EXPECT_TRUE(contains(html.body, "every 60.0 min"));
+  json j = json::parse(page.answer(request("format=json")).body);
+  EXPECT_EQ(j["storage_use"]["areas"]["standard"]["bytes"], standard->value);
+  EXPECT_EQ(j["storage_use"]["areas"]["standard"]["files"], 2);
+  EXPECT_EQ(j["storage_use"]["areas"]["index"], json({{"bytes", 123456}}));
+  EXPECT_FALSE(j["storage_use"]["areas"].contains("symbols"));
+  EXPECT_FALSE(j["storage_use"]["measured_at"].is_null());
+  EXPECT_EQ(j["storage_use"]["interval_seconds"], 3600);
+}
+
+// The monitor's destructor ends a long walk: a stop is seen before the next folder.
+TEST(StorageUsageTest, DestructorStopsAWalkInProgress) {
+  metrics::Registry r;
+  std::atomic<bool> walking{false};
+  std::vector<StorageArea> areas = {StorageArea{"standard", [&](const std::function<bool()>& stop) {
+                                                  walking = true;
+                                                  while (!stop()) std::this_thread::sleep_for(1ms);
+                                                  return DiskUsage{1, 1};
+                                                }, true}};
+  const auto started = std::chrono::steady_clock::now();
+  {
+    StorageUsageMonitor monitor(areas, 1h, r);
+    while (!walking) std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 30s);
+  EXPECT_EQ(r.snapshot().series("bw_storage_bytes", "{area=\"standard\"}"), nullptr) << "a partial walk is no reading";
+}
+
 // Through WebApp: /status/ and /api/ are pages, their bare forms redirect, /metrics has the
 // queue depths the page's thread reads.
 TEST_F(StatusPageTest, ServedByTheWebApp) {
   queue_->publish({CrashId::generate(ThrottleResult::kAccept)}, queue::QueueKind::kPriority);
   queue_->publish({CrashId::generate(ThrottleResult::kAccept)}, queue::QueueKind::kPriority);
+  storage_->save_raw_crash(CrashId::generate(ThrottleResult::kAccept), {{"ProductName", "StatusTest"}},
+                           {{"upload_file_minidump", kTestdata / "minidumps" / "linux_inline.dmp"}});
+  storage_->save_raw_crash(CrashId::generate(ThrottleResult::kDefer), {{"ProductName", "StatusTest"}}, {});
   WebApp app(config_, *storage_, *queue_, index_.get());
   http::ServerOptions opts;
   opts.io_threads = 1;
@@ -397,6 +478,30 @@ TEST_F(StatusPageTest, ServedByTheWebApp) {
     std::this_thread::sleep_for(50ms);
   }
   EXPECT_TRUE(contains(text, "bw_queue_messages{queue=\"priority\",state=\"ready\"} 2\n")) << text;
+  // Storage use: the web app measures every folder of the configuration and the index at once
+  // (web.storage_usage_interval's default); the page shows what an independent count finds.
+  json storage;
+  while (std::chrono::steady_clock::now() < deadline) {
+    storage = json::parse(get(server.port(), "/status/?format=json").body)["storage_use"];
+    if (!storage["measured_at"].is_null()) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_FALSE(storage["measured_at"].is_null()) << storage.dump();
+  EXPECT_EQ(storage["interval_seconds"], 600);
+  for (const char* area : {"collector", "standard", "deferred", "processed", "symbols", "symbols_cache", "index"}) {
+    EXPECT_TRUE(storage["areas"].contains(area)) << area;
+  }
+  uint64_t crash_files = 0;  // counted apart: the standard, deferred and processed roots
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir_.path() / "crashes")) crash_files += e.is_regular_file();
+  EXPECT_GE(crash_files, 3u) << "two raw crashes and a dump";
+  EXPECT_EQ(storage["areas"]["standard"]["files"].get<uint64_t>() + storage["areas"]["deferred"]["files"].get<uint64_t>() +
+                storage["areas"]["processed"]["files"].get<uint64_t>(),
+            crash_files);
+  EXPECT_GT(storage["areas"]["index"]["bytes"].get<uint64_t>(), 0u);
+  EXPECT_FALSE(storage["areas"]["index"].contains("files"));
+  text = get(server.port(), "/metrics").body;
+  EXPECT_TRUE(contains(text, "bw_storage_bytes{area=\"index\"} " + metrics::format_value(storage["areas"]["index"]["bytes"].get<double>()) + "\n"))
+      << text;
   server.stop();
 }
 

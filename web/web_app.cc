@@ -93,6 +93,12 @@ WebOptions WebOptions::from_config(const Config& config) {
   o.sign_in = SignInOptions::from_config(config);
   o.rate_limits = RateLimits::from_config(config);
   o.oidc = OidcOptions::from_config(config);
+  o.storage_usage_interval = config.get_duration("web", "storage_usage_interval");
+  if (o.storage_usage_interval.count() != 0 &&
+      (o.storage_usage_interval < std::chrono::seconds(10) || o.storage_usage_interval > std::chrono::hours(24))) {
+    throw ConfigError("web.storage_usage_interval must be 0 (not measured) or between 10s and 1d");
+  }
+  if (o.storage_usage_interval.count() != 0) o.storage_areas = storage_folder_areas(config);
   return o;
 }
 
@@ -104,7 +110,9 @@ struct WebApp::Impl {
         priority(q, options.priority),
         log(logger("web")),
         caller_auth(std::move(accounts), options.rate_limits),
-        sign_in(with_oidc_button(options), caller_auth) {
+        sign_in(with_oidc_button(options), caller_auth),
+        storage_areas(std::move(options.storage_areas)),
+        storage_usage_interval(options.storage_usage_interval) {
     if (options.oidc.enabled()) oidc = std::make_unique<OidcSignIn>(options.oidc, options.sign_in, caller_auth);
     if (index) search_api = std::make_unique<SearchApi>(*index, &caller_auth);
     if (index) topcrashers_page = std::make_unique<TopCrashersPage>(*index);  // /topcrashers/
@@ -134,6 +142,9 @@ struct WebApp::Impl {
   std::unique_ptr<SearchPage> search_page;  // with an index only
   std::unique_ptr<HomePage> home_page;    // with an index only
   std::unique_ptr<StatusPage> status_page;  // made by add_routes; its thread reads the queue depths
+  std::vector<StorageArea> storage_areas;   // with the index's: measured by storage_usage
+  std::chrono::milliseconds storage_usage_interval;
+  std::unique_ptr<StorageUsageMonitor> storage_usage;  // made by add_routes unless the interval is 0
 
   void log_error(std::string_view what, const CrashId& id, const std::exception& e) {
     log_fields(*log, spdlog::level::err, what, {{"crash_id", id.str()}, {"error", e.what()}});
@@ -344,7 +355,14 @@ void WebApp::add_routes(http::Server& server) {
   if (im->signature_page) im->signature_page->add_routes(server);      // /signature/ and /signature
   if (im->search_page) im->search_page->add_routes(server);  // /search/ and /search
   if (im->home_page) im->home_page->add_routes(server);  // exact "/"; the catch-all below keeps the rest
-  im->status_page = std::make_unique<StatusPage>(&im->priority.queue());  // /status/ and /status
+  StatusPage::Options status_options;
+  status_options.storage_usage_interval = im->storage_usage_interval;
+  im->status_page = std::make_unique<StatusPage>(&im->priority.queue(), status_options);  // /status/ and /status
+  if (im->storage_usage_interval.count() > 0) {
+    auto areas = im->storage_areas;
+    if (im->index) areas.push_back(index_area(*im->index));
+    im->storage_usage = std::make_unique<StorageUsageMonitor>(std::move(areas), im->storage_usage_interval);
+  }
   im->status_page->add_routes(server);
   im->sign_in.add_routes(server);
   if (im->oidc) im->oidc->add_routes(server);  // /login/oidc/, /login/oidc/callback

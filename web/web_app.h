@@ -53,6 +53,7 @@
 // for bad web.* settings.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -67,6 +68,7 @@
 #include "web/priority_requests.h"
 #include "web/public_data.h"
 #include "web/sign_in_pages.h"
+#include "web/storage_usage.h"
 
 namespace bw::web {
 
@@ -76,6 +78,10 @@ struct WebOptions {
   SignInOptions sign_in;                        // web.session_lifetime, web.secure_cookies, ...
   RateLimits rate_limits;                       // none unless configured (serve: web.*_per_minute)
   OidcOptions oidc{};                           // [oidc]; off unless oidc.issuer is set
+  // Storage use for /status/ (web/storage_usage.h): these folders and the index, measured every
+  // interval once the routes are added; 0 (the default here): not measured.
+  std::vector<StorageArea> storage_areas;       // serve and web: storage_folder_areas(config)
+  std::chrono::milliseconds storage_usage_interval{0};  // web.storage_usage_interval
 
   static WebOptions from_config(const Config& config);
 };

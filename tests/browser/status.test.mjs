@@ -1,7 +1,7 @@
 // Browser tests of the status page `/status/` and the API documentation page `/api/`
 // (web/status_page.h, web/api_docs_page.h) on a real `breakwater serve`: two crashes are submitted
 // as a client would and processed; the status page's figures equal /metrics of the same server
-// and its "last hour" counts the two crashes; every example link of the API page answers the
+// and its "last hour" counts the two crashes; storage use has a row per area; every example link of the API page answers the
 // status it documents, and clicking one opens that crash's JSON. Screenshots: status,
 // status-phone, api.
 import { test, before, after } from 'node:test';
@@ -67,12 +67,22 @@ test('the status page shows the numbers of /metrics, and the last hour counts th
   assert.match(await page.locator('#processing-time').innerText(), /^mean .*95 % ≤ /);
   assert.equal(byseries['bw_queue_messages{queue="standard",state="ready"}'].value, '0');
   assert.equal(byseries['bw_queue_messages{queue="standard",state="in_flight"}'].value, '0');
-  assert.match(await page.locator('#storage-not-measured').innerText(), /^Not measured/);
+  // Storage use (measured when the server started): one row per area, each its
+  // bw_storage_bytes series; the index takes space.
+  const rows = await page.locator('table.status-storage tbody tr').evaluateAll((trs) =>
+    trs.map((tr) => ({ area: tr.dataset.area, bytes: tr.querySelector('td').dataset.value })));
+  assert.deepEqual(rows.map((r) => r.area).sort(),
+    ['collector', 'deferred', 'index', 'processed', 'standard', 'symbols', 'symbols_cache']);
+  for (const r of rows) assert.equal(r.bytes, metrics[`bw_storage_bytes{area="${r.area}"}`], r.area);
+  assert.ok(Number(rows.find((r) => r.area === 'index').bytes) > 0);
+  assert.equal(await page.locator('#storage-not-measured').count(), 0);
 
   // The JSON form agrees.
   const js = await site.json('/status/?format=json');
   assert.equal(js.processed_in_window, 2);
-  assert.equal(js.storage_use, 'not measured');
+  assert.equal(js.storage_use.interval_seconds, 600);
+  assert.ok(js.storage_use.measured_at);
+  for (const r of rows) assert.equal(String(js.storage_use.areas[r.area].bytes), r.bytes, r.area);
   await screenshot(page, 'status');
 
   // On a phone the tables scroll inside their box, never the page.
