@@ -154,6 +154,14 @@ const RenamedConfigKey* find_renamed(const std::string& section, const std::stri
   return nullptr;
 }
 
+// The renamed key whose old name's environment variable is `name` (BREAKWATER_QUEUE_MOVER_...).
+const RenamedConfigKey* find_renamed_env(const std::string& name) {
+  for (const auto& r : renamed_config_keys()) {
+    if (env_name(ConfigKeySpec{r.old_section, r.old_key, ConfigType::kString, "", ""}) == name) return &r;
+  }
+  return nullptr;
+}
+
 bool known_section(const std::string& section) {
   return std::any_of(config_schema().begin(), config_schema().end(),
                      [&](const ConfigKeySpec& s) { return s.section == section; });
@@ -295,11 +303,7 @@ Config Config::load(const Sources& sources) {
       if (env_name(spec) == name) match = &spec;
     }
     if (!match) {
-      const RenamedConfigKey* renamed = nullptr;
-      for (const auto& r : renamed_config_keys()) {
-        if (env_name(ConfigKeySpec{r.old_section, r.old_key, ConfigType::kString, "", ""}) == name) renamed = &r;
-      }
-      if (renamed) {
+      if (const auto* renamed = find_renamed_env(name)) {
         match = find_spec(renamed->section, renamed->key);
         if (match && sources.environment.count(env_name(*match))) continue;  // the new variable wins
         cfg.warnings_.push_back(renamed_warning(*renamed, "environment variable " + name));

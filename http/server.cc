@@ -27,6 +27,12 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
+Response Response::api_json(int status, std::string body, std::string_view cache_control) {
+  Response r = json(status, std::move(body));
+  r.headers = {{"X-Content-Type-Options", "nosniff"}, {"Cache-Control", std::string(cache_control)}};
+  return r;
+}
+
 namespace {
 
 int hex_value(char c) {

@@ -78,6 +78,9 @@ struct Response {
 
   static Response text(int status, std::string body);
   static Response json(int status, std::string body);
+  // An API answer: JSON that browsers must not sniff (X-Content-Type-Options: nosniff) with the
+  // given Cache-Control ("no-cache" for the web API, "no-store" for symbol uploads).
+  static Response api_json(int status, std::string body, std::string_view cache_control);
 };
 
 // Receives one request's body as it arrives.

@@ -33,11 +33,7 @@ constexpr uint64_t kMaxCompleteBody = 64 * 1024;
 constexpr size_t kKeyBytes = 16;
 
 // A JSON answer that no cache keeps (it answers one uploader).
-http::Response json_answer(int status, std::string body) {
-  http::Response r = http::Response::json(status, std::move(body));
-  r.headers = {{"Cache-Control", "no-store"}, {"X-Content-Type-Options", "nosniff"}};
-  return r;
-}
+http::Response json_answer(int status, std::string body) { return http::Response::api_json(status, std::move(body), "no-store"); }
 
 http::Response json_error(int status, std::string_view message) {
   return json_answer(status, nlohmann::json{{"error", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));

@@ -17,9 +17,7 @@ constexpr size_t kMaxParameterBytes = 100;
 std::string dump_json(const json& body) { return body.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 http::Response json_answer(int status, const json& body) {
-  http::Response r = http::Response::json(status, dump_json(body));
-  r.headers = {{"X-Content-Type-Options", "nosniff"}, {"Cache-Control", "no-cache"}};
-  return r;
+  return http::Response::api_json(status, dump_json(body), "no-cache");
 }
 
 http::Response json_error(int status, std::string message) { return json_answer(status, json{{"error", std::move(message)}}); }
