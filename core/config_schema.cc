@@ -44,7 +44,7 @@ const std::vector<ConfigKeySpec>& config_schema() {
       {"crashmover", "backoff_initial", T::kDuration, "1s", "first wait after storage or queue failed"},
       {"crashmover", "backoff_max", T::kDuration, "60s", "the wait doubles up to this"},
       {"crashmover", "claim_lease", T::kDuration, "5m", "a claimed crash not confirmed within this is offered again"},
-      {"crashmover", "idle_wait", T::kDuration, "1s", "pause when the collector buffer is empty"},
+      {"crashmover", "idle_wait", T::kDuration, "100ms", "pause when the collector buffer is empty (a listing of its newest date folder each time)"},
 
       // [index]
       {"index", "url", T::kString, "", "postgresql://... selects PostgreSQL; empty: SQLite in the data folder"},

@@ -47,7 +47,7 @@ namespace bw::crashmover {
 struct MoverSettings {
   std::chrono::milliseconds backoff_initial{std::chrono::seconds(1)};
   std::chrono::milliseconds backoff_max{std::chrono::seconds(60)};
-  std::chrono::milliseconds idle_wait{std::chrono::seconds(1)};
+  std::chrono::milliseconds idle_wait{100};
   std::chrono::seconds claim_lease{std::chrono::minutes(5)};
   size_t batch_size = 100;
   std::chrono::milliseconds backlog_interval{std::chrono::seconds(5)};  // how often the gauges are refreshed

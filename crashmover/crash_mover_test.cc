@@ -36,6 +36,7 @@ TEST(MoverSettings, DefaultsAreOneSecondDoublingToSixty) {
   EXPECT_EQ(s.backoff_initial, 1s);
   EXPECT_EQ(s.backoff_max, 60s);
   EXPECT_EQ(s.claim_lease, 300s);
+  EXPECT_EQ(s.idle_wait, 100ms) << "one default for serve and a separate crash mover";
   Config::Sources src;
   src.overrides = {{"crashmover.backoff_initial", "2m"}, {"crashmover.backoff_max", "1m"}};
   EXPECT_THROW(MoverSettings::from_config(Config::load(src)), ConfigError);

@@ -37,11 +37,8 @@ void register_serve_command(CLI::App& app, SharedOptions& shared) {
     auto primary = storage::make_primary_storage(config);
     auto queue_settings = queue::QueueSettings::from_config(config);
     auto mover_queue = queue::open_crash_queue(queue_settings);
-    auto mover_settings = crashmover::MoverSettings::from_config(config);
-    // In one process the mover polls a local folder: a short idle wait is cheap and keeps
-    // submit-to-processed latency well under a second.
-    mover_settings.idle_wait = std::min(mover_settings.idle_wait, std::chrono::milliseconds(100));
-    crashmover::CrashMover mover({&collector.buffer()}, *primary, *mover_queue, mover_settings);
+    crashmover::CrashMover mover({&collector.buffer()}, *primary, *mover_queue,
+                                 crashmover::MoverSettings::from_config(config));
     // The crash index (SQLite in the data folder unless index.url says otherwise): the processors
     // write every processed crash into it, the web app searches it.
     auto crash_index = index::open_crash_index(config);
