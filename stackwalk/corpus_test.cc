@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "core/fs_util.h"
 #include "stackwalk/output.h"
 #include "stackwalk/process.h"
 #include "stackwalk/test_symbol_store.h"
@@ -21,13 +22,6 @@ namespace {
 
 namespace fs = std::filesystem;
 const fs::path kTestdata = BW_TESTDATA_DIR;
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // One frame line of the machine format: thread|frame|module|function|file|line|offset.
 struct MachineFrame {
@@ -115,7 +109,7 @@ TEST_P(BreakpadAgreement, FramesMatchBreakpad) {
   TestSymbolStore store({kTestdata / "symbols"});
   ProcessState state = process_minidump(*dump, &store);
   std::string ours = format_breakpad_machine(state);
-  std::string expected = read_file(kTestdata / "expected/breakpad" / (name + ".machine.txt"));
+  std::string expected = bw::fs::read_file(kTestdata / "expected/breakpad" / (name + ".machine.txt"));
   Agreement a = compare_machine(expected, ours);
   std::printf("[ agreement ] %-45s %7.2f %% (%zu of %zu fields)\n", name.c_str(), a.percent(), a.equal, a.fields);
   for (const auto& d : a.first_differences) std::printf("    %s\n", d.c_str());

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "core/fs_util.h"
 #include "symbols/module_symbols.h"
 #include "core/temp_dir.h"
 
@@ -34,13 +35,6 @@ std::vector<fs::path> corpus_sym_files() {
   }
   std::sort(out.begin(), out.end());
   return out;
-}
-
-std::string read_all(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 using bw::test_support::TempDir;
@@ -66,7 +60,7 @@ TEST(Corpus, StreamingParseEqualsInMemoryParse) {
     std::string error;
     auto streamed = ModuleSymbols::parse_file(f, &error);
     ASSERT_TRUE(streamed) << error;
-    auto whole = ModuleSymbols::parse(read_all(f));
+    auto whole = ModuleSymbols::parse(bw::fs::read_file(f));
     EXPECT_TRUE(streamed->same_content(*whole)) << f;
   }
 }

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/fs_util.h"
 #include "symbols/module_symbols.h"
 
 namespace bw::symbols {
@@ -26,13 +27,6 @@ std::vector<fs::path> corpus_sym_files() {
   }
   std::sort(out.begin(), out.end());
   return out;
-}
-
-std::string read_all(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 bool is_line_record(std::string_view line) {
@@ -69,7 +63,7 @@ TEST(SymParserPaths, FastLinePathEqualsGeneralPathOnCorpus) {
   ASSERT_GE(files.size(), 40u);
   size_t line_records = 0;
   for (const auto& f : files) {
-    std::string text = read_all(f);
+    std::string text = bw::fs::read_file(f);
     auto fast = ModuleSymbols::parse(text);
     line_records += fast->line_count();
     for (bool upper : {false, true}) {

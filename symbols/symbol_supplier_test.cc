@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/fs_util.h"
 #include "symbols/symbol_supplier.h"
 #include "core/temp_dir.h"
 
@@ -30,11 +31,6 @@ const ModuleKey kLinuxInline{"linux_inline", "BBA6FA10B8AAB33D00000000000000000"
 const ModuleKey kTestApp{"c:\\build\\test_app.pdb", "5A9832E5287241C1838ED98914E9B7FF1", "test_app.exe", ""};
 
 using bw::test_support::TempDir;
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 std::string gzip(const std::string& data) {
   z_stream z{};
@@ -151,7 +147,7 @@ TEST(CachingSupplier, LruBoundedByMemoryAndHits) {
   std::vector<std::unique_ptr<SymbolSupplier>> suppliers;
   suppliers.push_back(std::make_unique<LocalSymbolSupplier>(std::vector<fs::path>{kStore}, fs::path{}));
   // Room for linux_inline (tiny) but not for both it and test_app together.
-  size_t small = ModuleSymbols::parse(read_file(kStore / symbol_relative_path(kLinuxInline)))->memory_bytes();
+  size_t small = ModuleSymbols::parse(bw::fs::read_file(kStore / symbol_relative_path(kLinuxInline)))->memory_bytes();
   CachingSymbolSupplier cache(std::move(suppliers), small + 1024);
   auto a = cache.get(kLinuxInline);
   ASSERT_EQ(a.status, SymbolStatus::kFound);
@@ -201,9 +197,9 @@ TEST(CachingSupplier, EvictsLeastRecentlyUsed) {
   suppliers.push_back(std::make_unique<LocalSymbolSupplier>(std::vector<fs::path>{kStore}, fs::path{}));
   ModuleKey ld{"ld-2.13.so", "C32AD7E235EA6112E02A5B9D6219C4850", "", ""};
   ModuleKey gcc{"libgcc_s.so.1", "18B180F90887D8F8B5C35D185444AF4C0", "", ""};
-  size_t one = ModuleSymbols::parse(read_file(kStore / symbol_relative_path(ld)))->memory_bytes();
-  size_t two = ModuleSymbols::parse(read_file(kStore / symbol_relative_path(gcc)))->memory_bytes();
-  size_t three = ModuleSymbols::parse(read_file(kStore / symbol_relative_path(kLinuxInline)))->memory_bytes();
+  size_t one = ModuleSymbols::parse(bw::fs::read_file(kStore / symbol_relative_path(ld)))->memory_bytes();
+  size_t two = ModuleSymbols::parse(bw::fs::read_file(kStore / symbol_relative_path(gcc)))->memory_bytes();
+  size_t three = ModuleSymbols::parse(bw::fs::read_file(kStore / symbol_relative_path(kLinuxInline)))->memory_bytes();
   CachingSymbolSupplier cache(std::move(suppliers), std::max(one, two) + three + 16);
   cache.get(ld);
   cache.get(kLinuxInline);
@@ -309,7 +305,7 @@ class TestHttpServer {
     auto body_of = [&](const std::string& r, std::string* out) {
       fs::path p = store_ / r;
       if (r.find("..") != std::string::npos || !fs::is_regular_file(p)) return false;
-      *out = read_file(p);
+      *out = bw::fs::read_file(p);
       return true;
     };
     std::string body;
@@ -370,7 +366,7 @@ TEST(HttpSupplier, PlainDownloadIsCachedOnDisk) {
   expect_test_app(http.get(kTestApp));
   fs::path on_disk = cache.path() / symbol_relative_path(kTestApp);
   ASSERT_TRUE(fs::exists(on_disk));
-  EXPECT_EQ(read_file(on_disk), read_file(kStore / symbol_relative_path(kTestApp)));
+  EXPECT_EQ(bw::fs::read_file(on_disk), bw::fs::read_file(kStore / symbol_relative_path(kTestApp)));
   expect_test_app(http.get(kTestApp));
   EXPECT_EQ(server.total_requests(), 1);  // the second answer came from the disk cache
   // No temporary files left beside it.
@@ -389,8 +385,8 @@ TEST(HttpSupplier, GzipContentEncodingAndGzipBodies) {
   expect_test_app(encoded.get(kTestApp));
   HttpSymbolSupplier body(http_options({server.url("gzbody")}, c2.path()));
   expect_test_app(body.get(kTestApp));
-  EXPECT_EQ(read_file(c2.path() / symbol_relative_path(kTestApp)),
-            read_file(kStore / symbol_relative_path(kTestApp)));
+  EXPECT_EQ(bw::fs::read_file(c2.path() / symbol_relative_path(kTestApp)),
+            bw::fs::read_file(kStore / symbol_relative_path(kTestApp)));
 }
 
 TEST(HttpSupplier, FollowsRedirects) {

@@ -11,19 +11,11 @@
 #include <stdexcept>
 #include <thread>
 
+#include "core/fs_util.h"
+
 extern char** environ;
 
 namespace bw::e2e {
-namespace {
-
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-}  // namespace
 
 ChildProcess::ChildProcess(std::vector<std::string> argv, const std::filesystem::path& log_prefix)
     : out_(log_prefix.string() + ".out"), err_(log_prefix.string() + ".err") {
@@ -52,8 +44,8 @@ ChildProcess::~ChildProcess() {
   if (pid_ > 0 && !status_) stop(std::chrono::seconds(30));
 }
 
-std::string ChildProcess::out() const { return slurp(out_); }
-std::string ChildProcess::err() const { return slurp(err_); }
+std::string ChildProcess::out() const { return bw::fs::read_file(out_); }
+std::string ChildProcess::err() const { return bw::fs::read_file(err_); }
 
 bool ChildProcess::running() {
   if (status_) return false;
@@ -105,7 +97,13 @@ std::vector<pid_t> ChildProcess::children() const {
   std::vector<pid_t> out;
   std::error_code ec;
   for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid_) + "/task", ec)) {
-    std::istringstream in(slurp(task.path() / "children"));
+    std::string text;
+    try {
+      text = bw::fs::read_file(task.path() / "children");
+    } catch (const std::system_error&) {
+      continue;  // the thread ended since the listing
+    }
+    std::istringstream in(text);
     pid_t p;
     while (in >> p) out.push_back(p);
   }

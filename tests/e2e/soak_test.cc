@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "core/fs_util.h"
 #include "collector/submit_client.h"
 #include "core/config.h"
 #include "core/temp_dir.h"
@@ -32,11 +33,6 @@ using Clock = std::chrono::steady_clock;
 
 const fs::path kTestdata = BW_TESTDATA_DIR;
 const std::string kBin = BW_BREAKWATER_BIN;
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
 // A line of /proc/<pid>/status in bytes ("VmRSS", "RssAnon", "RssFile"), 0 if absent.
 uint64_t status_bytes(pid_t pid, const std::string& field) {
@@ -167,7 +163,7 @@ TEST(Soak, MixedTrafficLosesNothingAndMemoryComesBack) {
   // Small and medium corpus dumps (the large ones make a soak a benchmark).
   std::vector<std::string> dumps;
   for (const auto& e : fs::directory_iterator(kTestdata / "minidumps")) {
-    if (e.path().extension() == ".dmp" && fs::file_size(e.path()) < 200'000) dumps.push_back(read_file(e.path()));
+    if (e.path().extension() == ".dmp" && fs::file_size(e.path()) < 200'000) dumps.push_back(bw::fs::read_file(e.path()));
   }
   ASSERT_FALSE(dumps.empty());
   Soak soak(port, dumps);
