@@ -178,6 +178,14 @@ struct IndexSettings {
   static IndexSettings from_config(const Config& config);
 };
 
+// One row of CrashIndex::product_version_days.
+struct ProductVersionDay {
+  std::string product;
+  std::string version;
+  int64_t day = 0;    // days since 1970-01-01 (UTC)
+  int64_t count = 0;
+};
+
 class CrashIndex {
  public:
   virtual ~CrashIndex() = default;
@@ -219,6 +227,13 @@ class CrashIndex {
 
   // Crashes indexed.
   virtual uint64_t count() = 0;
+
+  // Crashes per product, version and UTC day (days since the Unix epoch) on `first_day` and
+  // after, from a rollup kept by every write (upsert, reprocessing, remove, retention): the home
+  // page's charts without reading the crashes. A crash without a product or version counts under
+  // "" for it. Rows with a positive count, ordered by product, version, day. Throws
+  // IndexUnavailable.
+  virtual std::vector<ProductVersionDay> product_version_days(int64_t first_day) = 0;
 
   // Bytes the index takes where it is kept, for /status/ and bw_storage_bytes{area="index"}:
   // SQLite the allocated size of its file, write-ahead log and shared-memory file; PostgreSQL

@@ -10,6 +10,7 @@
 #include <optional>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "index/test_crashes.h"
 
@@ -611,6 +612,78 @@ TEST_P(CrashIndexDataContract, ReprocessDoesNotDoubleCount) {
   EXPECT_EQ(index_->count(), crashes_.size());
   EXPECT_EQ(find(index_->top_crashers(q), "last one wins"), 1);
   EXPECT_EQ(find(index_->top_crashers(q), "reprocessed | new"), static_cast<int64_t>(changed.size()) - 1);
+}
+
+// The (product, version, day) rollup equals what the crashes say, through reprocessing into
+// another version, a remove and retention; and equals Super Search's per-day histogram.
+TEST_P(CrashIndexDataContract, ProductVersionDaysFollowEveryWrite) {
+  using Key = std::tuple<std::string, std::string, int64_t>;
+  auto expected = [&](const std::vector<TestCrash>& crashes, int64_t first_day) {
+    std::map<Key, int64_t> want;
+    for (const auto& c : crashes) {
+      int64_t day = floor_div(date_us(c), kMicrosPerDay);
+      if (day >= first_day) want[{str(c, "product").value_or(""), str(c, "version").value_or(""), day}] += 1;
+    }
+    return want;
+  };
+  auto actual = [&](int64_t first_day) {
+    std::map<Key, int64_t> got;
+    auto rows = index_->product_version_days(first_day);
+    for (size_t i = 1; i < rows.size(); ++i) {
+      EXPECT_LT(std::tie(rows[i - 1].product, rows[i - 1].version, rows[i - 1].day),
+                std::tie(rows[i].product, rows[i].version, rows[i].day));
+    }
+    for (const auto& r : rows) got[{r.product, r.version, r.day}] = r.count;
+    return got;
+  };
+  const int64_t first = kEndDay - 13;
+  std::vector<TestCrash> crashes = crashes_;
+  ASSERT_EQ(actual(first), expected(crashes, first));
+  ASSERT_EQ(actual(0), expected(crashes, 0));
+  EXPECT_FALSE(actual(first).empty());
+
+  // The same counts Super Search gives for one product's crashes per day and version.
+  const std::string product = *str(crashes[0], "product");
+  json h = search({{"product", product}, {"date", ">=" + format_day(first)}, {"_histogram.date", "version"},
+                   {"_facets", ""}, {"_facets_size", "1000"}, {"_results_number", "0"}});
+  std::map<Key, int64_t> from_search;
+  for (const auto& b : h["facets"]["histogram_date"]) {
+    int64_t day = floor_div(*parse_date_us(b["term"].get<std::string>()), kMicrosPerDay);
+    for (const auto& v : b["facets"]["version"]) from_search[{product, v["term"].get<std::string>(), day}] = v["count"];
+  }
+  std::map<Key, int64_t> product_rows;
+  for (const auto& [k, n] : actual(first)) {
+    if (std::get<0>(k) == product && !std::get<1>(k).empty()) product_rows[k] = n;
+  }
+  EXPECT_EQ(product_rows, from_search);
+
+  // Reprocessing moves crashes to another version, twice over, counted once.
+  std::vector<TestCrash> changed;
+  for (size_t i = 0; i < crashes.size(); i += 7) {
+    crashes[i].processed["version"] = "99.0reprocessed";
+    crashes[i].raw["Version"] = "99.0reprocessed";
+    changed.push_back(crashes[i]);
+  }
+  index_->upsert_batch(inputs(changed));
+  index_->upsert_batch(inputs(changed));
+  // What the index stores as version (the processed crash's or the raw one's) decides: compare
+  // with a fresh reading of each changed crash.
+  for (auto& c : changed) {
+    auto hit = index_->get(uuid(c), {});
+    ASSERT_TRUE(hit);
+    EXPECT_EQ((*hit)["version"], "99.0reprocessed");
+  }
+  EXPECT_EQ(actual(0), expected(crashes, 0));
+
+  // Remove and retention take their crashes out.
+  ASSERT_TRUE(index_->remove(uuid(crashes[1])));
+  crashes.erase(crashes.begin() + 1);
+  EXPECT_EQ(actual(0), expected(crashes, 0));
+  const auto cutoff = kEnd - std::chrono::hours(24 * 9 + 7);
+  const int64_t cutoff_us = std::chrono::duration_cast<std::chrono::microseconds>(cutoff.time_since_epoch()).count();
+  index_->drop_older_than(cutoff);
+  std::erase_if(crashes, [&](const TestCrash& c) { return date_us(c) < cutoff_us; });
+  EXPECT_EQ(actual(0), expected(crashes, 0));
 }
 
 TEST_P(CrashIndexDataContract, Delete) {

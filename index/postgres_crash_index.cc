@@ -637,6 +637,31 @@ struct PostgresCrashIndex::Impl {
             "t.platform = k.platform AND t.signature = k.signature AND t.count <= 0",
             {bproduct.str(), bday.str(), bprocess_type.str(), bplatform.str(), bsignature.str()});
     }
+    // Crashes per product, version and day (migration 6): the home page's charts.
+    std::map<std::tuple<std::string, std::string, int64_t>, int64_t> by_version;
+    for (const auto& [k, d] : deltas.rollup) {
+      const auto& [p, v, dy, pt, pl, s] = k;
+      if (d != 0) by_version[{p, v, dy}] += d;
+    }
+    ArrayLiteral vproduct, vversion, vday, vcount, wproduct, wversion, wday;
+    for (const auto& [k, d] : by_version) {
+      if (d == 0) continue;
+      const auto& [p, v, dy] = k;
+      vproduct.add_text(p), vversion.add_text(v), vday.add_int(dy), vcount.add_int(d);
+      if (d < 0) wproduct.add_text(p), wversion.add_text(v), wday.add_int(dy);
+    }
+    if (!vproduct.empty()) {
+      c.run("INSERT INTO product_version_daily AS t(product, version, day, count) "
+            "SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) "
+            "ON CONFLICT (product, version, day) DO UPDATE SET count = t.count + EXCLUDED.count",
+            {vproduct.str(), vversion.str(), vday.str(), vcount.str()});
+    }
+    if (!wproduct.empty()) {
+      c.run("DELETE FROM product_version_daily AS t USING unnest($1::text[], $2::text[], $3::bigint[]) "
+            "AS k(product, version, day) "
+            "WHERE t.product = k.product AND t.version = k.version AND t.day = k.day AND t.count <= 0",
+            {wproduct.str(), wversion.str(), wday.str()});
+    }
     // The narrow rollup by signature id (migration 3): new signatures get their id first.
     std::map<std::tuple<std::string, int64_t, std::string, std::string>, int64_t> by_signature;
     for (const auto& [k, d] : deltas.rollup) {
@@ -1507,6 +1532,17 @@ std::vector<std::string> PostgresCrashIndex::crashes_missing_symbols(std::string
   });
 }
 
+std::vector<ProductVersionDay> PostgresCrashIndex::product_version_days(int64_t first_day) {
+  return impl_->with_connection([first_day](Connection& c) {
+    Result r = c.run("SELECT product, version, day, count FROM product_version_daily "
+                     "WHERE day >= $1::bigint AND count > 0 ORDER BY product, version, day",
+                     {std::to_string(first_day)});
+    std::vector<ProductVersionDay> rows;
+    for (int i = 0; i < r.rows(); ++i) rows.push_back(ProductVersionDay{r.text(i, 0), r.text(i, 1), r.int_at(i, 2), r.int_at(i, 3)});
+    return rows;
+  });
+}
+
 uint64_t PostgresCrashIndex::stored_bytes() {
   // The index's own tables in the schema it uses (the database may hold others: accounts):
   // pg_total_relation_size counts each table's indexes and TOAST; crashes' partitions are tables
@@ -1515,7 +1551,7 @@ uint64_t PostgresCrashIndex::stored_bytes() {
       "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c "
       "WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r' AND ("
       "c.relname IN ('crash_keys', 'signature_first_seen', 'signature_ids', 'topcrash_daily', "
-      "'topcrash_daily_all', 'topcrash_signature_daily', 'missing_symbols', 'schema_version') "
+      "'topcrash_daily_all', 'topcrash_signature_daily', 'missing_symbols', 'product_version_daily', 'schema_version') "
       "OR c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'crashes'::regclass))";
   return impl_->with_connection(
       [](Connection& c) { return static_cast<uint64_t>(c.run(kSql, {}).int_at(0, 0)); });

@@ -67,6 +67,7 @@ class PostgresCrashIndex final : public CrashIndex {
   uint64_t drop_older_than(std::chrono::system_clock::time_point cutoff) override;
   uint64_t count() override;
   uint64_t stored_bytes() override;
+  std::vector<ProductVersionDay> product_version_days(int64_t first_day) override;
   std::vector<MissingSymbol> missing_symbols(const MissingSymbolsQuery& query) override;
   std::vector<std::string> crashes_missing_symbols(std::string_view debug_file, std::string_view debug_id,
                                                    size_t limit) override;

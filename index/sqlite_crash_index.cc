@@ -593,11 +593,13 @@ struct SqliteCrashIndex::Impl {
     auto& w = *writer;
     std::map<std::tuple<std::string, int64_t, std::string, std::string, std::string>, int64_t> all;
     std::map<std::tuple<std::string, int64_t, std::string, std::string>, int64_t> by_signature;
+    std::map<std::tuple<std::string, std::string, int64_t>, int64_t> by_version;
     for (const auto& [k, d] : deltas.rollup) {
       if (d == 0) continue;
       const auto& [product, version, day, process_type, platform, signature] = k;
       all[{product, day, process_type, platform, signature}] += d;
       by_signature[{product, day, signature, platform}] += d;
+      by_version[{product, version, day}] += d;
       w.use("INSERT INTO topcrash_daily(product, version, day, process_type, platform, signature, count) "
             "VALUES(?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET count = count + excluded.count")
           .bind(1, product).bind(2, version).bind(3, day).bind(4, process_type).bind(5, platform).bind(6, signature)
@@ -632,6 +634,17 @@ struct SqliteCrashIndex::Impl {
         w.use("DELETE FROM topcrash_signature_daily WHERE product = ? AND day = ? AND sig = ? AND platform = ? AND "
               "count <= 0")
             .bind(1, product).bind(2, day).bind(3, sig).bind(4, platform).step();
+      }
+    }
+    for (const auto& [k, d] : by_version) {
+      if (d == 0) continue;
+      const auto& [product, version, day] = k;
+      w.use("INSERT INTO product_version_daily(product, version, day, count) VALUES(?, ?, ?, ?) "
+            "ON CONFLICT DO UPDATE SET count = count + excluded.count")
+          .bind(1, product).bind(2, version).bind(3, day).bind(4, d).step();
+      if (d < 0) {
+        w.use("DELETE FROM product_version_daily WHERE product = ? AND version = ? AND day = ? AND count <= 0")
+            .bind(1, product).bind(2, version).bind(3, day).step();
       }
     }
     for (const auto& [signature, first] : deltas.first_seen) {
@@ -1348,6 +1361,16 @@ uint64_t SqliteCrashIndex::count() {
   Impl::Reader r(*impl_);
   auto q = r->use("SELECT COUNT(*) FROM crashes");
   return q.step() ? static_cast<uint64_t>(q.int_at(0)) : 0;
+}
+
+std::vector<ProductVersionDay> SqliteCrashIndex::product_version_days(int64_t first_day) {
+  Impl::Reader r(*impl_);
+  auto q = r->use("SELECT product, version, day, count FROM product_version_daily WHERE day >= ? AND count > 0 "
+                  "ORDER BY product, version, day");
+  q.bind(1, first_day);
+  std::vector<ProductVersionDay> rows;
+  while (q.step()) rows.push_back(ProductVersionDay{q.text_at(0), q.text_at(1), q.int_at(2), q.int_at(3)});
+  return rows;
 }
 
 uint64_t SqliteCrashIndex::stored_bytes() {

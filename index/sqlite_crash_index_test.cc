@@ -4,11 +4,14 @@
 
 #include <sqlite3.h>
 
+#include <tuple>
+
 #include "core/config.h"
 #include "core/temp_dir.h"
 #include "index/crash_index_contract.h"
 #include "index/migrations.h"
 #include "index/super_search_query.h"
+#include "index/test_crashes.h"
 
 namespace bw::index {
 namespace {
@@ -63,6 +66,41 @@ TEST(SqliteCrashIndex, SchemaIsVersionedAndMigrationsEmbedded) {
   EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "wal");
   sqlite3_finalize(st);
   sqlite3_close(db);
+}
+
+// Migration 6 fills the (product, version, day) rollup of an index that already holds crashes
+// from topcrash_daily: the index as it was before it (table and version row gone) migrates to
+// the same rows the writes keep.
+TEST(SqliteCrashIndex, ProductVersionRollupIsFilledForCrashesIndexedBeforeIt) {
+  TempDir dir;
+  IndexSettings s;
+  s.sqlite_path = dir.path() / "crashes.sqlite";
+  s.fields = FieldCatalogue::builtin();
+  std::vector<ProductVersionDay> kept;
+  {
+    SqliteCrashIndex index(s);
+    test_data::GeneratorOptions o;
+    o.days = 20;
+    auto crashes = test_data::CrashGenerator(o).make(500);
+    std::vector<CrashInput> in;
+    for (const auto& c : crashes) in.push_back(CrashInput{c.processed, c.raw});
+    index.upsert_batch(in);
+    kept = index.product_version_days(0);
+    ASSERT_GT(kept.size(), 10u);
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(s.sqlite_path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE product_version_daily; DELETE FROM schema_version WHERE version = 6",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  SqliteCrashIndex migrated(s);
+  auto rows = migrated.product_version_days(0);
+  ASSERT_EQ(rows.size(), kept.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(std::tie(rows[i].product, rows[i].version, rows[i].day, rows[i].count),
+              std::tie(kept[i].product, kept[i].version, kept[i].day, kept[i].count));
+  }
 }
 
 TEST(SqliteCrashIndex, FactoryAndConfig) {

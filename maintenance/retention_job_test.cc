@@ -84,6 +84,7 @@ TEST(RetentionJob, PeriodicRunsReportFailuresAsHealthProblems) {
     uint64_t drop_older_than(system_clock::time_point) override { throw index::IndexUnavailable("database is gone"); }
     uint64_t count() override { return 0; }
     uint64_t stored_bytes() override { return 0; }
+    std::vector<index::ProductVersionDay> product_version_days(int64_t) override { return {}; }
     std::vector<index::MissingSymbol> missing_symbols(const index::MissingSymbolsQuery&) override { return {}; }
     std::vector<std::string> crashes_missing_symbols(std::string_view, std::string_view, size_t) override { return {}; }
 

@@ -51,6 +51,9 @@ class FlakyIndex final : public index::CrashIndex {
   uint64_t drop_older_than(std::chrono::system_clock::time_point cutoff) override { return real_->drop_older_than(cutoff); }
   uint64_t count() override { return real_->count(); }
   uint64_t stored_bytes() override { return real_->stored_bytes(); }
+  std::vector<index::ProductVersionDay> product_version_days(int64_t first_day) override {
+    return real_->product_version_days(first_day);
+  }
   std::vector<index::MissingSymbol> missing_symbols(const index::MissingSymbolsQuery& q) override {
     return real_->missing_symbols(q);
   }

@@ -519,6 +519,7 @@ class FailingIndex final : public index::CrashIndex {
   uint64_t drop_older_than(std::chrono::system_clock::time_point) override { throw std::logic_error("not used"); }
   uint64_t count() override { throw std::logic_error("not used"); }
   uint64_t stored_bytes() override { throw std::logic_error("not used"); }
+  std::vector<index::ProductVersionDay> product_version_days(int64_t) override { throw std::logic_error("not used"); }
   std::vector<index::MissingSymbol> missing_symbols(const index::MissingSymbolsQuery&) override {
     throw std::logic_error("not used");
   }
