@@ -67,13 +67,6 @@ index::QueryPairs newest_query(const std::string& first_day) {
           {"_columns", "uuid,date,product,version,signature"}};
 }
 
-index::QueryPairs products_query(const std::string& first_day) {
-  return {{"date", ">=" + first_day},
-          {"_facets", "product"},
-          {"_facets_size", std::to_string(kProductFacetSize)},
-          {"_results_number", "0"}};
-}
-
 index::QueryPairs product_query(const std::string& product, const std::string& first_day) {
   // "=" makes the name exact whatever it starts with (a leading ~ or ! would be an operator).
   return {{"product", "=" + product},
@@ -401,7 +394,7 @@ html::Html render_home(const HomeData& data) {
     if (data.charts_as_of_us > 0) {
       std::string as_of = index::format_date_us(data.charts_as_of_us - data.charts_as_of_us % 1'000'000);
       if (as_of.size() >= 19) as_of = as_of.substr(11, 8);
-      w.element("p", "Product counts and charts as of " + as_of + " UTC (recomputed at most once a minute).",
+      w.element("p", "Product counts and charts as of " + as_of + " UTC.",
                 {{"class", "muted"}});
     }
     if (data.other_products > 0) {
@@ -446,39 +439,6 @@ struct HomePage::Impl {
 
   index::CrashIndex& index;
   std::shared_ptr<spdlog::logger> log;
-
-  // The products part of the page per period (see the header: "Cache").
-  struct Cached {
-    int64_t first_day_us = 0;
-    std::chrono::steady_clock::time_point made;
-    HomeData data;  // products, other_products, charts_as_of_us
-  };
-  std::mutex cache_mutex;    // guards cache
-  std::mutex refresh_mutex;  // one refresh at a time; the others then reuse its result
-  std::map<int, Cached> cache;
-
-  std::optional<HomeData> cached(int days, int64_t first_day_us, const HomeData& fresh) {
-    std::lock_guard lock(cache_mutex);
-    auto it = cache.find(days);
-    if (it == cache.end() || it->second.first_day_us != first_day_us ||
-        std::chrono::steady_clock::now() - it->second.made > HomePage::kProductsCacheTtl) {
-      return std::nullopt;
-    }
-    // A product the cached list does not know has crashed since: refresh.
-    for (const auto& hit : fresh.newest) {
-      std::string product = str_of(hit, "product");
-      if (product.empty()) continue;
-      bool known = std::any_of(it->second.data.products.begin(), it->second.data.products.end(),
-                               [&](const HomeData::Product& p) { return p.name == product; });
-      if (!known) return std::nullopt;
-    }
-    return it->second.data;
-  }
-
-  void store(int days, int64_t first_day_us, const HomeData& data) {
-    std::lock_guard lock(cache_mutex);
-    cache[days] = Cached{first_day_us, std::chrono::steady_clock::now(), data};
-  }
 
   json run(const index::QueryPairs& pairs, std::chrono::system_clock::time_point now) {
     // As CrashIndex::search does: the catalogue is the index's own, alive as long as it is.
@@ -539,47 +499,52 @@ HomeData load_newest(HomePage::Impl& im, int days, std::chrono::system_clock::ti
 
 void load_products(HomePage::Impl& im, HomeData& data, std::chrono::system_clock::time_point now) {
   const int days = data.days;
-  const std::string first_day = day_text(data.first_day_us);
+  const int64_t first_day = floor_day(data.first_day_us);
   data.charts_as_of_us = to_us(now);
-  json overview = im.run(products_query(first_day), now);
-  const int64_t total = overview.value("total", int64_t{0});
-  int64_t listed = 0;
-  for (const auto& bucket : overview["facets"]["product"]) {
-    if (!bucket.contains("term") || !bucket["term"].is_string()) continue;
-    HomeData::Product p;
-    p.name = bucket["term"].get<std::string>();
-    p.total = bucket.value("count", int64_t{0});
-    listed += p.total;
-    data.products.push_back(std::move(p));
+  // One read of the (product, version, day) rollup: a few thousand rows, not every crash of the
+  // period. The same counts as /api/SuperSearch/ gives for date=>=<first day>&_facets=product and,
+  // per product, for product_query's histogram (index/crash_index_contract.cc checks the rollup).
+  std::map<std::string, HomeData::Product> by_name;
+  std::map<std::string, std::map<std::string, std::vector<int64_t>>> per_version;  // product → version → per day
+  for (const auto& row : im.index.product_version_days(first_day)) {
+    // A crash without a product has none to list it under (the facet leaves it out too).
+    if (row.product.empty()) continue;
+    auto& p = by_name[row.product];
+    p.name = row.product;
+    p.total += row.count;
+    int64_t d = row.day - first_day;
+    if (d >= days) continue;  // dated after today: in the period's count, beyond the chart
+    if (p.day_totals.empty()) p.day_totals.assign(static_cast<size_t>(days), 0);
+    p.day_totals[static_cast<size_t>(d)] += row.count;
+    // Crashes without a version are in the day's bar, as "other" (the histogram has no term for them).
+    if (row.version.empty()) continue;
+    auto& counts = per_version[row.product][row.version];
+    if (counts.empty()) counts.assign(static_cast<size_t>(days), 0);
+    counts[static_cast<size_t>(d)] += row.count;
   }
-  // Products beyond the facet's 50, and crashes without a product.
-  data.other_products = std::max<int64_t>(0, total - listed);
+  for (auto& [name, p] : by_name) data.products.push_back(std::move(p));
+  // Most crashes first; a tie in name order, as the facet orders its terms.
+  std::stable_sort(data.products.begin(), data.products.end(),
+                   [](const HomeData::Product& a, const HomeData::Product& b) { return a.total > b.total; });
+  if (data.products.size() > static_cast<size_t>(kProductFacetSize)) data.products.resize(kProductFacetSize);
+  int64_t listed = 0;
+  for (const auto& p : data.products) listed += p.total;
+  // Products beyond the 50 listed, and crashes without a product.
+  data.other_products = std::max<int64_t>(0, data.total - listed);
 
   int charted = 0;
   for (auto& p : data.products) {
-    // An empty name cannot be filtered on exactly ("=" needs a value): listed, not charted.
-    if (charted >= HomePage::kMaxChartedProducts || p.name.empty()) continue;
+    if (charted >= HomePage::kMaxChartedProducts) break;
     ++charted;
     p.charted = true;
-    json r = im.run(product_query(p.name, first_day), now);
-    p.day_totals.assign(static_cast<size_t>(days), 0);
-    std::vector<std::map<std::string, int64_t>> per_day(static_cast<size_t>(days));
-    std::map<std::string, int64_t> version_totals;
-    for (const auto& bucket : r["facets"]["histogram_date"]) {
-      auto us = index::parse_date_us(bucket.value("term", std::string()));
-      if (!us) continue;
-      int64_t d = floor_day(*us) - floor_day(data.first_day_us);
-      if (d < 0 || d >= days) continue;
-      p.day_totals[static_cast<size_t>(d)] = bucket.value("count", int64_t{0});
-      if (!bucket.contains("facets") || !bucket["facets"].contains("version")) continue;
-      for (const auto& v : bucket["facets"]["version"]) {
-        if (!v.contains("term") || !v["term"].is_string()) continue;
-        int64_t n = v.value("count", int64_t{0});
-        per_day[static_cast<size_t>(d)][v["term"].get<std::string>()] += n;
-        version_totals[v["term"].get<std::string>()] += n;
-      }
+    if (p.day_totals.empty()) p.day_totals.assign(static_cast<size_t>(days), 0);
+    const auto& versions = per_version[p.name];
+    std::vector<std::pair<std::string, int64_t>> ranked;
+    for (const auto& [version, counts] : versions) {
+      int64_t n = 0;
+      for (int64_t c : counts) n += c;
+      ranked.emplace_back(version, n);
     }
-    std::vector<std::pair<std::string, int64_t>> ranked(version_totals.begin(), version_totals.end());
     std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
     for (size_t i = 0; i < ranked.size() && i < static_cast<size_t>(HomePage::kMaxNamedVersions); ++i) {
       p.versions.push_back(ranked[i].first);
@@ -589,8 +554,7 @@ void load_products(HomePage::Impl& im, HomeData& data, std::chrono::system_clock
       auto& row = p.by_day[static_cast<size_t>(d)];
       int64_t named = 0;
       for (size_t v = 0; v < p.versions.size(); ++v) {
-        auto it = per_day[static_cast<size_t>(d)].find(p.versions[v]);
-        row[v] = it == per_day[static_cast<size_t>(d)].end() ? 0 : it->second;
+        row[v] = versions.at(p.versions[v])[static_cast<size_t>(d)];
         named += row[v];
       }
       // Other versions and crashes without a version: the rest of the day's count.
@@ -610,22 +574,7 @@ http::Response HomePage::answer(const http::Request& request, std::string_view l
       html::Html main = render_first_run(submit_host(request.header("Host"), listen_address));
       return html_response(200, render_page({"Send your first crash", NavItem::kHome, {"home.js"}}, main));
     }
-    if (data.total > 0) {
-      auto reuse = impl_->cached(days, data.first_day_us, data);
-      if (!reuse) {
-        std::lock_guard refresh(impl_->refresh_mutex);
-        reuse = impl_->cached(days, data.first_day_us, data);  // another request may have just refreshed
-        if (!reuse) {
-          HomeData fresh = data;
-          load_products(*impl_, fresh, now);
-          impl_->store(days, data.first_day_us, fresh);
-          reuse = std::move(fresh);
-        }
-      }
-      data.products = std::move(reuse->products);
-      data.other_products = reuse->other_products;
-      data.charts_as_of_us = reuse->charts_as_of_us;
-    }
+    if (data.total > 0) load_products(*impl_, data, now);
     return html_response(200, render_page({"Home", NavItem::kHome, {}}, render_home(data)));
   });
 }

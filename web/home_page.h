@@ -7,22 +7,18 @@
 //   ?days=14 (default) or ?days=28: the period, whole UTC days ending today. Any other value is a
 //   400 page naming `days`; other parameters are ignored (links from elsewhere may carry some).
 //
-// What it shows is exactly what /api/SuperSearch/ answers for the same queries, run through
-// CrashIndex::execute with anonymous permissions (protected fields never appear). Queries:
-//   1. every request: date=>=<first day>&_facets=&_sort=-date&_results_number=20
+// What it shows is what /api/SuperSearch/ answers for the same questions, with anonymous
+// permissions (protected fields never appear). Reads, on every request:
+//   1. CrashIndex::execute of date=>=<first day>&_facets=&_sort=-date&_results_number=20
 //      &_columns=uuid,date,product,version,signature   (the total and the newest crashes)
 //      and, only when it finds nothing, CrashIndex::count() to choose between "no crash in this
 //      period" and the first-run page;
-//   2. the products part, at most once a minute per period (Cache below):
-//      date=>=<first day>&_facets=product&_facets_size=50&_results_number=0   (products, counts)
-//      and per charted product (the 6 with most crashes):
-//      product==<p>&date=>=<first day>&_histogram.date=version&_facets=&_facets_size=1000
-//      &_results_number=0                               (crashes per day and version)
-// Cache: the products facet streams every crash of the period (about 0.8 s at a million crashes
-// on SQLite, where query 1 takes 30 ms), so the products part is kept for kProductsCacheTtl per
-// period and refreshed sooner when a newest crash names a product it does not list. The page
-// says when its charts were computed; the total and the newest crashes are always current.
-// Concurrent refreshes are serialized (the others reuse the result).
+//   2. CrashIndex::product_version_days(<first day>): the (product, version, day) rollup the index
+//      keeps with every write, a few thousand rows whatever the number of crashes. Products are
+//      what date=>=<first day>&_facets=product&_facets_size=50 would list (most crashes first, a
+//      tie in name order); each charted product's bars are what
+//      product==<p>&date=>=<first day>&_histogram.date=version gives (that query is the chart's
+//      "as JSON" link). Nothing is cached: the page is always current.
 // A chart names the 8 versions with most crashes over the period; the rest of each day's bar is
 // "other" (the day's total minus the named versions, so bars always add up to the day's count).
 //
@@ -72,7 +68,7 @@ struct HomeData {
   };
   int days = 14;
   int64_t first_day_us = 0;                  // midnight UTC of the first day
-  int64_t charts_as_of_us = 0;               // when products and charts were read
+  int64_t charts_as_of_us = 0;               // when products and charts were read (now)
   int64_t total = 0;                         // crashes in the period
   int64_t other_products = 0;                // crashes of products beyond the facet's 50
   std::vector<Product> products;             // most crashes first
@@ -84,7 +80,6 @@ class HomePage {
   static constexpr int kMaxChartedProducts = 6;
   static constexpr int kMaxNamedVersions = 8;
   static constexpr int kNewestCrashes = 20;
-  static constexpr std::chrono::seconds kProductsCacheTtl{60};
 
   explicit HomePage(index::CrashIndex& index);
   ~HomePage();
@@ -100,7 +95,7 @@ class HomePage {
                         std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
   // The index reads behind the home page for a period of `days` (14 or 28) ending with now's
-  // UTC day, all of them now (no cache). Throws QueryError, IndexUnavailable.
+  // UTC day. Throws QueryError, IndexUnavailable.
   HomeData load(int days, std::chrono::system_clock::time_point now);
 
   struct Impl;  // defined in home_page.cc
