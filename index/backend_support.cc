@@ -38,13 +38,15 @@ size_t total_counting_aggregation(const SuperSearchQuery& query) {
   return query.aggregations.size();
 }
 
-std::string select_list(const std::vector<const Field*>& cols, int& doc_column, std::string_view row_key) {
+std::string select_list(const std::vector<const Field*>& cols, int& doc_column, std::string_view row_key,
+                        ColumnOf column_of) {
   std::string sel;
   int n = 0;
   bool need_doc = false;
   for (const Field* f : cols) {
-    if (f->indexed()) {
-      sel += (n++ ? ", c." : "c.") + f->column;
+    std::string column = column_of ? column_of(*f) : f->column;
+    if (!column.empty()) {
+      sel += (n++ ? ", c." : "c.") + column;
     } else {
       need_doc = true;
     }

@@ -33,7 +33,10 @@ void drop_null_members(nlohmann::json& hit);
 
 // "c.<column>, ..., c.doc": the row-table columns of `cols` in order, then the JSON document when
 // a field lives there (`doc_column` gets its position, or -1). Without columns, `row_key` alone.
-std::string select_list(const std::vector<const Field*>& cols, int& doc_column, std::string_view row_key);
+// `column_of` names a field's column, empty for a document field (default: Field::column).
+using ColumnOf = std::string (*)(const Field&);
+std::string select_list(const std::vector<const Field*>& cols, int& doc_column, std::string_view row_key,
+                        ColumnOf column_of = nullptr);
 
 // The aggregation of `query` that counts the total on its way (one scan instead of two): the
 // first that is neither a cardinality nor over a list field (whose rows repeat a crash). Returns

@@ -245,13 +245,22 @@ struct ViewHash {
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 
-// Adds the column-field values of a row in catalogue order.
+// The column of `crashes` a field lives in, or "" for a field of the JSON document. Besides the
+// catalogue's columns, every list field has a column named after it holding its JSON array as text
+// (migration 7): a facet, filter or hit on it reads that short array, not the whole document.
+std::string stored_column(const Field& f) {
+  if (f.indexed()) return f.column;
+  return f.is_list ? f.name : std::string();
+}
+
+// The stored columns of the catalogue's fields, comma separated, in catalogue order.
 std::string column_list(const FieldCatalogue& cat) {
   std::string out;
   for (const auto& f : cat.all()) {
-    if (!f.indexed()) continue;
+    std::string column = stored_column(f);
+    if (column.empty()) continue;
     if (!out.empty()) out += ", ";
-    out += f.column;
+    out += column;
   }
   return out;
 }
@@ -280,6 +289,9 @@ struct Sql {
     return *this;
   }
 };
+
+// A list field's JSON array (text), for json_each and json_array_length.
+std::string list_expr(const Field& f) { return "c." + stored_column(f); }
 
 std::string scalar_expr(const Field& f) {
   if (f.indexed()) return "c." + f.column;
@@ -388,9 +400,9 @@ void filter_condition(Sql& sql, const Filter& f) {
   if (f.negated) sql << "NOT COALESCE((";
   if (f.field->is_list) {
     if (f.op == Op::kNull) {
-      sql << "COALESCE(json_array_length(c.doc, " << doc_path(*f.field) << "), 0) = 0";
+      sql << "COALESCE(json_array_length(" << list_expr(*f.field) << "), 0) = 0";
     } else {
-      sql << "EXISTS (SELECT 1 FROM json_each(c.doc, " << doc_path(*f.field) << ") AS le WHERE ";
+      sql << "EXISTS (SELECT 1 FROM json_each(" << list_expr(*f.field) << ") AS le WHERE ";
       values_condition(sql, "le.value", f);
       sql << ")";
     }
@@ -665,8 +677,9 @@ struct SqliteCrashIndex::Impl {
     update_sql = "UPDATE crashes SET ";
     insert_sql = "INSERT INTO crashes(" + columns + ", doc) VALUES(";
     for (const auto& f : catalogue->all()) {
-      if (!f.indexed()) continue;
-      update_sql += f.column + " = ?, ";
+      std::string column = stored_column(f);
+      if (column.empty()) continue;
+      update_sql += column + " = ?, ";
       insert_sql += "?, ";
     }
     update_sql += "doc = ? WHERE rid = ?";
@@ -676,12 +689,22 @@ struct SqliteCrashIndex::Impl {
   void write_row(const CrashRow& row, int64_t rid) {
     auto q = writer->use(rid ? update_sql : insert_sql);
     int i = 1;
+    bool lists_in_document = false;
     for (size_t k = 0; k < catalogue->all().size(); ++k) {
       const Field& f = catalogue->all()[k];
-      if (!f.indexed()) continue;
+      if (stored_column(f).empty()) continue;
       q.bind_json(i++, to_sql_value(row.values[k]));
+      lists_in_document = lists_in_document || (f.is_list && row.document.contains(f.name));
     }
-    q.bind(i++, std::string_view(row.document.dump(-1, ' ', false, json::error_handler_t::replace)));
+    if (lists_in_document) {  // the list columns hold them
+      json doc = row.document;
+      for (const auto& f : catalogue->all()) {
+        if (f.is_list) doc.erase(f.name);
+      }
+      q.bind(i++, std::string_view(doc.dump(-1, ' ', false, json::error_handler_t::replace)));
+    } else {
+      q.bind(i++, std::string_view(row.document.dump(-1, ' ', false, json::error_handler_t::replace)));
+    }
     if (rid) q.bind(i++, rid);
     q.step();
   }
@@ -697,6 +720,10 @@ struct SqliteCrashIndex::Impl {
       json v;
       if (f->indexed()) {
         v = typed(*f, q.value_at(i++));
+      } else if (f->is_list) {
+        int c = i++;
+        if (!q.null_at(c)) v = json::parse(q.text_at(c), nullptr, false);
+        if (v.is_discarded()) v = nullptr;
       } else if (doc.is_object()) {
         auto it = doc.find(f->name);
         if (it != doc.end()) v = *it;
@@ -722,7 +749,7 @@ struct SqliteCrashIndex::Impl {
     const Field& f = *a.field;
     if (f.is_list) {
       std::string alias = "j" + std::to_string(depth);
-      join = ", json_each(c.doc, " + doc_path(f) + ") AS " + alias;
+      join = ", json_each(" + list_expr(f) + ") AS " + alias;
       key = alias + ".value";
       return;
     }
@@ -815,17 +842,33 @@ struct SqliteCrashIndex::Impl {
     return buckets;
   }
 
-  // True for a top-level aggregation that aggregate_together can count: a scalar field (one key
-  // per crash) whose sub-aggregations, if any, are scalar fields without sub-aggregations of their
-  // own. A date histogram without sub-aggregations is left to date_histogram, which counts each
-  // bucket inside SQLite.
+  // True for a top-level aggregation that aggregate_together can count: a list field without
+  // sub-aggregations (its column's array is counted element by element), or a scalar field (one
+  // key per crash) whose sub-aggregations, if any, are scalar fields without sub-aggregations of
+  // their own. A date histogram without sub-aggregations is left to date_histogram, which counts
+  // each bucket inside SQLite.
   static bool countable_together(const Aggregation& a) {
-    if (a.field->is_list) return false;
+    if (a.field->is_list) return a.children.empty();
     for (const auto& child : a.children) {
       if (!child.children.empty() || child.field->is_list) return false;
     }
     return !(a.children.empty() && a.kind == Aggregation::Kind::kHistogram && a.field->name == "date" &&
              a.field->indexed());
+  }
+
+  // Counts each element of a list column's array (text) as json_each would give it: a crash
+  // counts once per element. List values are arrays of strings (fields.cc convert_value).
+  static void count_elements(Use& q, int column, std::unordered_map<std::string, int64_t>& counts) {
+    if (q.null_at(column)) return;
+    json list = json::parse(q.text_at(column), nullptr, false);
+    if (!list.is_array()) return;
+    std::string cell;
+    for (const auto& e : list) {
+      if (!e.is_string()) continue;
+      cell.assign(1, 's');
+      cell += e.get_ref<const std::string&>();
+      ++counts[cell];
+    }
   }
 
   // Several top-level aggregations counted in one scan of the matching crashes: each row is read
@@ -849,7 +892,11 @@ struct SqliteCrashIndex::Impl {
     int column = 0;
     for (const Aggregation* a : aggs) {
       std::string key, join;
-      key_of(*a, 0, key, join);
+      if (a->field->is_list) {
+        key = list_expr(*a->field);  // the array itself, its elements counted below
+      } else {
+        key_of(*a, 0, key, join);
+      }
       sql << (column ? ", " : "") << key;
       counted.push_back(Counted{a, column++, {}, {}});
       counted.back().children.resize(a->children.size());
@@ -868,6 +915,10 @@ struct SqliteCrashIndex::Impl {
       while (q.step()) {
         ++total;
         for (auto& c : counted) {
+          if (c.agg->field->is_list) {
+            count_elements(q, c.column, c.counts);
+            continue;
+          }
           key.clear();
           q.append_cell(c.column, key);
           if (key == "n") continue;  // no value: counted in the total, not in a bucket
@@ -1049,8 +1100,9 @@ SqliteCrashIndex::SqliteCrashIndex(const IndexSettings& settings) : impl_(std::m
     while (q.step()) present.insert(q.text_at(0));
   }
   for (const auto& f : impl_->catalogue->all()) {
-    if (f.indexed() && !present.count(f.column)) {
-      throw IndexUnavailable("sqlite index: column " + f.column + " of field " + f.name + " is missing from the schema");
+    std::string column = stored_column(f);
+    if (!column.empty() && !present.count(column)) {
+      throw IndexUnavailable("sqlite index: column " + column + " of field " + f.name + " is missing from the schema");
     }
   }
   int readers = std::max(1, settings.readers);
@@ -1108,7 +1160,7 @@ std::optional<json> SqliteCrashIndex::get(std::string_view crash_id, const Permi
   auto cols = backend::visible_fields(*impl_->catalogue, permissions);
   Impl::Reader r(*impl_);
   int doc_column = -1;
-  std::string sel = backend::select_list(cols, doc_column, "c.rid");
+  std::string sel = backend::select_list(cols, doc_column, "c.rid", stored_column);
   auto q = r->use("SELECT " + sel + " FROM crashes AS c WHERE c.uuid = ?");
   q.bind(1, id.str());
   if (!q.step()) return std::nullopt;
@@ -1168,7 +1220,7 @@ json SqliteCrashIndex::execute(const SuperSearchQuery& query) {
   }
   if (query.results_number > 0 && out["total"].get<int64_t>() > query.results_offset) {
     int doc_column = -1;
-    std::string sel = backend::select_list(query.columns, doc_column, "c.rid");
+    std::string sel = backend::select_list(query.columns, doc_column, "c.rid", stored_column);
     Sql sql;
     sql << "SELECT " << sel << " FROM crashes AS c WHERE " << where.text << " ORDER BY ";
     sql.params = where.params;

@@ -68,6 +68,21 @@ TEST(SqliteCrashIndex, SchemaIsVersionedAndMigrationsEmbedded) {
   sqlite3_close(db);
 }
 
+// The list fields as they were kept before migration 7: in the JSON document, without columns.
+void undo_list_columns(sqlite3* db) {
+  for (const char* l : {"missing_symbols", "modules_in_stack", "topmost_filenames", "processor_notes"}) {
+    const std::string name = l;
+    for (const std::string& sql : {"UPDATE crashes SET doc = json_set(doc, '$.\"" + name + "\"', json(" + name +
+                                       ")) WHERE " + name + " IS NOT NULL",
+                                   "ALTER TABLE crashes DROP COLUMN " + name}) {
+      char* error = nullptr;
+      EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error), SQLITE_OK) << sql << ": " << (error ? error : "");
+      sqlite3_free(error);
+    }
+  }
+  EXPECT_EQ(sqlite3_exec(db, "DELETE FROM schema_version WHERE version = 7", nullptr, nullptr, nullptr), SQLITE_OK);
+}
+
 // Migration 6 fills the (product, version, day) rollup of an index that already holds crashes
 // from topcrash_daily: the index as it was before it (table and version row gone) migrates to
 // the same rows the writes keep.
@@ -90,6 +105,7 @@ TEST(SqliteCrashIndex, ProductVersionRollupIsFilledForCrashesIndexedBeforeIt) {
   }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(s.sqlite_path.c_str(), &db), SQLITE_OK);
+  undo_list_columns(db);
   ASSERT_EQ(sqlite3_exec(db, "DROP TABLE product_version_daily; DELETE FROM schema_version WHERE version = 6",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
@@ -101,6 +117,67 @@ TEST(SqliteCrashIndex, ProductVersionRollupIsFilledForCrashesIndexedBeforeIt) {
     EXPECT_EQ(std::tie(rows[i].product, rows[i].version, rows[i].day, rows[i].count),
               std::tie(kept[i].product, kept[i].version, kept[i].day, kept[i].count));
   }
+}
+
+// Migration 7 moves the list fields of crashes indexed before it out of the JSON document into
+// their own columns: rebuilt as it was (lists in `doc`, no columns, version row gone), the index
+// migrates to documents without the lists and to the same hits, filters and facets as before.
+TEST(SqliteCrashIndex, ListFieldsMoveFromTheDocumentToTheirColumns) {
+  TempDir dir;
+  IndexSettings s;
+  s.sqlite_path = dir.path() / "crashes.sqlite";
+  s.fields = FieldCatalogue::builtin();
+  const Permissions all{"view_pii"};
+  const std::vector<std::string> lists = {"missing_symbols", "modules_in_stack", "topmost_filenames", "processor_notes"};
+  const QueryPairs query = {{"modules_in_stack", "~libxul"},
+                            {"_columns", "uuid,modules_in_stack,processor_notes,topmost_filenames,missing_symbols"},
+                            {"_facets", "modules_in_stack,topmost_filenames,product"},
+                            {"_facets", "_cardinality.processor_notes"},
+                            {"_results_number", "1000"}};
+  const auto now = std::chrono::system_clock::now();
+  json before_search;
+  std::vector<json> before_hits;
+  std::vector<std::string> ids;
+  {
+    SqliteCrashIndex index(s);
+    test_data::GeneratorOptions o;
+    o.days = 10;
+    auto crashes = test_data::CrashGenerator(o).make(300);
+    std::vector<CrashInput> in;
+    for (const auto& c : crashes) {
+      in.push_back(CrashInput{c.processed, c.raw});
+      ids.push_back(c.processed.at("uuid").get<std::string>());
+    }
+    index.upsert_batch(in);
+    for (const auto& id : ids) before_hits.push_back(*index.get(id, all));
+    before_search = index.search(query, all, now);
+    ASSERT_GT(before_search["total"].get<int64_t>(), 0);
+    ASSERT_FALSE(before_search["facets"]["modules_in_stack"].empty());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(s.sqlite_path.c_str(), &db), SQLITE_OK);
+  auto count = [&](const std::string& sql) {
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sql;
+    int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_finalize(st);
+    return n;
+  };
+  for (const auto& l : lists) {
+    EXPECT_EQ(count("SELECT COUNT(*) FROM crashes WHERE json_type(doc, '$.\"" + l + "\"') IS NOT NULL"), 0) << l;
+  }
+  undo_list_columns(db);
+  EXPECT_GT(count("SELECT COUNT(*) FROM crashes WHERE json_type(doc, '$.\"modules_in_stack\"') = 'array'"), 0);
+  {
+    SqliteCrashIndex migrated(s);
+    for (size_t i = 0; i < ids.size(); ++i) EXPECT_EQ(*migrated.get(ids[i], all), before_hits[i]) << ids[i];
+    EXPECT_EQ(migrated.search(query, all, now), before_search);
+  }
+  for (const auto& l : lists) {
+    EXPECT_EQ(count("SELECT COUNT(*) FROM crashes WHERE json_type(doc, '$.\"" + l + "\"') IS NOT NULL"), 0) << l;
+  }
+  EXPECT_GT(count("SELECT COUNT(*) FROM crashes WHERE json_type(modules_in_stack) = 'array'"), 0);
+  sqlite3_close(db);
 }
 
 TEST(SqliteCrashIndex, FactoryAndConfig) {
