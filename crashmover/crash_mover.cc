@@ -218,11 +218,7 @@ void CrashMover::after(BatchResult result, bool stop_when_idle, bool& finished) 
 
 void CrashMover::run() {
   bool finished = false;
-  for (;;) {
-    {
-      std::lock_guard lock(stop_mutex_);
-      if (stopping_) return;
-    }
+  while (!stop_.requested()) {
     refresh_backlog_gauges(false);
     after(move_batch(), false, finished);
   }
@@ -231,27 +227,15 @@ void CrashMover::run() {
 void CrashMover::drain() {
   bool finished = false;
   while (!finished) {
-    {
-      std::lock_guard lock(stop_mutex_);
-      if (stopping_) return;
-    }
+    if (stop_.requested()) return;
     after(move_batch(), true, finished);
   }
   refresh_backlog_gauges(true);
 }
 
-void CrashMover::stop() {
-  {
-    std::lock_guard lock(stop_mutex_);
-    stopping_ = true;
-  }
-  stop_cv_.notify_all();
-}
+void CrashMover::stop() { stop_.request(); }
 
-void CrashMover::wait_for(std::chrono::milliseconds duration) {
-  std::unique_lock lock(stop_mutex_);
-  stop_cv_.wait_for(lock, duration, [this] { return stopping_; });
-}
+void CrashMover::wait_for(std::chrono::milliseconds duration) { stop_.wait_for(duration); }
 
 std::vector<std::string> CrashMover::health_problems() const {
   if (auto p = failures_.problem("crash mover")) return {*p};

@@ -27,14 +27,13 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/failure_streak.h"
+#include "core/stop_request.h"
 #include "queue/crash_queue.h"
 #include "storage/crash_storage.h"
 
@@ -109,9 +108,7 @@ class CrashMover {
 
   FailureStreak failures_;
   std::atomic<uint64_t> moved_{0}, queued_{0}, deferred_{0}, retries_{0}, failed_{0};
-  std::mutex stop_mutex_;
-  std::condition_variable stop_cv_;
-  bool stopping_ = false;
+  StopRequest stop_;
 };
 
 }  // namespace bw::crashmover

@@ -48,26 +48,19 @@ Processor::Processor(CrashPipeline& pipeline, QueueFactory open_queue, size_t th
 Processor::~Processor() { stop(); }
 
 void Processor::start() {
-  stopping_ = false;
+  stop_.reset();
   for (size_t i = 0; i < threads_count_; ++i) threads_.emplace_back([this, i] { run_thread(i); });
 }
 
 void Processor::stop() {
-  {
-    std::lock_guard lock(stop_mu_);
-    stopping_ = true;
-  }
-  stop_cv_.notify_all();
+  stop_.request();
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
   }
   threads_.clear();
 }
 
-bool Processor::wait_unless_stopping(std::chrono::milliseconds d) {
-  std::unique_lock lock(stop_mu_);
-  return !stop_cv_.wait_for(lock, d, [this] { return stopping_.load(); });
-}
+bool Processor::wait_unless_stopping(std::chrono::milliseconds d) { return !stop_.wait_for(d); }
 
 ProcessorCounts Processor::counts() const {
   return {processed_.load(), failed_.load(), retried_.load(), dead_lettered_.load()};
@@ -178,7 +171,7 @@ void Processor::run_thread(size_t index) {
   auto backoff = std::chrono::milliseconds(500);
   auto index_backoff = std::chrono::milliseconds(500);
   const auto max_backoff = std::chrono::milliseconds(30'000);
-  while (!stopping_) {
+  while (!stop_.requested()) {
     try {
       if (!queue) {
         queue = open_queue_();

@@ -27,17 +27,16 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "core/config.h"
 #include "core/failure_streak.h"
+#include "core/stop_request.h"
 #include "processor/crash_pipeline.h"
 #include "processor/worker_pool.h"
 #include "queue/crash_queue.h"
@@ -99,9 +98,7 @@ class Processor {
   size_t threads_count_;
   std::chrono::milliseconds consume_wait_;
   std::vector<std::thread> threads_;
-  std::atomic<bool> stopping_{false};
-  std::mutex stop_mu_;
-  std::condition_variable stop_cv_;
+  StopRequest stop_;
   std::atomic<uint64_t> processed_{0}, failed_{0}, retried_{0}, dead_lettered_{0};
   FailureStreak queue_failures_;
   FailureStreak index_failures_;

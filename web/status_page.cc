@@ -1,13 +1,13 @@
 #include "web/status_page.h"
 
 #include <cmath>
-#include <condition_variable>
 #include <cstdio>
 #include <mutex>
 #include <string_view>
 #include <thread>
 
 #include "core/log.h"
+#include "core/stop_request.h"
 #include "index/fields.h"
 #include "queue/queue_metrics.h"
 #include "web/json_api.h"
@@ -408,6 +408,9 @@ StatusData build_status(const metrics::Snapshot& now, const std::optional<metric
   }
   if (const auto* t = now.series("bw_storage_measured_timestamp_seconds", "")) d.storage_measured_at = static_cast<int64_t>(t->value);
   if (const auto* t = now.series("bw_storage_measure_seconds", "")) d.storage_round_seconds = t->value;
+  if (const auto* t = now.series("bw_storage_measure_interval_seconds", "")) {
+    d.storage_usage_interval = std::chrono::milliseconds(static_cast<int64_t>(t->value * 1000));
+  }
 
   static const char* const kStates[] = {"ready", "in_flight", "dead_letter"};
   for (auto kind : queue::kAllQueueKinds) {
@@ -638,9 +641,7 @@ struct StatusPage::Impl {
   std::mutex sample_mu;  // one sample at a time (history times never go backwards)
   metrics::History::Clock::time_point last_history{};
 
-  std::mutex stop_mu;
-  std::condition_variable stop_cv;
-  bool stopping = false;
+  StopRequest stop;
   std::thread thread;
 
   void keep_snapshot() {
@@ -662,13 +663,7 @@ struct StatusPage::Impl {
   }
 
   void run() {
-    for (;;) {
-      {
-        std::unique_lock lock(stop_mu);
-        if (stop_cv.wait_for(lock, options.queue_interval, [this] { return stopping; })) return;
-      }
-      sample(false);
-    }
+    while (!stop.wait_for(options.queue_interval)) sample(false);
   }
 
   http::Response respond(const http::Request& request) {
@@ -684,7 +679,6 @@ struct StatusPage::Impl {
     const auto now_at = metrics::History::Clock::now();
     metrics::Snapshot now = registry.snapshot();
     StatusData data = build_status(now, history.baseline(now_at), now_at, std::chrono::system_clock::now(), queue != nullptr);
-    data.storage_usage_interval = options.storage_usage_interval;
     if (format == "json") return json_answer(200, status_json(data));
     return html_response(200, render_page({"Status", NavItem::kStatus, {}}, render_status(data)));
   }
@@ -712,11 +706,7 @@ StatusPage::StatusPage(queue::CrashQueue* queue, Options options, metrics::Regis
 }
 
 StatusPage::~StatusPage() {
-  {
-    std::lock_guard lock(impl_->stop_mu);
-    impl_->stopping = true;
-  }
-  impl_->stop_cv.notify_all();
+  impl_->stop.request();
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 

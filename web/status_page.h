@@ -17,8 +17,9 @@
 // Queue depths: a background thread reads `queue.stats()` every `queue_interval` into the
 // bw_queue_messages gauges (queue/queue_metrics.h), so /metrics has them too; the page says when
 // they were read. Storage use: the bw_storage_* gauges web/storage_usage.h keeps (bytes and files
-// of each storage area, when the last round finished and how long it took); without them the page
-// says the process does not measure it (web.storage_usage_interval = 0) or not yet.
+// of each storage area, when the last round finished and how long it took); without a reading the
+// page says the process does not measure it (no bw_storage_measure_interval_seconds:
+// web.storage_usage_interval = 0) or not yet.
 //
 // Scope: this process's registry. `breakwater serve` runs every role in one process, so its page
 // has them all; a `breakwater web` apart has only the web's own numbers and the queue depths
@@ -92,7 +93,7 @@ struct StatusData {
   std::vector<StorageRow> storage;                // in the registry's order of series
   std::optional<int64_t> storage_measured_at;     // bw_storage_measured_timestamp_seconds
   std::optional<double> storage_round_seconds;    // bw_storage_measure_seconds
-  std::chrono::milliseconds storage_usage_interval{0};  // 0: this process does not measure (set by StatusPage)
+  std::chrono::milliseconds storage_usage_interval{0};  // bw_storage_measure_interval_seconds; 0: not measured here
   bool processor_seen = false;                  // bw_processor_* series exist in this process
 };
 
@@ -110,9 +111,6 @@ class StatusPage {
     std::chrono::milliseconds queue_interval{std::chrono::seconds(10)};
     std::chrono::milliseconds history_interval{std::chrono::seconds(60)};
     std::chrono::seconds window{std::chrono::hours(1)};
-    // How often this process measures storage use (web/storage_usage.h); 0: it does not. Only
-    // what the page says while no reading exists depends on it.
-    std::chrono::milliseconds storage_usage_interval{0};
   };
 
   StatusPage(queue::CrashQueue* queue, Options options, metrics::Registry& registry = metrics::Registry::global());

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstring>
 #include <fstream>
+#include <future>
 #include <map>
 #include <regex>
 #include <thread>
@@ -381,11 +382,21 @@ TEST(StorageUsageTest, RoundWritesGaugesThePageShows) {
                                                   throw std::runtime_error("disk on fire");
                                                 }, true}};
   StatusPage::Options options{1h, 1h, 3600s};
-  options.storage_usage_interval = 1h;
   {
-    StatusPage page(nullptr, options, r);
+    // A monitor whose first round has not finished: the page knows it measures, not what.
+    metrics::Registry early;
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    StorageUsageMonitor slow({StorageArea{"index", [released](const std::function<bool()>&) {
+                                            released.wait();
+                                            return DiskUsage{1, 0};
+                                          }, false}},
+                             1h, early);
+    StatusPage page(nullptr, options, early);
     auto before = page.answer(request());
     EXPECT_TRUE(contains(before.body, "Not measured yet")) << "the first round has not finished";
+    EXPECT_TRUE(contains(before.body, "repeated every 60.0 min"));
+    release.set_value();
   }
   {
     StorageUsageMonitor monitor(areas, 1h, r);  // its thread makes the first round at once

@@ -1,10 +1,10 @@
 #include "web/storage_usage.h"
 
-#include <condition_variable>
 #include <mutex>
 #include <thread>
 
 #include "core/log.h"
+#include "core/stop_request.h"
 #include "storage/factory.h"
 #include "symbols/symbol_supplier.h"
 
@@ -43,15 +43,8 @@ struct StorageUsageMonitor::Impl {
   std::shared_ptr<spdlog::logger> log;
 
   std::mutex round_mu;  // one round at a time
-  std::mutex stop_mu;
-  std::condition_variable stop_cv;
-  bool stopping = false;
+  StopRequest stop;
   std::thread thread;
-
-  bool stop_requested() {
-    std::lock_guard lock(stop_mu);
-    return stopping;
-  }
 
   void round() {
     std::lock_guard lock(round_mu);
@@ -59,8 +52,8 @@ struct StorageUsageMonitor::Impl {
     for (const auto& area : areas) {
       const metrics::Labels labels = {{"area", area.name}};
       try {
-        DiskUsage u = area.measure([this] { return stop_requested(); });
-        if (stop_requested()) return;  // a partial walk is not a reading
+        DiskUsage u = area.measure([this] { return stop.requested(); });
+        if (stop.requested()) return;  // a partial walk is not a reading
         registry.gauge("bw_storage_bytes", "space on disk of each storage area (bytes allocated)", labels)
             .set(static_cast<double>(u.bytes));
         if (area.counts_files) {
@@ -81,8 +74,7 @@ struct StorageUsageMonitor::Impl {
   void run() {
     for (;;) {
       round();
-      std::unique_lock lock(stop_mu);
-      if (stop_cv.wait_for(lock, interval, [this] { return stopping; })) return;
+      if (stop.wait_for(interval)) return;
     }
   }
 };
@@ -91,16 +83,15 @@ StorageUsageMonitor::StorageUsageMonitor(std::vector<StorageArea> areas, std::ch
                                          metrics::Registry& registry)
     : impl_(std::make_unique<Impl>(std::move(areas), interval, registry)) {
   if (interval.count() <= 0) throw std::invalid_argument("the storage use interval must be positive");
+  // Before the first round: the status page tells "not measured yet" from "not measured here".
+  registry.gauge("bw_storage_measure_interval_seconds", "how often storage use is measured (web.storage_usage_interval)")
+      .set(std::chrono::duration<double>(interval).count());
   Impl* im = impl_.get();
   impl_->thread = std::thread([im] { im->run(); });
 }
 
 StorageUsageMonitor::~StorageUsageMonitor() {
-  {
-    std::lock_guard lock(impl_->stop_mu);
-    impl_->stopping = true;
-  }
-  impl_->stop_cv.notify_all();
+  impl_->stop.request();
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 

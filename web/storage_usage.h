@@ -8,6 +8,7 @@
 //   bw_storage_files{area}                  regular files (folder areas only)
 //   bw_storage_measured_timestamp_seconds   Unix time the last round finished
 //   bw_storage_measure_seconds              how long the last round took
+//   bw_storage_measure_interval_seconds     the interval, set when the monitor starts
 //   bw_storage_measure_failures_total{area} readings that failed (logged; the gauge keeps its
 //                                           last value)
 //

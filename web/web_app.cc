@@ -355,9 +355,7 @@ void WebApp::add_routes(http::Server& server) {
   if (im->signature_page) im->signature_page->add_routes(server);      // /signature/ and /signature
   if (im->search_page) im->search_page->add_routes(server);  // /search/ and /search
   if (im->home_page) im->home_page->add_routes(server);  // exact "/"; the catch-all below keeps the rest
-  StatusPage::Options status_options;
-  status_options.storage_usage_interval = im->storage_usage_interval;
-  im->status_page = std::make_unique<StatusPage>(&im->priority.queue(), status_options);  // /status/ and /status
+  im->status_page = std::make_unique<StatusPage>(&im->priority.queue());  // /status/ and /status
   if (im->storage_usage_interval.count() > 0) {
     auto areas = im->storage_areas;
     if (im->index) areas.push_back(index_area(*im->index));
