@@ -29,6 +29,36 @@ void check_permissions(const PermissionSet& permissions) {
   }
 }
 
+namespace {
+
+void add_all(PermissionSet& to, const PermissionSet& permissions) { to.insert(permissions.begin(), permissions.end()); }
+
+void remove_all(PermissionSet& from, const PermissionSet& permissions) {
+  for (const auto& p : permissions) from.erase(p);
+}
+
+}  // namespace
+
+PermissionSet AuthStore::grant(std::string_view name, const PermissionSet& permissions) {
+  check_permissions(permissions);
+  return edit_user_permissions(name, [&](PermissionSet& p) { add_all(p, permissions); });
+}
+
+PermissionSet AuthStore::revoke(std::string_view name, const PermissionSet& permissions) {
+  check_permissions(permissions);
+  return edit_user_permissions(name, [&](PermissionSet& p) { remove_all(p, permissions); });
+}
+
+PermissionSet AuthStore::grant_group(std::string_view name, const PermissionSet& permissions) {
+  check_permissions(permissions);
+  return edit_group_permissions(name, [&](PermissionSet& p) { add_all(p, permissions); });
+}
+
+PermissionSet AuthStore::revoke_group(std::string_view name, const PermissionSet& permissions) {
+  check_permissions(permissions);
+  return edit_group_permissions(name, [&](PermissionSet& p) { remove_all(p, permissions); });
+}
+
 std::string TokenCheck::reason() const {
   switch (result) {
     case Result::kValid: return "the token is valid";

@@ -46,6 +46,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -148,8 +149,8 @@ class AuthStore {
   virtual void set_password(std::string_view name, std::string_view password) = 0;
   // Adds permissions to or removes them from the user's own ones; returns the user's effective
   // permissions afterwards (a permission revoked here is still held through a group that has it).
-  virtual PermissionSet grant(std::string_view name, const PermissionSet& permissions) = 0;
-  virtual PermissionSet revoke(std::string_view name, const PermissionSet& permissions) = 0;
+  PermissionSet grant(std::string_view name, const PermissionSet& permissions);
+  PermissionSet revoke(std::string_view name, const PermissionSet& permissions);
   // The user when the password is right and the user is enabled; nullopt otherwise (same time).
   virtual std::optional<User> check_password(std::string_view name, std::string_view password) = 0;
 
@@ -161,8 +162,8 @@ class AuthStore {
   virtual Group add_group(std::string_view name, const PermissionSet& permissions) = 0;
   virtual std::vector<Group> list_groups() = 0;
   virtual void delete_group(std::string_view name) = 0;
-  virtual PermissionSet grant_group(std::string_view name, const PermissionSet& permissions) = 0;
-  virtual PermissionSet revoke_group(std::string_view name, const PermissionSet& permissions) = 0;
+  PermissionSet grant_group(std::string_view name, const PermissionSet& permissions);
+  PermissionSet revoke_group(std::string_view name, const PermissionSet& permissions);
   virtual bool add_member(std::string_view group, std::string_view user) = 0;
   virtual bool remove_member(std::string_view group, std::string_view user) = 0;
 
@@ -192,6 +193,14 @@ class AuthStore {
                                          std::chrono::system_clock::time_point now) = 0;
   virtual std::optional<std::string> redeem_signin_link(std::string_view secret,
                                                         std::chrono::system_clock::time_point now) = 0;
+
+ protected:
+  // What grant/revoke (grant_group/revoke_group) do once the permissions are checked: `edit` the
+  // user's own (the group's) permissions in one transaction and return the user's effective (the
+  // group's) permissions afterwards; AuthError for a bad name or no such user (group).
+  using PermissionEdit = std::function<void(PermissionSet&)>;
+  virtual PermissionSet edit_user_permissions(std::string_view name, const PermissionEdit& edit) = 0;
+  virtual PermissionSet edit_group_permissions(std::string_view name, const PermissionEdit& edit) = 0;
 };
 
 // The store in the crash index's database: with index.url (postgresql:// or postgres://) the

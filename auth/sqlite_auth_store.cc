@@ -204,18 +204,6 @@ class SqliteAuthStore : public AuthStore {
     tx.commit();
   }
 
-  PermissionSet grant(std::string_view name, const PermissionSet& permissions) override {
-    check_permissions(permissions);
-    return change_user_permissions(name, [&](PermissionSet& p) { p.insert(permissions.begin(), permissions.end()); });
-  }
-
-  PermissionSet revoke(std::string_view name, const PermissionSet& permissions) override {
-    check_permissions(permissions);
-    return change_user_permissions(name, [&](PermissionSet& p) {
-      for (const auto& x : permissions) p.erase(x);
-    });
-  }
-
   std::optional<User> check_password(std::string_view name, std::string_view password) override {
     std::string hash;
     std::optional<User> user;
@@ -271,18 +259,6 @@ class SqliteAuthStore : public AuthStore {
     // The memberships go with it (ON DELETE CASCADE), in the same statement.
     Statement(db_, "DELETE FROM auth_groups WHERE name = ?").bind(1, name).step();
     if (sqlite3_changes(db_) == 0) rules::throw_no_group(name);
-  }
-
-  PermissionSet grant_group(std::string_view name, const PermissionSet& permissions) override {
-    check_permissions(permissions);
-    return change_group_permissions(name, [&](PermissionSet& p) { p.insert(permissions.begin(), permissions.end()); });
-  }
-
-  PermissionSet revoke_group(std::string_view name, const PermissionSet& permissions) override {
-    check_permissions(permissions);
-    return change_group_permissions(name, [&](PermissionSet& p) {
-      for (const auto& x : permissions) p.erase(x);
-    });
   }
 
   bool add_member(std::string_view group, std::string_view user) override {
@@ -530,8 +506,7 @@ class SqliteAuthStore : public AuthStore {
     if (!q.step()) missing(name);
   }
 
-  template <typename F>
-  PermissionSet change_user_permissions(std::string_view name, F&& change) {
+  PermissionSet edit_user_permissions(std::string_view name, const PermissionEdit& change) override {
     rules::check_user_name(name);
     std::lock_guard lock(mu_);
     Transaction tx(*this);
@@ -547,8 +522,7 @@ class SqliteAuthStore : public AuthStore {
     return after->permissions;
   }
 
-  template <typename F>
-  PermissionSet change_group_permissions(std::string_view name, F&& change) {
+  PermissionSet edit_group_permissions(std::string_view name, const PermissionEdit& change) override {
     rules::check_group_name(name);
     std::lock_guard lock(mu_);
     Transaction tx(*this);

@@ -1,12 +1,12 @@
 #include "index/postgres_crash_index.h"
 
-#include <libpq-fe.h>
 #include <re2/re2.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -23,6 +23,7 @@
 #include "index/backend_support.h"
 #include "index/fields.h"
 #include "index/migrations.h"
+#include "pg/connection.h"
 #include "index/super_search_query.h"
 
 namespace bw::index {
@@ -33,16 +34,14 @@ using json = nlohmann::json;
 // Advisory lock keys (any constants private to Breakwater): one serializes writers of every
 // process, the other migrations.
 constexpr const char* kWriteLock = "SELECT pg_advisory_xact_lock(7160529375421190001)";
-constexpr const char* kMigrationLock = "SELECT pg_advisory_lock(7160529375421190002)";
-constexpr const char* kMigrationUnlock = "SELECT pg_advisory_unlock(7160529375421190002)";
+constexpr int64_t kMigrationLock = 7160529375421190002;
 // A search running longer than this is cancelled by the server (IndexUnavailable), as SQLite's.
-constexpr const char* kStatementTimeout = "SET statement_timeout = 30000";
+constexpr std::chrono::milliseconds kStatementTimeout{30000};
 constexpr size_t kMaxRegexCandidates = 1'000'000;
 // `~`, `^` and `$` on signature first look for the matching signatures among every signature
 // ever indexed (signature_first_seen); up to this many, the crashes are then found by the
 // (signature, date) index instead of a pattern test on every crash of the date range.
 constexpr size_t kMaxSignatureCandidates = 2000;
-constexpr size_t kStatementCache = 256;
 constexpr int64_t kRetentionChunk = 5000;
 
 // ----- values -----
@@ -237,121 +236,26 @@ struct Sql {
 
 // ----- connections -----
 
-// A PostgreSQL failure. `lost`: the connection is gone (the server restarted or the network
-// failed), so the connection must be dropped and the operation may be retried on a new one.
+// What the index throws for a PostgreSQL failure (pg::Error turned into the contract's
+// IndexUnavailable by with_connection), its SQLSTATE kept for the one caller that retries on one.
 class PgError : public IndexUnavailable {
  public:
-  PgError(const std::string& what, std::string sqlstate, bool lost)
-      : IndexUnavailable(what), sqlstate_(std::move(sqlstate)), lost_(lost) {}
+  PgError(const std::string& what, std::string sqlstate) : IndexUnavailable(what), sqlstate_(std::move(sqlstate)) {}
   const std::string& sqlstate() const { return sqlstate_; }
-  bool lost() const { return lost_; }
 
  private:
   std::string sqlstate_;
-  bool lost_;
 };
 
-using ResultPtr = std::unique_ptr<PGresult, decltype(&PQclear)>;
+using pg::Result;
+using pg::Transaction;
 
-class Result {
+// A connection that also runs the index's Sql (text and parameters).
+class Connection : public pg::Connection {
  public:
-  explicit Result(PGresult* r) : r_(r, &PQclear) {}
-  int rows() const { return PQntuples(r_.get()); }
-  bool null_at(int row, int col) const { return PQgetisnull(r_.get(), row, col) != 0; }
-  const char* at(int row, int col) const { return PQgetvalue(r_.get(), row, col); }
-  std::string text(int row, int col) const { return at(row, col); }
-  int64_t int_at(int row, int col) const {
-    int64_t v = 0;
-    const char* p = at(row, col);
-    std::from_chars(p, p + std::strlen(p), v);
-    return v;
-  }
-  uint64_t affected() const {
-    const char* n = PQcmdTuples(r_.get());
-    return *n ? std::strtoull(n, nullptr, 10) : 0;
-  }
-
- private:
-  ResultPtr r_;
-};
-
-class Connection {
- public:
-  explicit Connection(PGconn* conn) : conn_(conn) {}
-  ~Connection() { PQfinish(conn_); }
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
-
-  bool broken() const { return PQstatus(conn_) != CONNECTION_OK; }
-
-  // A statement without parameters (transaction control, DDL, migrations).
-  Result exec(const std::string& sql) { return check(PQexec(conn_, sql.c_str()), sql); }
-
-  // A prepared statement (prepared on this connection the first time its text is seen).
-  Result run(const std::string& sql, const std::vector<std::optional<std::string>>& params) {
-    auto it = prepared_.find(sql);
-    if (it == prepared_.end()) {
-      // Search SQL varies with the query's shape; keep the cache bounded.
-      if (prepared_.size() >= kStatementCache) {
-        exec("DEALLOCATE ALL");
-        prepared_.clear();
-      }
-      std::string name = "bw" + std::to_string(next_statement_++);
-      check(PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr), sql);
-      it = prepared_.emplace(sql, name).first;
-    }
-    std::vector<const char*> values;
-    values.reserve(params.size());
-    for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-    return check(PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(values.size()), values.data(), nullptr,
-                                nullptr, 0),
-                 sql);
-  }
+  using pg::Connection::Connection;
+  using pg::Connection::run;
   Result run(const Sql& sql) { return run(sql.text, sql.params); }
-
- private:
-  Result check(PGresult* raw, const std::string& sql) {
-    Result r(raw);
-    ExecStatusType st = raw ? PQresultStatus(raw) : PGRES_FATAL_ERROR;
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return r;
-    const char* state = raw ? PQresultErrorField(raw, PG_DIAG_SQLSTATE) : nullptr;
-    std::string sqlstate = state ? state : "";
-    // Class 08: connection exceptions; 57P01-03: the server is shutting down or starting.
-    bool lost = broken() || sqlstate.rfind("08", 0) == 0 || sqlstate == "57P01" || sqlstate == "57P02" ||
-                sqlstate == "57P03";
-    std::string message = PQerrorMessage(conn_);
-    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
-    if (sqlstate == "57014") message = "the query ran longer than the limit (" + message + ")";
-    std::string head = sql.substr(0, std::min<size_t>(sql.find_first_of(" \n"), 40));
-    throw PgError("postgres index: " + head + ": " + message, sqlstate, lost);
-  }
-
-  PGconn* conn_;
-  std::unordered_map<std::string, std::string> prepared_;
-  uint64_t next_statement_ = 0;
-};
-
-// BEGIN ... COMMIT, rolled back when left by an exception (unless the connection is gone).
-class Transaction {
- public:
-  Transaction(Connection& c, const char* begin = "BEGIN") : c_(c) { c_.exec(begin); }
-  ~Transaction() {
-    if (done_ || c_.broken()) return;
-    try {
-      c_.exec("ROLLBACK");
-    } catch (const std::exception&) {  // the connection is then dropped as broken
-    }
-  }
-  Transaction(const Transaction&) = delete;
-  Transaction& operator=(const Transaction&) = delete;
-  void commit() {
-    c_.exec("COMMIT");
-    done_ = true;
-  }
-
- private:
-  Connection& c_;
-  bool done_ = false;
 };
 
 class Pool {
@@ -400,21 +304,7 @@ class Pool {
 
  private:
   std::unique_ptr<Connection> connect() {
-    // Earlier keywords are defaults the URL's own parameters override (expand_dbname).
-    const char* keys[] = {"connect_timeout", "client_encoding", "application_name", "dbname", nullptr};
-    const char* values[] = {"10", "UTF8", "breakwater-index", url_.c_str(), nullptr};
-    PGconn* raw = PQconnectdbParams(keys, values, 1);
-    if (!raw) throw IndexUnavailable("postgres index: out of memory connecting");
-    auto c = std::make_unique<Connection>(raw);
-    if (c->broken()) {
-      std::string message = PQerrorMessage(raw);
-      while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
-      throw PgError("postgres index: cannot connect: " + message, "08001", true);
-    }
-    // Server notices ("relation already exists, skipping") are not for the log.
-    PQsetNoticeProcessor(raw, [](void*, const char*) {}, nullptr);
-    c->exec(kStatementTimeout);
-    return c;
+    return std::make_unique<Connection>(pg::ConnectOptions{url_, "breakwater-index", "postgres index", kStatementTimeout});
   }
 
   std::string url_;
@@ -491,6 +381,15 @@ struct PostgresCrashIndex::Impl {
   // one. Other failures and a second loss are IndexUnavailable (PgError).
   template <typename F>
   auto with_connection(F&& op) -> decltype(op(std::declval<Connection&>())) {
+    try {
+      return with_connection_retried(op);
+    } catch (const pg::Error& e) {
+      throw PgError(e.what(), e.sqlstate());
+    }
+  }
+
+  template <typename F>
+  auto with_connection_retried(F& op) -> decltype(op(std::declval<Connection&>())) {
     for (int attempt = 0;; ++attempt) {
       std::unique_ptr<Connection> c = pool->acquire(attempt > 0);
       bool broken = false;
@@ -505,7 +404,7 @@ struct PostgresCrashIndex::Impl {
           release();
           return result;
         }
-      } catch (const PgError& e) {
+      } catch (const pg::Error& e) {
         broken = e.lost();
         if (c) pool->release(std::move(c), broken);
         if (!e.lost() || attempt > 0) throw;
@@ -518,28 +417,9 @@ struct PostgresCrashIndex::Impl {
   }
 
   void migrate(Connection& c) {
-    c.exec(kMigrationLock);
-    try {
-      c.exec("CREATE TABLE IF NOT EXISTS schema_version(version integer NOT NULL)");
-      for (const auto& m : postgres_migrations()) {
-        Transaction tx(c);
-        Result r = c.run("SELECT COALESCE(MAX(version), 0) FROM schema_version", {});
-        if (m.version <= r.int_at(0, 0)) continue;
-        c.exec(std::string(m.sql));
-        c.run("INSERT INTO schema_version(version) VALUES($1::integer)", {std::to_string(m.version)});
-        tx.commit();
-        logger("index")->info("postgres index: applied migration {} ({})", m.version, m.name);
-      }
-    } catch (...) {
-      if (!c.broken()) {
-        try {
-          c.exec(kMigrationUnlock);
-        } catch (const std::exception&) {
-        }
-      }
-      throw;
-    }
-    c.exec(kMigrationUnlock);
+    pg::migrate(c, kMigrationLock, "schema_version", postgres_migrations(), [](const Migration& m) {
+      logger("index")->info("postgres index: applied migration {} ({})", m.version, m.name);
+    });
   }
 
   void load_partitions(Connection& c) {

@@ -288,14 +288,10 @@ class BlockingAuthStore final : public auth::AuthStore {
   std::optional<auth::User> find_user(std::string_view) override { throw std::logic_error("unused"); }
   void set_disabled(std::string_view, bool) override { throw std::logic_error("unused"); }
   void set_password(std::string_view, std::string_view) override { throw std::logic_error("unused"); }
-  auth::PermissionSet grant(std::string_view, const auth::PermissionSet&) override { throw std::logic_error("unused"); }
-  auth::PermissionSet revoke(std::string_view, const auth::PermissionSet&) override { throw std::logic_error("unused"); }
   std::optional<auth::User> check_password(std::string_view, std::string_view) override { throw std::logic_error("unused"); }
   auth::Group add_group(std::string_view, const auth::PermissionSet&) override { throw std::logic_error("unused"); }
   std::vector<auth::Group> list_groups() override { throw std::logic_error("unused"); }
   void delete_group(std::string_view) override { throw std::logic_error("unused"); }
-  auth::PermissionSet grant_group(std::string_view, const auth::PermissionSet&) override { throw std::logic_error("unused"); }
-  auth::PermissionSet revoke_group(std::string_view, const auth::PermissionSet&) override { throw std::logic_error("unused"); }
   bool add_member(std::string_view, std::string_view) override { throw std::logic_error("unused"); }
   bool remove_member(std::string_view, std::string_view) override { throw std::logic_error("unused"); }
   auth::CreatedToken create_token(std::string_view, std::string_view, const auth::PermissionSet&, int,
@@ -304,6 +300,12 @@ class BlockingAuthStore final : public auth::AuthStore {
   }
   std::vector<auth::TokenInfo> list_tokens(std::optional<std::string_view>) override { throw std::logic_error("unused"); }
   bool revoke_token(int64_t) override { throw std::logic_error("unused"); }
+  auth::PermissionSet edit_user_permissions(std::string_view, const PermissionEdit&) override {
+    throw std::logic_error("unused");
+  }
+  auth::PermissionSet edit_group_permissions(std::string_view, const PermissionEdit&) override {
+    throw std::logic_error("unused");
+  }
   auth::CreatedSession create_session(std::string_view, std::chrono::minutes,
                                       std::chrono::system_clock::time_point) override {
     throw std::logic_error("unused");
