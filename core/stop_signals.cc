@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 
+#include <cerrno>
+
 namespace bw {
 
 StopSignals::StopSignals() {
@@ -18,6 +20,18 @@ int StopSignals::wait() {
   while (sigwait(&set_, &sig) != 0) {
   }
   return sig;
+}
+
+std::optional<int> StopSignals::wait_for(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() < 0) left = std::chrono::nanoseconds(0);
+    timespec slice{static_cast<time_t>(left.count() / 1'000'000'000), static_cast<long>(left.count() % 1'000'000'000)};
+    int sig = sigtimedwait(&set_, nullptr, &slice);
+    if (sig > 0) return sig;
+    if (errno != EINTR || std::chrono::steady_clock::now() >= deadline) return std::nullopt;  // EAGAIN: timed out
+  }
 }
 
 }  // namespace bw

@@ -1,10 +1,12 @@
 // Waiting for SIGINT/SIGTERM in a long-running process (every role: collector, processor, web,
 // serve). Construct it first thing (before any thread starts) so the signals are blocked in every
 // thread and delivered only to `wait`.
-// Thread safety: one object per process; `wait` from one thread.
+// Thread safety: one object per process; `wait` and `wait_for` from one thread.
 #pragma once
 
+#include <chrono>
 #include <csignal>
+#include <optional>
 
 namespace bw {
 
@@ -16,6 +18,8 @@ class StopSignals {
   StopSignals& operator=(const StopSignals&) = delete;
   // Returns the signal that arrived.
   int wait();
+  // The signal that arrived within `timeout`, or nullopt (a loop that also watches other work).
+  std::optional<int> wait_for(std::chrono::milliseconds timeout);
 
  private:
   sigset_t set_{};

@@ -1,16 +1,18 @@
-// `breakwater crashmover`: moves crashes from collector buffers to primary storage and queues
-// the accepted ones (crashmover/crash_mover.h). Runs until SIGINT/SIGTERM, or with --once until
-// the buffers are empty.
-#include <signal.h>
-
+// `breakwater crashmover`: the crash mover role alone (crashmover/service.h): moves crashes from
+// collector buffers to primary storage and queues the accepted ones, serving /metrics and the
+// health routes on --listen (server.listen; port 0 picks a free one, printed in the log). Runs
+// until SIGINT/SIGTERM, or with --once until the buffers are empty.
 #include <atomic>
-#include <iostream>
+#include <exception>
 #include <thread>
 
 #include "cli/command.h"
+#include "cli/version.h"
 #include "core/log.h"
-#include "crashmover/crash_mover.h"
-#include "queue/crash_queue.h"
+#include "core/stop_signals.h"
+#include "crashmover/service.h"
+#include "http/health.h"
+#include "http/server.h"
 #include "storage/factory.h"
 
 namespace bw::cli {
@@ -29,6 +31,7 @@ void register_crashmover_command(CLI::App& app, SharedOptions& shared) {
   sub->add_flag("--once", options->once, "move what is there, then exit");
   sub->add_option("--batch-size", options->batch_size, "crashes claimed and queued together")->check(CLI::Range(1, 10000));
   sub->callback([&shared, options] {
+    StopSignals signals;  // before any thread starts
     Config config = shared.load_and_init_logging();
     auto log = logger("crashmover");
     auto collector = storage::make_collector_buffer(config);
@@ -39,46 +42,43 @@ void register_crashmover_command(CLI::App& app, SharedOptions& shared) {
       buffers.push_back(extra.back().get());
     }
     auto primary = storage::make_primary_storage(config);
-    auto queue = queue::open_crash_queue(queue::QueueSettings::from_config(config));
-    auto settings = crashmover::MoverSettings::from_config(config);
-    settings.batch_size = options->batch_size;
-    crashmover::CrashMover mover(buffers, *primary, *queue, settings);
-
-    // SIGINT/SIGTERM stop the mover between batches (or in a backoff wait); the batch in hand
-    // finishes or is released, so nothing is left half-moved.
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-    std::atomic<bool> done{false};
-    std::thread watcher([&] {
-      timespec slice{0, 200 * 1000 * 1000};
-      while (!done) {
-        int sig = sigtimedwait(&signals, nullptr, &slice);
-        if (sig == SIGINT || sig == SIGTERM) {
-          log->info("signal {}: stopping the crash mover", sig);
-          mover.stop();
-          return;
+    crashmover::CrashMoverService service(config, buffers, *primary, options->batch_size);
+    http::Server server(http::ServerOptions::from_config(config));
+    http::add_health_routes(server, {version_document(), {[&service] { return service.health_problems(); }}});
+    server.start();
+    log_fields(*log, spdlog::level::info, "crash mover started",
+               {{"listen", server.address()},
+                {"buffers", std::to_string(buffers.size())},
+                {"batch_size", std::to_string(service.settings().batch_size)}});
+    if (options->once) {
+      // The buffers drain on a thread while this one watches for SIGINT/SIGTERM.
+      std::atomic<bool> finished{false};
+      std::exception_ptr failure;
+      std::thread drainer([&] {
+        try {
+          service.drain();
+        } catch (...) {
+          failure = std::current_exception();
+        }
+        finished = true;
+      });
+      while (!finished) {
+        if (auto sig = signals.wait_for(std::chrono::milliseconds(200))) {
+          log_fields(*log, spdlog::level::info, "stopping", {{"signal", std::to_string(*sig)}});
+          service.stop();
+          break;
         }
       }
-    });
-    log_fields(*log, spdlog::level::info, "crash mover started",
-               {{"buffers", std::to_string(buffers.size())}, {"batch_size", std::to_string(settings.batch_size)}});
-    try {
-      if (options->once) {
-        mover.drain();
-      } else {
-        mover.run();
-      }
-    } catch (...) {
-      done = true;
-      watcher.join();
-      throw;
+      drainer.join();
+      if (failure) std::rethrow_exception(failure);
+    } else {
+      service.start();
+      int sig = signals.wait();
+      log_fields(*log, spdlog::level::info, "stopping", {{"signal", std::to_string(sig)}});
+      service.stop();
     }
-    done = true;
-    watcher.join();
-    auto counts = mover.counts();
+    server.stop();
+    auto counts = service.counts();
     log_fields(*log, spdlog::level::info, "crash mover stopped",
                {{"moved", std::to_string(counts.moved)}, {"queued", std::to_string(counts.queued)},
                 {"deferred", std::to_string(counts.deferred)}, {"retries", std::to_string(counts.retries)},

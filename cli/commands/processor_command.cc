@@ -45,7 +45,7 @@ void register_processor_command(CLI::App& app, SharedOptions& shared) {
     server.start();
     service.start();
     log_fields(*log, spdlog::level::info, "processor started",
-               {{"listen", server.address() + ":" + std::to_string(server.port())},
+               {{"listen", server.address()},
                 {"threads", std::to_string(service.settings().workers)},
                 {"worker_processes", std::to_string(service.settings().worker_processes)}});
     int sig = signals.wait();

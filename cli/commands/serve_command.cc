@@ -3,13 +3,12 @@
 // the processors (stack-walking worker processes included) and the web app.
 #include <algorithm>
 #include <iostream>
-#include <thread>
 
 #include "cli/command.h"
 #include "cli/version.h"
 #include "collector/service.h"
 #include "core/stop_signals.h"
-#include "crashmover/crash_mover.h"
+#include "crashmover/service.h"
 #include "http/health.h"
 #include "index/crash_index.h"
 #include "maintenance/retention_job.h"
@@ -36,9 +35,7 @@ void register_serve_command(CLI::App& app, SharedOptions& shared) {
     // The crash mover and the processors, on the embedded queue unless --queue-url says otherwise.
     auto primary = storage::make_primary_storage(config);
     auto queue_settings = queue::QueueSettings::from_config(config);
-    auto mover_queue = queue::open_crash_queue(queue_settings);
-    crashmover::CrashMover mover({&collector.buffer()}, *primary, *mover_queue,
-                                 crashmover::MoverSettings::from_config(config));
+    crashmover::CrashMoverService mover(config, {&collector.buffer()}, *primary);
     // The crash index (SQLite in the data folder unless index.url says otherwise): the processors
     // write every processed crash into it, the web app searches it.
     auto crash_index = index::open_crash_index(config);
@@ -67,7 +64,7 @@ void register_serve_command(CLI::App& app, SharedOptions& shared) {
                                       [&web_app] { return web_app.health_problems(); },
                                       [&retention] { return retention.health_problems(); }}});
     server.start();
-    std::thread mover_thread([&mover] { mover.run(); });
+    mover.start();
     processing.start();
     retention.start(std::chrono::minutes(1), std::chrono::hours(1));
     std::cout << "breakwater serving on http://" << server.address()
@@ -80,7 +77,6 @@ void register_serve_command(CLI::App& app, SharedOptions& shared) {
     signals.wait();
     server.stop();
     mover.stop();
-    mover_thread.join();
     processing.stop();
     retention.stop();
   });

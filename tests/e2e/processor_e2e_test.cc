@@ -284,7 +284,21 @@ TEST(ClusterEndToEnd, SigkilledProcessorLosesNothingOnRabbitMq) {
   };
   ChildProcess collector(with({kBin, "collector", "--listen", "127.0.0.1:0"}), dir.path() / "collector");
   std::string url = listen_url(collector) + "/submit";
-  ChildProcess mover(with({kBin, "crashmover"}), dir.path() / "crashmover");
+  ChildProcess mover(with({kBin, "crashmover", "--listen", "127.0.0.1:0"}), dir.path() / "crashmover");
+  {
+    // The mover alone answers the same health routes as in serve, on its own listener.
+    static const std::regex listen_re("crash mover started.*listen=([0-9.]+:[0-9]+)");
+    std::smatch m;
+    std::string log;
+    for (auto until = std::chrono::steady_clock::now() + 120s; std::chrono::steady_clock::now() < until;) {
+      log = mover.err() + mover.out();
+      if (std::regex_search(log, m, listen_re)) break;
+      std::this_thread::sleep_for(50ms);
+    }
+    ASSERT_FALSE(m.empty()) << log;
+    auto [status, heartbeat] = get_json("http://" + m[1].str(), "/__heartbeat__");
+    EXPECT_EQ(status, 200) << heartbeat.dump();
+  }
   auto processor_argv = with({kBin, "processor", "--listen", "127.0.0.1:0", "--symbols-path",
                               (kTestdata / "symbols").string(), "--set", "processor.workers=1", "--set",
                               "processor.test_hooks=true", "--set", "queue.prefetch=1"});
