@@ -23,7 +23,7 @@
 #include "core/fs_util.h"
 #include "core/temp_dir.h"
 #include "index/postgres_crash_index.h"
-#include "testing/postgres/postgres_server.h"
+#include "testing/postgres/shared_postgres_server.h"
 
 namespace bw::auth {
 namespace {
@@ -36,30 +36,15 @@ using bw::testing::PostgresServer;
 
 // One PostgreSQL server per run of the binary, started by the first test that needs it (initdb
 // takes seconds; a run of the SQLite half never starts one).
-PostgresServer* g_server = nullptr;
-
 PostgresServer& server() {
-  if (!g_server) {
-    if (!PostgresServer::available()) {
-      throw std::runtime_error("PostgreSQL 15 is not installed (scripts/install-deps.sh test)");
-    }
-    g_server = new PostgresServer();
-  }
-  return *g_server;
+  PostgresServer* s = bw::testing::shared_postgres_server();
+  if (!s) throw std::runtime_error("PostgreSQL 15 is not installed (scripts/install-deps.sh test)");
+  return *s;
 }
 
-class ServerEnvironment : public ::testing::Environment {
- public:
-  void TearDown() override {
-    delete g_server;
-    g_server = nullptr;
-  }
-};
-[[maybe_unused]] auto* const g_environment = ::testing::AddGlobalTestEnvironment(new ServerEnvironment);
-
 std::string fresh_database() {
-  static std::atomic<int> n{0};
-  return server().create_database("auth_" + std::to_string(n.fetch_add(1)));
+  server();
+  return bw::testing::fresh_postgres_database("auth");
 }
 
 // A direct libpq session, to look behind the store. Every row of the answer's first column.

@@ -19,7 +19,7 @@
 #include "index/sqlite_crash_index.h"
 #include "index/super_search_query.h"
 #include "index/test_crashes.h"
-#include "testing/postgres/postgres_server.h"
+#include "testing/postgres/shared_postgres_server.h"
 
 namespace bw::index {
 namespace {
@@ -31,24 +31,9 @@ using test_data::GeneratorOptions;
 using test_data::TestCrash;
 
 // One server per run of the binary (initdb takes seconds); each test gets its own database.
-PostgresServer* g_server = nullptr;
+PostgresServer* server() { return bw::testing::shared_postgres_server(); }
 
-class ServerEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override {
-    if (PostgresServer::available()) g_server = new PostgresServer();
-  }
-  void TearDown() override {
-    delete g_server;
-    g_server = nullptr;
-  }
-};
-[[maybe_unused]] auto* const g_environment = ::testing::AddGlobalTestEnvironment(new ServerEnvironment);
-
-std::string fresh_database() {
-  static std::atomic<int> n{0};
-  return g_server->create_database("idx_" + std::to_string(n.fetch_add(1)));
-}
+std::string fresh_database() { return bw::testing::fresh_postgres_database("idx"); }
 
 IndexSettings settings_for(const std::string& url, std::shared_ptr<const FieldCatalogue> fields = nullptr) {
   IndexSettings s;
@@ -71,7 +56,7 @@ class PostgresBackend : public contract::IndexBackend {
 
 // As the RabbitMQ queue's contract run: without a server the shared suite fails (CI installs one).
 std::unique_ptr<contract::IndexBackend> make_postgres_backend() {
-  if (!g_server) throw std::runtime_error("PostgreSQL 15 is not installed (scripts/install-deps.sh test)");
+  if (!server()) throw std::runtime_error("PostgreSQL 15 is not installed (scripts/install-deps.sh test)");
   return std::make_unique<PostgresBackend>();
 }
 
@@ -84,7 +69,7 @@ BW_INSTANTIATE_CRASH_INDEX_CONTRACT(Postgres, make_postgres_backend);
 class PostgresIndexTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!g_server) GTEST_SKIP() << "PostgreSQL 15 is not installed";
+    if (!server()) GTEST_SKIP() << "PostgreSQL 15 is not installed";
     url_ = fresh_database();
   }
   std::unique_ptr<PostgresCrashIndex> open() { return std::make_unique<PostgresCrashIndex>(settings_for(url_)); }
@@ -292,9 +277,9 @@ TEST_F(PostgresIndexTest, ServerRestartDuringIngestionLosesNothingAndCountsNothi
     }
   });
   while (done.load() < 5) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  g_server->stop();
+  server()->stop();
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  g_server->start();
+  server()->start();
   writer.join();
   EXPECT_GT(done.load(), 0);
   EXPECT_GT(unavailable.load(), 0) << "the restart was not noticed; the test proved nothing";
@@ -319,12 +304,12 @@ TEST_F(PostgresIndexTest, ReadsRecoverAfterARestartWithoutReopening) {
   auto index = open();
   index->upsert(crash(id(1), "2026-11-01T10:00:00Z"), json::object());
   ASSERT_EQ(index->count(), 1u);
-  g_server->stop();
+  server()->stop();
   EXPECT_THROW(index->count(), IndexUnavailable);
-  g_server->start();
+  server()->start();
   EXPECT_EQ(index->count(), 1u);  // the broken connections were dropped, a new one made
-  g_server->kill();               // no shutdown at all this time
-  g_server->start();
+  server()->kill();               // no shutdown at all this time
+  server()->start();
   EXPECT_EQ(index->count(), 1u);
   EXPECT_TRUE(index->get(id(1), {}).has_value());
 }

@@ -7,34 +7,18 @@
 #include <atomic>
 #include <thread>
 
-#include "testing/postgres/postgres_server.h"
+#include "testing/postgres/shared_postgres_server.h"
 
 namespace bw::pg {
 namespace {
 
 using namespace std::chrono_literals;
-using bw::testing::PostgresServer;
-
-PostgresServer* g_server = nullptr;
-
-class ServerEnvironment : public ::testing::Environment {
- public:
-  void SetUp() override {
-    if (PostgresServer::available()) g_server = new PostgresServer();
-  }
-  void TearDown() override {
-    delete g_server;
-    g_server = nullptr;
-  }
-};
-[[maybe_unused]] auto* const g_environment = ::testing::AddGlobalTestEnvironment(new ServerEnvironment);
 
 class PgConnection : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!g_server) GTEST_SKIP() << "PostgreSQL is not installed";
-    static std::atomic<int> n{0};
-    url_ = g_server->create_database("pg_" + std::to_string(n.fetch_add(1)));
+    if (!bw::testing::shared_postgres_server()) GTEST_SKIP() << "PostgreSQL is not installed";
+    url_ = bw::testing::fresh_postgres_database("pg");
   }
   ConnectOptions options(std::chrono::milliseconds timeout = 30s) const { return {url_, "bw-pg-test", "test db", timeout}; }
   std::string url_;
