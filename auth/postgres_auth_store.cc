@@ -1,13 +1,9 @@
 #include "auth/postgres_auth_store.h"
 
 #include <algorithm>
-#include <charconv>
-#include <cstring>
-#include <cstdlib>
 #include <mutex>
 #include <optional>
 #include <type_traits>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 

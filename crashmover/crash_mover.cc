@@ -207,10 +207,10 @@ void CrashMover::after(BatchResult result, bool stop_when_idle, bool& finished) 
         finished = true;
         return;
       }
-      wait_for(settings_.idle_wait);
+      stop_.wait_for(settings_.idle_wait);
       break;
     case BatchResult::kFailed:
-      wait_for(backoff_.load());
+      stop_.wait_for(backoff_.load());
       backoff_ = std::min(backoff_.load() * 2, settings_.backoff_max);
       break;
   }
@@ -234,8 +234,6 @@ void CrashMover::drain() {
 }
 
 void CrashMover::stop() { stop_.request(); }
-
-void CrashMover::wait_for(std::chrono::milliseconds duration) { stop_.wait_for(duration); }
 
 std::vector<std::string> CrashMover::health_problems() const {
   if (auto p = failures_.problem("crash mover")) return {*p};

@@ -95,7 +95,6 @@ class CrashMover {
   BatchResult move_claimed(storage::CrashStorage& buffer, const std::vector<CrashId>& claimed,
                            std::chrono::steady_clock::time_point claim_deadline);
   void after(BatchResult result, bool stop_when_idle, bool& finished);
-  void wait_for(std::chrono::milliseconds duration);
   void refresh_backlog_gauges(bool force);
 
   std::vector<storage::CrashStorage*> buffers_;

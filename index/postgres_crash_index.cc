@@ -23,8 +23,8 @@
 #include "index/backend_support.h"
 #include "index/fields.h"
 #include "index/migrations.h"
-#include "pg/connection.h"
 #include "index/super_search_query.h"
+#include "pg/connection.h"
 
 namespace bw::index {
 namespace {

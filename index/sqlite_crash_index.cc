@@ -689,22 +689,20 @@ struct SqliteCrashIndex::Impl {
   void write_row(const CrashRow& row, int64_t rid) {
     auto q = writer->use(rid ? update_sql : insert_sql);
     int i = 1;
-    bool lists_in_document = false;
+    json without_lists;  // the document minus the lists, which their columns hold (copied if any)
+    bool copied = false;
     for (size_t k = 0; k < catalogue->all().size(); ++k) {
       const Field& f = catalogue->all()[k];
       if (stored_column(f).empty()) continue;
       q.bind_json(i++, to_sql_value(row.values[k]));
-      lists_in_document = lists_in_document || (f.is_list && row.document.contains(f.name));
-    }
-    if (lists_in_document) {  // the list columns hold them
-      json doc = row.document;
-      for (const auto& f : catalogue->all()) {
-        if (f.is_list) doc.erase(f.name);
+      if (f.is_list && row.document.contains(f.name)) {
+        if (!copied) without_lists = row.document;
+        copied = true;
+        without_lists.erase(f.name);
       }
-      q.bind(i++, std::string_view(doc.dump(-1, ' ', false, json::error_handler_t::replace)));
-    } else {
-      q.bind(i++, std::string_view(row.document.dump(-1, ' ', false, json::error_handler_t::replace)));
     }
+    const json& doc = copied ? without_lists : row.document;
+    q.bind(i++, std::string_view(doc.dump(-1, ' ', false, json::error_handler_t::replace)));
     if (rid) q.bind(i++, rid);
     q.step();
   }

@@ -60,8 +60,6 @@ void Processor::stop() {
   threads_.clear();
 }
 
-bool Processor::wait_unless_stopping(std::chrono::milliseconds d) { return !stop_.wait_for(d); }
-
 ProcessorCounts Processor::counts() const {
   return {processed_.load(), failed_.load(), retried_.load(), dead_lettered_.load()};
 }
@@ -182,7 +180,7 @@ void Processor::run_thread(size_t index) {
       backoff = std::chrono::milliseconds(500);
       if (delivery && handle(*queue, *delivery) == Outcome::kRetried && index_failures_.problem("index")) {
         // The index is down: wait before the next crash instead of cycling through the queue.
-        if (!wait_unless_stopping(index_backoff)) break;
+        if (stop_.wait_for(index_backoff)) break;
         index_backoff = std::min(index_backoff * 2, max_backoff);
       } else {
         index_backoff = std::chrono::milliseconds(500);
@@ -193,7 +191,7 @@ void Processor::run_thread(size_t index) {
       log_fields(*log, spdlog::level::warn, "queue unavailable; retrying",
                  {{"thread", std::to_string(index)}, {"error", e.what()}, {"wait_ms", std::to_string(backoff.count())}});
       queue.reset();
-      if (!wait_unless_stopping(backoff)) break;
+      if (stop_.wait_for(backoff)) break;
       backoff = std::min(backoff * 2, max_backoff);
     }
   }

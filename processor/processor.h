@@ -91,7 +91,6 @@ class Processor {
  private:
   void run_thread(size_t index);
   Outcome requeue_for_index(queue::CrashQueue& queue, const queue::Delivery& delivery, const std::string& reason);
-  bool wait_unless_stopping(std::chrono::milliseconds d);
 
   CrashPipeline& pipeline_;
   QueueFactory open_queue_;
