@@ -1,4 +1,5 @@
-// The crash mover against real file-system storages and the embedded queue.
+// The crash mover against real file-system storages. The queue is the in-memory one where it is
+// incidental to the test, and the embedded SQLite queue where processes, outages or kills matter.
 #include "crashmover/crash_mover.h"
 
 #include <gtest/gtest.h>
@@ -14,6 +15,7 @@
 
 #include "core/config.h"
 #include "crashmover/crash_mover_test_util.h"
+#include "queue/memory_crash_queue.h"
 
 namespace bw::crashmover {
 namespace {
@@ -46,7 +48,8 @@ TEST(CrashMover, MovesAcceptedToStandardAndQueuesThemDeferredToDeferredOnly) {
   Site site;
   storage::FileSystemRawCrashStorage buffer(site.buffer_a);
   auto primary = site.primary();
-  auto q = queue::open_crash_queue(site.queue_settings());
+  queue::MemoryQueueBroker broker;
+  auto q = broker.connect(site.queue_settings());
   std::vector<CrashId> accepted, deferred;
   for (int i = 0; i < 5; ++i) accepted.push_back(CrashId::generate(ThrottleResult::kAccept));
   for (int i = 0; i < 3; ++i) deferred.push_back(CrashId::generate(ThrottleResult::kDefer));
@@ -137,7 +140,8 @@ TEST(CrashMover, PrimaryStorageDownBacklogGrowsThenDrainsToZero) {
   storage::FileSystemRawCrashStorage collector(site.buffer_a);
   storage::FileSystemRawCrashStorage buffer(site.buffer_a);
   auto primary = site.primary();
-  auto q = queue::open_crash_queue(site.queue_settings());
+  queue::MemoryQueueBroker broker;
+  auto q = broker.connect(site.queue_settings());
   std::vector<CrashId> ids;
   for (int i = 0; i < 20; ++i) {
     ids.push_back(CrashId::generate(ThrottleResult::kAccept));
@@ -279,7 +283,8 @@ TEST(CrashMover, UnreadableCrashIsLeftForAnOperatorAndDoesNotBlockOthers) {
   Site site;
   storage::FileSystemRawCrashStorage buffer(site.buffer_a);
   auto primary = site.primary();
-  auto q = queue::open_crash_queue(site.queue_settings());
+  queue::MemoryQueueBroker broker;
+  auto q = broker.connect(site.queue_settings());
   auto bad = CrashId::generate(ThrottleResult::kAccept);
   auto good = CrashId::generate(ThrottleResult::kAccept);
   collect(buffer, bad);
@@ -305,7 +310,8 @@ TEST(CrashMover, StopInterruptsTheBackoffWait) {
   Site site;
   storage::FileSystemRawCrashStorage buffer(site.buffer_a);
   auto primary = site.primary();
-  auto q = queue::open_crash_queue(site.queue_settings());
+  queue::MemoryQueueBroker broker;
+  auto q = broker.connect(site.queue_settings());
   collect(buffer, CrashId::generate(ThrottleResult::kAccept));
   site.break_standard_root();
   auto settings = fast_settings();

@@ -1,4 +1,4 @@
-// The queue-consuming processor on the embedded queue and in-memory storage: ack after save,
+// The queue-consuming processor on the in-memory queue and in-memory storage: ack after save,
 // retries, dead letters recorded as failed processings, deferred crashes, reprocessing, admin.
 #include "processor/processor.h"
 
@@ -11,6 +11,7 @@
 #include "processor/admin.h"
 #include "processor/rules.h"
 #include "processor/test_util.h"
+#include "queue/memory_crash_queue.h"
 #include "storage/memory_crash_storage.h"
 
 namespace bw::processor {
@@ -73,13 +74,11 @@ class ProcessorTest : public ::testing::Test {
         generator_(signature::SignatureGenerator::builtin()),
         pipeline_(storage_, make_ruleset(default_rule_names(), {&walker_, &generator_, 500}),
                   make_ruleset({"signature"}, {&walker_, &generator_, 500})) {
-    settings_.embedded_path = dir_ / "queue.sqlite";
     settings_.max_deliveries = 2;
-    settings_.lease = 30s;
   }
   ~ProcessorTest() override { std::filesystem::remove_all(dir_); }
 
-  std::unique_ptr<queue::CrashQueue> open() { return queue::open_crash_queue(settings_); }
+  std::unique_ptr<queue::CrashQueue> open() { return broker_.connect(settings_); }
 
   CrashId save(ThrottleResult throttle = ThrottleResult::kAccept) {
     auto id = CrashId::generate(throttle);
@@ -114,6 +113,7 @@ class ProcessorTest : public ::testing::Test {
   t::FakeDumpWalker walker_;
   signature::SignatureGenerator generator_;
   CrashPipeline pipeline_;
+  queue::MemoryQueueBroker broker_;
   queue::QueueSettings settings_;
   ProcessorCounts counts_;
 };

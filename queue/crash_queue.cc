@@ -110,12 +110,16 @@ void QueueSettings::validate() const {
     }
   }
   if (dead_letter_suffix.empty()) throw std::invalid_argument("queue.dead_letter_suffix must not be empty");
+  validate_delivery();
+  if (url.empty() && embedded_path.empty()) throw std::invalid_argument("no queue url and no embedded queue path");
+}
+
+void QueueSettings::validate_delivery() const {
   if (prefetch < 1 || prefetch > 65535) throw std::invalid_argument("queue.prefetch must be 1..65535");
   if (max_deliveries < 1) throw std::invalid_argument("queue.max_deliveries must be at least 1");
   if (lease.count() <= 0) throw std::invalid_argument("queue.lease must be positive");
   if (reprocessing_share < 2) throw std::invalid_argument("queue.reprocessing_share must be at least 2");
   if (publish_timeout.count() < 0) throw std::invalid_argument("queue.publish_timeout must not be negative");
-  if (url.empty() && embedded_path.empty()) throw std::invalid_argument("no queue url and no embedded queue path");
 }
 
 QueueSettings QueueSettings::from_config(const Config& config) {

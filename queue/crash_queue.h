@@ -133,6 +133,9 @@ struct QueueSettings {
   std::string dead_letter_name(QueueKind kind) const { return name(kind) + dead_letter_suffix; }
   // Throws std::invalid_argument naming the bad setting.
   void validate() const;
+  // The part of validate() about delivery (prefetch, max_deliveries, lease, share, timeouts), for
+  // a queue that needs neither url nor file.
+  void validate_delivery() const;
   // From the [queue] section (and server.data for the default embedded path).
   static QueueSettings from_config(const Config& config);
 };

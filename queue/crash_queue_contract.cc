@@ -25,8 +25,11 @@ std::vector<CrashMessage> make_messages(size_t n) {
   return out;
 }
 
-// Consumes in a forked child that exits without acking; returns the body the child received.
-std::string consume_in_child_and_die(const QueueSettings& settings) {
+}  // namespace
+
+std::unique_ptr<CrashQueue> QueueBackend::open(const QueueSettings& settings) { return open_crash_queue(settings); }
+
+std::string QueueBackend::consume_and_die(const QueueSettings& settings) {
   int fds[2];
   if (::pipe(fds) != 0) throw std::runtime_error("pipe");
   pid_t pid = ::fork();
@@ -34,7 +37,7 @@ std::string consume_in_child_and_die(const QueueSettings& settings) {
     ::close(fds[0]);
     std::string got = "none";
     try {
-      auto q = open_crash_queue(settings);
+      auto q = open(settings);
       if (auto d = q->consume(60s)) got = d->message.encode();
     } catch (...) {
       got = "error";
@@ -52,8 +55,6 @@ std::string consume_in_child_and_die(const QueueSettings& settings) {
   ::waitpid(pid, nullptr, 0);
   return got;
 }
-
-}  // namespace
 
 CrashId test_crash_id() { return CrashId::generate(ThrottleResult::kAccept); }
 
@@ -127,7 +128,7 @@ TEST_P(CrashQueueContract, DeliveryOfADeadConsumerGoesToAnother) {
     auto q = open(settings_);
     q->publish(m, QueueKind::kStandard);
   }
-  EXPECT_EQ(consume_in_child_and_die(settings_), m.encode());
+  EXPECT_EQ(backend_->consume_and_die(settings_), m.encode());
 
   auto q = open(settings_);
   auto d = q->consume(backend_->redelivery_delay() + 30s);
@@ -166,7 +167,7 @@ TEST_P(CrashQueueContract, PoisonMessageIsDeadLetteredAfterMaxDeliveries) {
   // Three consumers die on it in turn.
   for (int i = 0; i < 3; ++i) {
     if (i > 0) std::this_thread::sleep_for(backend_->redelivery_delay());
-    ASSERT_EQ(consume_in_child_and_die(settings_), poison.encode()) << "death " << i + 1;
+    ASSERT_EQ(backend_->consume_and_die(settings_), poison.encode()) << "death " << i + 1;
   }
   auto q = open(settings_);
   std::vector<DeadLetter> dead;

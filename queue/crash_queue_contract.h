@@ -29,6 +29,11 @@ class QueueBackend {
   // True when a priority message published behind a backlog is strictly the next delivery;
   // false when deliveries already pushed to the consumer (prefetch) may come first.
   virtual bool strict_priority() const = 0;
+  // A new instance on the queues `settings` name (default: open_crash_queue).
+  virtual std::unique_ptr<CrashQueue> open(const QueueSettings& settings);
+  // Consumes one delivery in a consumer that then dies without ending it; returns the body it got
+  // ("none" when nothing came). Default: a forked child process that exits without cleaning up.
+  virtual std::string consume_and_die(const QueueSettings& settings);
 };
 
 using BackendFactory = std::function<std::unique_ptr<QueueBackend>()>;
@@ -36,7 +41,7 @@ using BackendFactory = std::function<std::unique_ptr<QueueBackend>()>;
 class CrashQueueContract : public ::testing::TestWithParam<BackendFactory> {
  protected:
   void SetUp() override;
-  std::unique_ptr<CrashQueue> open(const QueueSettings& settings) { return open_crash_queue(settings); }
+  std::unique_ptr<CrashQueue> open(const QueueSettings& settings) { return backend_->open(settings); }
 
   std::unique_ptr<QueueBackend> backend_;
   QueueSettings settings_;
