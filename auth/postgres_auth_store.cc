@@ -231,15 +231,8 @@ class PostgresAuthStore : public AuthStore {
       // (check_token narrows to the owner's permissions then).
       auto owner = find(c, user);
       if (!owner) rules::throw_no_user(user);
-      CreatedToken out;
+      CreatedToken out = rules::new_token_record(*owner, label, permissions, days, now);
       auto& t = out.info;
-      t.permissions = rules::token_permissions(*owner, permissions);
-      out.secret = new_token();
-      t.user = owner->name;
-      t.label = std::string(label);
-      t.created = from_ms(to_ms(now));
-      t.expires = from_ms(to_ms(now + std::chrono::hours(24) * days));
-      t.shown_prefix = out.secret.substr(0, 8);
       Rows r = c.run(
           "INSERT INTO auth_tokens(hash, user_name, label, permissions, created_ms, expires_ms, shown_prefix) "
           "VALUES($1::text, $2::text, $3::text, $4::text, $5::bigint, $6::bigint, $7::text) RETURNING id",

@@ -262,35 +262,12 @@ class SqliteAuthStore : public AuthStore {
   }
 
   bool add_member(std::string_view group, std::string_view user) override {
-    rules::check_group_name(group);
-    rules::check_user_name(user);
-    std::lock_guard lock(mu_);
-    Transaction tx(*this);
-    must_exist("SELECT 1 FROM auth_groups WHERE name = ?", group, rules::throw_no_group);
-    must_exist("SELECT 1 FROM auth_users WHERE name = ?", user, rules::throw_no_user);
-    Statement(db_, "INSERT OR IGNORE INTO auth_group_members(group_name, user_name) VALUES(?, ?)")
-        .bind(1, group)
-        .bind(2, user)
-        .step();
-    bool added = sqlite3_changes(db_) > 0;
-    tx.commit();
-    return added;
+    return change_membership(group, user,
+                             "INSERT OR IGNORE INTO auth_group_members(group_name, user_name) VALUES(?, ?)");
   }
 
   bool remove_member(std::string_view group, std::string_view user) override {
-    rules::check_group_name(group);
-    rules::check_user_name(user);
-    std::lock_guard lock(mu_);
-    Transaction tx(*this);
-    must_exist("SELECT 1 FROM auth_groups WHERE name = ?", group, rules::throw_no_group);
-    must_exist("SELECT 1 FROM auth_users WHERE name = ?", user, rules::throw_no_user);
-    Statement(db_, "DELETE FROM auth_group_members WHERE group_name = ? AND user_name = ?")
-        .bind(1, group)
-        .bind(2, user)
-        .step();
-    bool removed = sqlite3_changes(db_) > 0;
-    tx.commit();
-    return removed;
+    return change_membership(group, user, "DELETE FROM auth_group_members WHERE group_name = ? AND user_name = ?");
   }
 
   CreatedToken create_token(std::string_view user, std::string_view label, const PermissionSet& permissions, int days,
@@ -303,15 +280,8 @@ class SqliteAuthStore : public AuthStore {
     Transaction tx(*this);
     auto owner = find_locked(user);
     if (!owner) rules::throw_no_user(user);
-    CreatedToken out;
+    CreatedToken out = rules::new_token_record(*owner, label, permissions, days, now);
     auto& t = out.info;
-    t.permissions = rules::token_permissions(*owner, permissions);
-    out.secret = new_token();
-    t.user = owner->name;
-    t.label = std::string(label);
-    t.created = from_ms(to_ms(now));
-    t.expires = from_ms(to_ms(now + std::chrono::hours(24) * days));
-    t.shown_prefix = out.secret.substr(0, 8);
     Statement(db_,
               "INSERT INTO auth_tokens(hash, user, label, permissions, created_ms, expires_ms, shown_prefix) "
               "VALUES(?, ?, ?, ?, ?, ?, ?)")
@@ -483,6 +453,20 @@ class SqliteAuthStore : public AuthStore {
     SqliteAuthStore& store_;
     bool done_ = false;
   };
+
+  // Runs `sql` (bound to group, user) once both exist; true when it changed a row.
+  bool change_membership(std::string_view group, std::string_view user, const char* sql) {
+    rules::check_group_name(group);
+    rules::check_user_name(user);
+    std::lock_guard lock(mu_);
+    Transaction tx(*this);
+    must_exist("SELECT 1 FROM auth_groups WHERE name = ?", group, rules::throw_no_group);
+    must_exist("SELECT 1 FROM auth_users WHERE name = ?", user, rules::throw_no_user);
+    Statement(db_, sql).bind(1, group).bind(2, user).step();
+    bool changed = sqlite3_changes(db_) > 0;
+    tx.commit();
+    return changed;
+  }
 
   void exec(const char* sql) {
     char* error = nullptr;

@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "auth/secrets.h"
+
 namespace bw::auth::rules {
 
 int64_t to_ms(Clock::time_point t) {
@@ -94,6 +96,20 @@ PermissionSet token_permissions(const User& owner, const PermissionSet& requeste
   }
   if (!extra.empty()) throw AuthError("user " + owner.name + " does not hold " + extra);
   return requested;
+}
+
+CreatedToken new_token_record(const User& owner, std::string_view label, const PermissionSet& requested, int days,
+                              Clock::time_point now) {
+  CreatedToken out;
+  auto& t = out.info;
+  t.permissions = token_permissions(owner, requested);
+  out.secret = new_token();
+  t.user = owner.name;
+  t.label = std::string(label);
+  t.created = from_ms(to_ms(now));
+  t.expires = from_ms(to_ms(now + std::chrono::hours(24) * days));
+  t.shown_prefix = out.secret.substr(0, 8);
+  return out;
 }
 
 TokenCheck token_verdict(const TokenInfo& token, bool owner_disabled, const PermissionSet& owner_now,

@@ -45,6 +45,12 @@ User make_user(std::string name, bool disabled, std::string_view own, Clock::tim
 // empty. AuthError when the owner is disabled or `requested` holds one the owner does not.
 PermissionSet token_permissions(const User& owner, const PermissionSet& requested);
 
+// A new token of `owner` before it is stored (id unset): a fresh secret, permissions as
+// token_permissions, created now and expiring after `days`, both at millisecond precision as
+// stored, and the secret's first 8 characters as the prefix shown in lists.
+CreatedToken new_token_record(const User& owner, std::string_view label, const PermissionSet& requested, int days,
+                              Clock::time_point now);
+
 // check_token's answer for a stored token whose owner is `owner_disabled` and holds `owner_now`
 // (effective) at `now`.
 TokenCheck token_verdict(const TokenInfo& token, bool owner_disabled, const PermissionSet& owner_now,

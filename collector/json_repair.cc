@@ -7,23 +7,17 @@
 #include <nlohmann/json.hpp>
 
 #include "collector/submission.h"
+#include "core/ascii.h"
 
 namespace bw::collector {
 namespace {
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // The value of `\uXXXX` at text[i] (text[i] == '\\'), or -1.
 int unicode_escape(std::string_view text, size_t i) {
   if (i + 6 > text.size() || text[i] != '\\' || text[i + 1] != 'u') return -1;
   int v = 0;
   for (size_t k = 2; k < 6; ++k) {
-    int d = hex_digit(text[i + k]);
+    int d = hex_digit_value(text[i + k]);
     if (d < 0) return -1;
     v = v * 16 + d;
   }

@@ -1,5 +1,5 @@
-// ASCII case helpers for protocol text (header names, tokens, schemes, file extensions): one place
-// instead of a loop in every part. Only A-Z and a-z are folded; other bytes (UTF-8 included) are
+// ASCII helpers for protocol text (header names, tokens, schemes, file extensions, hex escapes):
+// one place instead of a loop in every part. Only A-Z and a-z are folded; other bytes (UTF-8 included) are
 // compared and copied as they are, whatever the C locale says.
 // Thread safety: pure functions.
 #pragma once
@@ -8,6 +8,14 @@
 #include <string_view>
 
 namespace bw {
+
+// The value of a hex digit (0-9, a-f, A-F), or -1 for any other byte.
+constexpr int hex_digit_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
 
 constexpr char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 

@@ -43,20 +43,25 @@ void create_directories_durably(const std::filesystem::path& path) {
   fsync_path(parent.empty() ? std::filesystem::path(".") : parent);
 }
 
-void write_file_synced(const std::filesystem::path& path, std::string_view bytes) {
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (fd.get() < 0) throw_errno("create", path);
+bool write_all(int fd, std::string_view bytes) {
   const char* p = bytes.data();
   size_t left = bytes.size();
   while (left > 0) {
-    ssize_t n = ::write(fd.get(), p, left);
+    ssize_t n = ::write(fd, p, left);
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw_errno("write", path);
+      return false;
     }
     p += n;
     left -= static_cast<size_t>(n);
   }
+  return true;
+}
+
+void write_file_synced(const std::filesystem::path& path, std::string_view bytes) {
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (fd.get() < 0) throw_errno("create", path);
+  if (!write_all(fd.get(), bytes)) throw_errno("write", path);
   if (::fsync(fd.get()) != 0) throw_errno("fsync", path);
 }
 
@@ -124,15 +129,7 @@ ScratchFile::~ScratchFile() {
 
 void ScratchFile::write(std::string_view bytes) {
   if (fd_ < 0) throw std::system_error(EBADF, std::generic_category(), "write " + path_.string());
-  const char* p = bytes.data();
-  size_t n = bytes.size();
-  while (n > 0) {
-    ssize_t put = ::write(fd_, p, n);
-    if (put < 0 && errno == EINTR) continue;
-    if (put < 0) throw_errno("write", path_);
-    p += put;
-    n -= static_cast<size_t>(put);
-  }
+  if (!write_all(fd_, bytes)) throw_errno("write", path_);
   size_ += bytes.size();
 }
 

@@ -20,6 +20,8 @@ void create_directories_durably(const std::filesystem::path& path);
 void write_file_synced(const std::filesystem::path& path, std::string_view bytes);
 // Writes to a temporary name beside `path`, fsyncs, renames over `path`, fsyncs the folder.
 void write_file_atomically(const std::filesystem::path& path, std::string_view bytes);
+// Writes all of `bytes` to `fd`, retrying short writes and EINTR; false (errno set) on an error.
+bool write_all(int fd, std::string_view bytes);
 // Whole file into memory. Throws std::system_error (ENOENT when missing).
 std::string read_file(const std::filesystem::path& path);
 // A random name part for temporary files and folders ("tmp-<16 hex>").

@@ -35,13 +35,6 @@ Response Response::api_json(int status, std::string body, std::string_view cache
 
 namespace {
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // Lingering close: after answering early, read and discard what the client still sends for a
 // short while, so its unread bytes do not turn our close into a reset that loses the answer.
 constexpr auto kLingerTime = std::chrono::seconds(2);
@@ -112,7 +105,7 @@ std::string percent_decode(std::string_view text, bool plus_is_space) {
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (c == '%' && i + 2 < text.size()) {
-      int hi = hex_value(text[i + 1]), lo = hex_value(text[i + 2]);
+      int hi = hex_digit_value(text[i + 1]), lo = hex_digit_value(text[i + 2]);
       if (hi >= 0 && lo >= 0) {
         out += static_cast<char>(hi * 16 + lo);
         i += 2;

@@ -126,6 +126,10 @@ struct Access {
   static Access requires_permission(std::string name) { return {Kind::kRequires, std::move(name)}; }
 };
 
+// The body limit of routes that take no body (GET pages and API reads): room for a stray small
+// body, nothing more.
+inline constexpr uint64_t kNoBodyLimit = 1024;
+
 struct Route {
   std::string method;  // "GET", "POST", ...; GET routes also answer HEAD
   std::string path;    // exact match on Request::path, or a prefix of it when `prefix` is set

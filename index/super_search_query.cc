@@ -41,20 +41,6 @@ std::string show(std::string_view text) {
   return out + "\"";
 }
 
-std::vector<std::string_view> split_commas(std::string_view text) {
-  std::vector<std::string_view> out;
-  while (true) {
-    size_t comma = text.find(',');
-    std::string_view part = text.substr(0, comma);
-    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-    while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
-    if (!part.empty()) out.push_back(part);
-    if (comma == std::string_view::npos) break;
-    text.remove_prefix(comma + 1);
-  }
-  return out;
-}
-
 int parse_count(const std::string& parameter, std::string_view text, int min, int max) {
   int64_t v = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
@@ -102,6 +88,7 @@ ParsedValue split_operator(std::string_view value) {
   return out;
 }
 
+// The operator's symbol, with words where the symbol alone would not say what it does.
 std::string op_words(Op op) {
   switch (op) {
     case Op::kDefault: return "is one of";
@@ -110,12 +97,12 @@ std::string op_words(Op op) {
     case Op::kStartsWith: return "^ (starts with)";
     case Op::kEndsWith: return "$ (ends with)";
     case Op::kRegex: return "@ (regex)";
-    case Op::kGreater: return ">";
-    case Op::kLess: return "<";
-    case Op::kGreaterEq: return ">=";
-    case Op::kLessEq: return "<=";
-    case Op::kNull: return "__null__";
-    case Op::kTrue: return "__true__";
+    case Op::kGreater:
+    case Op::kLess:
+    case Op::kGreaterEq:
+    case Op::kLessEq:
+    case Op::kNull:
+    case Op::kTrue: return std::string(to_string(op));
   }
   return "?";
 }
@@ -507,6 +494,20 @@ class Parser {
 };
 
 }  // namespace
+
+std::vector<std::string_view> split_commas(std::string_view text) {
+  std::vector<std::string_view> out;
+  while (true) {
+    size_t comma = text.find(',');
+    std::string_view part = text.substr(0, comma);
+    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+    while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
+    if (!part.empty()) out.push_back(part);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
 
 std::string Aggregation::name() const {
   switch (kind) {

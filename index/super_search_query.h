@@ -122,4 +122,8 @@ bool regex_matches(const re2::RE2& regex, std::string_view value);
 // A hit value as search returns it: dates formatted with format_date_us, everything else as stored.
 nlohmann::json hit_value(const Field& field, const nlohmann::json& stored);
 
+// The parts of a comma-separated parameter value, spaces around each trimmed, empty parts
+// dropped ("a, b,,c" → a, b, c): how _columns, _sort, _facets and the web form's lists are read.
+std::vector<std::string_view> split_commas(std::string_view text);
+
 }  // namespace bw::index

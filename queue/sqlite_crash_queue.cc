@@ -464,17 +464,22 @@ bool SqliteCrashQueue::ack(const Delivery& delivery) {
   return remove.changes() == 1;
 }
 
+std::optional<SqliteCrashQueue::Leased> SqliteCrashQueue::find_leased_locked(const Delivery& delivery) {
+  Statement find(db_.get(), "SELECT body, deliveries FROM messages WHERE seq = ? AND lease_token = ?");
+  find.bind(1, static_cast<int64_t>(delivery.handle)).bind(2, static_cast<int64_t>(delivery.lease));
+  if (!find.step()) return std::nullopt;
+  return Leased{find.text_at(0), static_cast<uint32_t>(find.int_at(1))};
+}
+
 bool SqliteCrashQueue::retry(const Delivery& delivery, std::string_view reason) {
   std::vector<DeadLetter> dead;
   bool requeued = false;
   {
     std::lock_guard lock(mutex_);
     Transaction tx(*this);
-    Statement find(db_.get(), "SELECT body, deliveries FROM messages WHERE seq = ? AND lease_token = ?");
-    find.bind(1, static_cast<int64_t>(delivery.handle)).bind(2, static_cast<int64_t>(delivery.lease));
-    if (!find.step()) return false;
-    std::string body = find.text_at(0);
-    auto deliveries = static_cast<uint32_t>(find.int_at(1));
+    auto leased = find_leased_locked(delivery);
+    if (!leased) return false;
+    auto& [body, deliveries] = *leased;
     if (deliveries >= settings_.max_deliveries) {
       dead_letter_locked(static_cast<int64_t>(delivery.handle), delivery.queue, body, deliveries,
                          std::string(reason) + " (gave up after " + std::to_string(deliveries) + " deliveries)", dead);
@@ -497,11 +502,9 @@ bool SqliteCrashQueue::give_up(const Delivery& delivery, std::string_view reason
   {
     std::lock_guard lock(mutex_);
     Transaction tx(*this);
-    Statement find(db_.get(), "SELECT body, deliveries FROM messages WHERE seq = ? AND lease_token = ?");
-    find.bind(1, static_cast<int64_t>(delivery.handle)).bind(2, static_cast<int64_t>(delivery.lease));
-    if (!find.step()) return false;
-    std::string body = find.text_at(0);
-    auto deliveries = static_cast<uint32_t>(find.int_at(1));
+    auto leased = find_leased_locked(delivery);
+    if (!leased) return false;
+    auto& [body, deliveries] = *leased;
     dead_letter_locked(static_cast<int64_t>(delivery.handle), delivery.queue, body, deliveries, std::string(reason),
                        dead);
     tx.commit();

@@ -60,6 +60,13 @@ class SqliteCrashQueue final : public CrashQueue {
   void add_lease_owner_column();
   [[noreturn]] void fail(const std::string& what) const;
   std::optional<Delivery> try_take(std::vector<DeadLetter>& dead);
+  // The body and delivery count of a message still leased to `delivery`; nullopt when the lease
+  // is gone. Under the mutex, inside a transaction.
+  struct Leased {
+    std::string body;
+    uint32_t deliveries = 0;
+  };
+  std::optional<Leased> find_leased_locked(const Delivery& delivery);
   void dead_letter_locked(int64_t seq, QueueKind kind, const std::string& body, uint32_t deliveries,
                           const std::string& reason, std::vector<DeadLetter>& dead);
   void notify_consumers() const;

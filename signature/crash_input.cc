@@ -7,6 +7,8 @@
 
 #include <zlib.h>
 
+#include "core/ascii.h"
+
 namespace bw::signature {
 namespace {
 
@@ -228,17 +230,9 @@ std::optional<uint64_t> parse_hex(std::string_view text) {
   if (text.size() > 16) return std::nullopt;
   uint64_t value = 0;
   for (char c : text) {
-    uint64_t digit;
-    if (c >= '0' && c <= '9') {
-      digit = static_cast<uint64_t>(c - '0');
-    } else if (c >= 'a' && c <= 'f') {
-      digit = static_cast<uint64_t>(c - 'a' + 10);
-    } else if (c >= 'A' && c <= 'F') {
-      digit = static_cast<uint64_t>(c - 'A' + 10);
-    } else {
-      return std::nullopt;
-    }
-    value = (value << 4) | digit;
+    int digit = hex_digit_value(c);
+    if (digit < 0) return std::nullopt;
+    value = (value << 4) | static_cast<uint64_t>(digit);
   }
   return value;
 }

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "core/ascii.h"
+
 namespace bw::signature {
 namespace {
 
@@ -13,7 +15,6 @@ constexpr size_t kMaxIpcError = 100;
 bool is_ident_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
-bool is_hex_digit(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
 // Control characters and whitespace runs become one space; ends trimmed.
 std::string fix_whitespace(std::string_view s) {
@@ -80,9 +81,9 @@ std::string clean_abort_message(std::string_view message) {
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
     bool word_start = i == 0 || !is_ident_char(s[i - 1]);
-    if (word_start && s[i] == '0' && i + 2 < s.size() && (s[i + 1] == 'x' || s[i + 1] == 'X') && is_hex_digit(s[i + 2])) {
+    if (word_start && s[i] == '0' && i + 2 < s.size() && (s[i + 1] == 'x' || s[i + 1] == 'X') && hex_digit_value(s[i + 2]) >= 0) {
       size_t j = i + 2;
-      while (j < s.size() && is_hex_digit(s[j])) ++j;
+      while (j < s.size() && hex_digit_value(s[j]) >= 0) ++j;
       out += "0xN";
       i = j;
     } else if (word_start && s[i] >= '0' && s[i] <= '9') {

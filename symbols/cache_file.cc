@@ -105,20 +105,6 @@ class FdCloser {
   int fd_;
 };
 
-bool write_all(int fd, const void* data, size_t size) {
-  const char* p = static_cast<const char*>(data);
-  while (size > 0) {
-    ssize_t n = ::write(fd, p, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    p += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
 }  // namespace
 
 bool ModuleSymbols::write_cache(const std::filesystem::path& path, const SourceStamp& source,
@@ -208,7 +194,7 @@ bool ModuleSymbols::write_cache(const std::filesystem::path& path, const SourceS
   };
   auto emit = [&](const void* data, uint64_t size) {
     hash(static_cast<const char*>(data), size);
-    return write_all(fd, data, size);
+    return bw::fs::write_all(fd, {static_cast<const char*>(data), static_cast<size_t>(size)});
   };
   auto pad_to = [&](uint64_t target) {
     while (pos < target) {

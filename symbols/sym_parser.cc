@@ -23,6 +23,7 @@
 
 #include <zlib.h>
 
+#include "core/ascii.h"
 #include "symbols/compact_format.h"
 #include "symbols/module_record.h"
 #include "symbols/module_symbols.h"
@@ -180,13 +181,10 @@ bool parse_hex(std::string_view s, uint64_t* out) {
   if (s.empty()) return false;
   uint64_t v = 0;
   for (char c : s) {
-    unsigned d;
-    if (c >= '0' && c <= '9') d = static_cast<unsigned>(c - '0');
-    else if (c >= 'a' && c <= 'f') d = static_cast<unsigned>(c - 'a' + 10);
-    else if (c >= 'A' && c <= 'F') d = static_cast<unsigned>(c - 'A' + 10);
-    else return false;
+    int d = hex_digit_value(c);
+    if (d < 0) return false;
     if (v >> 60) return false;  // would overflow
-    v = (v << 4) | d;
+    v = (v << 4) | static_cast<unsigned>(d);
   }
   *out = v;
   return true;

@@ -69,19 +69,6 @@ ssize_t read_some(int fd, char* buf, size_t n) {
   }
 }
 
-bool write_all(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    ssize_t put = ::write(fd, p, n);
-    if (put < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    p += put;
-    n -= static_cast<size_t>(put);
-  }
-  return true;
-}
-
 struct Sha256 {
   Sha256() : ctx(EVP_MD_CTX_new()) {
     if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1) throw std::runtime_error("SHA-256 unavailable");
@@ -172,7 +159,7 @@ std::string compress_to(int in, const fs::path& out_path, const std::string& sha
       int rc = deflate(&z, flush);
       if (rc == Z_STREAM_ERROR) throw std::runtime_error("zlib deflate failed");
       size_t have = kBlock - z.avail_out;
-      if (!write_all(out.get(), outbuf.get(), have)) throw_errno("cannot write", out_path);
+      if (!bw::fs::write_all(out.get(), {outbuf.get(), have})) throw_errno("cannot write", out_path);
       if (rc == Z_STREAM_END) done = true;
     } while (z.avail_out == 0);
   }

@@ -11,8 +11,6 @@ namespace bw::web {
 
 namespace {
 
-// GETs carry no body; a small limit keeps one from holding a worker.
-constexpr uint64_t kNoBody = 1024;
 constexpr std::string_view kDefaultProduct = "Firefox";
 // A product name shown in the page's text is cut to this many bytes (the link has it whole).
 constexpr size_t kMaxShown = 120;
@@ -379,20 +377,11 @@ http::Response api_docs_answer(index::CrashIndex* index) {
 }
 
 void add_api_docs_routes(http::Server& server, index::CrashIndex* index) {
-  server.route(http::Access::open(), {"GET", "/api/", kNoBody, [index](const http::Request&) -> http::Reply {
+  server.route(http::Access::open(), {"GET", "/api/", http::kNoBodyLimit, [index](const http::Request&) -> http::Reply {
                   return deferred([index] { return api_docs_answer(index); });
                 }});
-  server.route(http::Access::open(), {"GET", "/api", kNoBody, [](const http::Request&) -> http::Reply {
-                  html::Writer w;
-                  w.element("h1", "Moved");
-                  w.open("p");
-                  w.text("The API documentation is at ");
-                  w.link(html::Url::local("/api/"), "/api/");
-                  w.text(".");
-                  w.close("p");
-                  http::Response r = html_response(301, render_page({"Moved", NavItem::kApi, {}}, w.finish()));
-                  r.headers.emplace_back("Location", "/api/");
-                  return r;
+  server.route(http::Access::open(), {"GET", "/api", http::kNoBodyLimit, [](const http::Request&) -> http::Reply {
+                  return moved_page("The API documentation", "/api/", NavItem::kApi);
                 }});
 }
 

@@ -6,10 +6,10 @@
 #include <utility>
 
 #include "core/crash_id.h"
-#include "core/log.h"
 #include "index/fields.h"
 #include "index/super_search_query.h"
 #include "web/json_api.h"
+#include "web/index_page_support.h"
 #include "web/layout.h"
 
 namespace bw::web {
@@ -19,8 +19,6 @@ using index::kMicrosPerDay;
 
 namespace {
 
-// GETs carry no body; a small limit keeps one from holding a worker.
-constexpr uint64_t kNoBody = 1024;
 // Product names, versions and signatures shown on the page are cut to this many bytes.
 constexpr size_t kMaxShown = 120;
 // Versions a day's bucket lists: enough that the named versions are never cut from a day.
@@ -434,36 +432,14 @@ html::Html render_home(const HomeData& data) {
 }
 
 struct HomePage::Impl {
-  explicit Impl(index::CrashIndex& i) : index(i), log(logger("web")) {}
+  explicit Impl(index::CrashIndex& i) : index(i) {}
 
   index::CrashIndex& index;
-  std::shared_ptr<spdlog::logger> log;
 
   json run(const index::QueryPairs& pairs, std::chrono::system_clock::time_point now) {
     // As CrashIndex::search does: the catalogue is the index's own, alive as long as it is.
     std::shared_ptr<const index::FieldCatalogue> catalogue(std::shared_ptr<const index::FieldCatalogue>(), &index.fields());
     return index.execute(index::parse_super_search(std::move(catalogue), pairs, index::Permissions{}, now));
-  }
-
-  http::Response guarded(const std::function<http::Response()>& work) {
-    try {
-      return work();
-    } catch (const index::QueryError& e) {
-      return error_page(400, "Bad request",
-                        {"The parameter \xE2\x80\x9C" + std::string(html::utf8_prefix(e.parameter(), 100)) +
-                             "\xE2\x80\x9D is not valid: " + std::string(html::utf8_prefix(e.what(), 300)) + "."});
-    } catch (const index::IndexUnavailable& e) {
-      log_fields(*log, spdlog::level::warn, "crash index unavailable",
-                 {{"page", "home"}, {"error", std::string(html::utf8_prefix(e.what(), 500))}});
-      http::Response r = error_page(503, "Crash index unavailable",
-                                    {"The crash index cannot be read right now. Try again in a few seconds."});
-      r.headers.emplace_back("Retry-After", "5");
-      return r;
-    } catch (const std::exception& e) {
-      log_fields(*log, spdlog::level::err, "home page failed",
-                 {{"page", "home"}, {"error", std::string(html::utf8_prefix(e.what(), 500))}});
-      return error_page(500, "Server error", {"This page could not be shown. The error has been logged."});
-    }
   }
 };
 
@@ -566,7 +542,7 @@ void load_products(HomePage::Impl& im, HomeData& data, std::chrono::system_clock
 
 http::Response HomePage::answer(const http::Request& request, std::string_view listen_address,
                                 std::chrono::system_clock::time_point now) {
-  return impl_->guarded([&] {
+  return index_page_guarded("home", [&] {
     int days = parse_days(request);
     HomeData data = load_newest(*impl_, days, now);
     if (data.total == 0 && impl_->index.count() == 0) {
@@ -581,7 +557,7 @@ http::Response HomePage::answer(const http::Request& request, std::string_view l
 void HomePage::add_routes(http::Server& server) {
   HomePage* self = this;
   http::Server* srv = &server;
-  server.route(http::Access::open(), {"GET", "/", kNoBody, [self, srv](const http::Request& req) -> http::Reply {
+  server.route(http::Access::open(), {"GET", "/", http::kNoBodyLimit, [self, srv](const http::Request& req) -> http::Reply {
                   return deferred([self, srv, req] { return self->answer(req, srv->address()); });
                 }});
 }

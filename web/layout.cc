@@ -101,4 +101,17 @@ http::Response error_page(int status, std::string_view title, const std::vector<
   return html_response(status, render_page({std::string(title), NavItem::kNone, {}}, w.finish()));
 }
 
+http::Response moved_page(std::string_view what, const std::string& location, NavItem nav) {
+  html::Writer w;
+  w.element("h1", "Moved");
+  w.open("p");
+  w.text(std::string(what) + " is at ");
+  w.link(html::Url::local(location), location);
+  w.text(".");
+  w.close("p");
+  http::Response r = html_response(301, render_page({"Moved", nav, {}}, w.finish()));
+  r.headers.emplace_back("Location", location);
+  return r;
+}
+
 }  // namespace bw::web

@@ -42,4 +42,8 @@ http::Response html_response(int status, const html::Html& document);
 // A plain error page: <h1>title</h1> and one paragraph per line of `explanation`.
 http::Response error_page(int status, std::string_view title, const std::vector<std::string>& explanation);
 
+// A 301 to `location` (a local path), with a page "Moved: <what> is at <location>." for clients
+// that do not follow it.
+http::Response moved_page(std::string_view what, const std::string& location, NavItem nav);
+
 }  // namespace bw::web

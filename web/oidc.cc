@@ -921,8 +921,7 @@ OidcSignIn::~OidcSignIn() = default;
 
 void OidcSignIn::add_routes(http::Server& server) {
   std::shared_ptr<Impl> im = impl_;
-  constexpr uint64_t kNoBody = 1024;
-  server.route(http::Access::signed_in(), {"GET", "/login/oidc/", kNoBody, [im](const http::Request& req) -> http::Reply {
+  server.route(http::Access::signed_in(), {"GET", "/login/oidc/", http::kNoBodyLimit, [im](const http::Request& req) -> http::Reply {
                   if (!im->store()) return im->unavailable_here();
                   auto decision = im->starts.take(http::client_address(req.peer), SteadyClock::now());
                   if (!decision.allowed) {
@@ -934,7 +933,7 @@ void OidcSignIn::add_routes(http::Server& server) {
                   std::string next = http::parse_query(req.query)["next"];
                   return http::deferred([im, req, next] { return im->start(req, next); });
                 }});
-  server.route(http::Access::signed_in(), {"GET", "/login/oidc/callback", kNoBody, [im](const http::Request& req) -> http::Reply {
+  server.route(http::Access::signed_in(), {"GET", "/login/oidc/callback", http::kNoBodyLimit, [im](const http::Request& req) -> http::Reply {
                   if (!im->store()) return im->unavailable_here();
                   return http::deferred([im, req, params = http::parse_query(req.query),
                                          flow = http::cookie_value(req, kOidcCookie).value_or("")] {

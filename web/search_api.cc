@@ -21,8 +21,6 @@ namespace {
 using nlohmann::json;
 using index::QueryError;
 
-// GETs carry no body; a small limit keeps one from holding a worker.
-constexpr uint64_t kNoBody = 1024;
 // Top Crashers takes a handful of parameters; more than this is not a real request.
 constexpr size_t kMaxTopCrashersPairs = 200;
 
@@ -239,12 +237,12 @@ SearchApi::~SearchApi() = default;
 
 void SearchApi::add_routes(http::Server& server) {
   Impl* im = impl_.get();
-  server.route(http::Access::by_permission(), {"GET", "/api/SuperSearch/", kNoBody, [im](const http::Request& req) -> http::Reply {
+  server.route(http::Access::by_permission(), {"GET", "/api/SuperSearch/", http::kNoBodyLimit, [im](const http::Request& req) -> http::Reply {
                   return im->auth.answer(req, [im, query = req.query](const Caller& caller) {
                     return im->super_search(query, caller);
                   });
                 }});
-  server.route(http::Access::requires_permission("view_pii"), {"GET", "/api/SuperSearchUnredacted/", kNoBody, [im](const http::Request& req) -> http::Reply {
+  server.route(http::Access::requires_permission("view_pii"), {"GET", "/api/SuperSearchUnredacted/", http::kNoBodyLimit, [im](const http::Request& req) -> http::Reply {
                   // An anonymous caller lacks view_pii: refused at once, without the index or a worker.
                   if (!Credentials::of(req).present()) {
                     if (auto refusal = im->unredacted_refusal(Caller{})) return CallerAuth::anonymous(std::move(*refusal));
@@ -253,15 +251,15 @@ void SearchApi::add_routes(http::Server& server) {
                     return im->super_search_unredacted(query, caller);
                   });
                 }});
-  server.route(http::Access::open(), {"GET", "/api/SuperSearchFields/", kNoBody, [im](const http::Request& req) -> http::Reply {
+  server.route(http::Access::open(), {"GET", "/api/SuperSearchFields/", http::kNoBodyLimit, [im](const http::Request& req) -> http::Reply {
                   // The same catalogue for everyone; a token given is still checked (a bad one is a 403).
                   if (!Credentials::of(req).present()) return CallerAuth::anonymous(im->fields_answer);
                   return im->auth.answer(req, [im](const Caller&) { return im->fields_answer; });
                 }});
-  server.route(http::Access::open(), {"GET", "/api/MissingSymbols/", kNoBody, [im](const http::Request& req) -> http::Reply {
+  server.route(http::Access::open(), {"GET", "/api/MissingSymbols/", http::kNoBodyLimit, [im](const http::Request& req) -> http::Reply {
                   return im->auth.answer(req, [im, query = req.query](const Caller&) { return im->missing_symbols(query); });
                 }});
-  server.route(http::Access::open(), {"GET", "/api/TopCrashers/", kNoBody, [im](const http::Request& req) -> http::Reply {
+  server.route(http::Access::open(), {"GET", "/api/TopCrashers/", http::kNoBodyLimit, [im](const http::Request& req) -> http::Reply {
                   return im->auth.answer(req, [im, query = req.query](const Caller&) { return im->top_crashers(query); });
                 }});
 }

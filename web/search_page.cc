@@ -11,10 +11,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/log.h"
 #include "index/fields.h"
 #include "index/super_search_query.h"
 #include "web/html.h"
+#include "web/index_page_support.h"
 #include "web/json_api.h"
 #include "web/layout.h"
 
@@ -25,7 +25,6 @@ using nlohmann::json;
 using index::QueryError;
 using index::QueryPairs;
 
-constexpr uint64_t kNoBody = 1024;
 constexpr size_t kCellBytes = 300;        // a table cell
 constexpr size_t kTermBytes = 120;        // a facet term
 constexpr size_t kFormValueBytes = 1000;  // a value put back into the form
@@ -96,27 +95,13 @@ std::optional<std::pair<char, int>> row_key(std::string_view key) {
 
 bool is_filter_key(std::string_view key) { return !key.empty() && key[0] != '_' && !row_key(key); }
 
-std::vector<std::string> split_commas(std::string_view text) {
-  std::vector<std::string> out;
-  while (true) {
-    size_t comma = text.find(',');
-    std::string_view part = text.substr(0, comma);
-    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-    while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
-    if (!part.empty()) out.emplace_back(part);
-    if (comma == std::string_view::npos) break;
-    text.remove_prefix(comma + 1);
-  }
-  return out;
-}
-
 // The values of every `key` pair, comma-split; nullopt when the key is not given at all.
 std::optional<std::vector<std::string>> list_param(const QueryPairs& pairs, std::string_view key) {
   std::optional<std::vector<std::string>> out;
   for (const auto& [k, v] : pairs) {
     if (k != key) continue;
     if (!out) out.emplace();
-    for (auto& part : split_commas(v)) out->push_back(std::move(part));
+    for (auto part : index::split_commas(v)) out->emplace_back(part);
   }
   return out;
 }
@@ -142,16 +127,6 @@ std::string percent(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.3f%%", v);
   return buf;
-}
-
-std::string with_commas(int64_t n) {
-  std::string digits = std::to_string(n < 0 ? -n : n);
-  std::string out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return n < 0 ? "-" + out : out;
 }
 
 http::Response redirect(int status, const std::string& location) {
@@ -235,7 +210,7 @@ std::optional<std::string> canonical_query(const QueryPairs& pairs) {
 }
 
 struct SearchPage::Impl {
-  explicit Impl(index::CrashIndex& i) : index(i), log(logger("web")) {
+  explicit Impl(index::CrashIndex& i) : index(i) {
     for (const auto& f : index.fields().all()) {
       if (!f.visible_to(index::Permissions{})) continue;
       column_fields.push_back(&f);
@@ -244,7 +219,6 @@ struct SearchPage::Impl {
   }
 
   index::CrashIndex& index;
-  std::shared_ptr<spdlog::logger> log;
   std::vector<const index::Field*> filter_fields;  // public, filterable: the form's field list
   std::vector<const index::Field*> column_fields;  // public
 
@@ -526,7 +500,7 @@ struct SearchPage::Impl {
     w.close("ul");
     w.close("nav");
     if (total > kMaxWindow) {
-      w.element("p", "Only the first " + with_commas(kMaxWindow) + " crashes can be paged through: narrow the search (a date range, another sort) to see the others.",
+      w.element("p", "Only the first " + format_count(kMaxWindow) + " crashes can be paged through: narrow the search (a date range, another sort) to see the others.",
                 {{"class", "muted"}});
     }
   }
@@ -548,7 +522,7 @@ struct SearchPage::Impl {
       if (agg.kind == index::Aggregation::Kind::kCardinality) {
         w.element("h2", agg.field->name);
         int64_t n = value.is_object() && value.contains("value") && value["value"].is_number() ? value["value"].get<int64_t>() : 0;
-        w.element("p", with_commas(n) + " distinct values");
+        w.element("p", format_count(n) + " distinct values");
         w.close("section");
         continue;
       }
@@ -577,7 +551,7 @@ struct SearchPage::Impl {
           w.element("span", "(empty)", {{"class", "muted"}});
         }
         w.close("td");
-        w.element("td", with_commas(count), {{"class", "count"}});
+        w.element("td", format_count(count), {{"class", "count"}});
         w.close("tr");
       }
       w.close("tbody");
@@ -636,7 +610,7 @@ struct SearchPage::Impl {
                       {"width", percent(width * 0.85)},
                       {"height", percent(h)},
                       {"data-count", std::to_string(count)}});
-      w.element("title", label + ": " + with_commas(count) + (count == 1 ? " crash" : " crashes"));
+      w.element("title", label + ": " + format_count(count) + (count == 1 ? " crash" : " crashes"));
       w.close("rect");
     }
     w.close("svg");
@@ -668,7 +642,7 @@ struct SearchPage::Impl {
     w.open("section", {{"class", "search-answer"}, {"aria-labelledby", "results-heading"}});
     w.open("div", {{"class", "results-head"}});
     w.open("h2", {{"id", "results-heading"}});
-    w.element("span", with_commas(total), {{"id", "search-total"}, {"data-total", std::to_string(total)}});
+    w.element("span", format_count(total), {{"id", "search-total"}, {"data-total", std::to_string(total)}});
     w.text(total == 1 ? " crash matches" : " crashes match");
     w.close("h2");
     w.open("p", {{"class", "muted"}});
@@ -697,6 +671,12 @@ struct SearchPage::Impl {
   }
 
   http::Response respond(std::string_view query, std::chrono::system_clock::time_point now) {
+    // A bad query is this page's own 400 (the form, naming the row); the index's failures are
+    // every index page's.
+    return index_page_guarded("search page", [&] { return respond_or_throw(query, now); });
+  }
+
+  http::Response respond_or_throw(std::string_view query, std::chrono::system_clock::time_point now) {
     QueryPairs pairs = http::parse_query_pairs(query);
     try {
       if (auto canonical = canonical_query(pairs)) return redirect(303, "/search/?" + *canonical);
@@ -730,17 +710,6 @@ struct SearchPage::Impl {
         if (!row_key(p.first)) shown.push_back(p);
       }
       return page(400, shown, nullptr, &e);
-    } catch (const index::IndexUnavailable& e) {
-      log_fields(*log, spdlog::level::warn, "crash index unavailable",
-                 {{"endpoint", "search page"}, {"error", std::string(html::utf8_prefix(e.what(), 500))}});
-      http::Response r = error_page(503, "Search unavailable",
-                                    {"The crash index cannot be read right now. Try again in a few seconds."});
-      r.headers.emplace_back("Retry-After", "5");
-      return r;
-    } catch (const std::exception& e) {
-      log_fields(*log, spdlog::level::err, "search page failed",
-                 {{"endpoint", "search page"}, {"error", std::string(html::utf8_prefix(e.what(), 500))}});
-      return error_page(500, "Server error", {"This search failed on the server. The error has been logged."});
     }
   }
 };
@@ -756,13 +725,13 @@ http::Response SearchPage::respond(std::string_view query, std::chrono::system_c
 void SearchPage::add_routes(http::Server& server) {
   Impl* im = impl_.get();
   const CallerAuth* auth = auth_;
-  server.route(http::Access::open(), {"GET", "/search/", kNoBody, [im, auth](const http::Request& req) -> http::Reply {
+  server.route(http::Access::open(), {"GET", "/search/", http::kNoBodyLimit, [im, auth](const http::Request& req) -> http::Reply {
                   auto work = [im, query = req.query] { return im->respond(query, std::chrono::system_clock::now()); };
                   // Public data for everyone; the caller only counts against the rate limit.
                   if (auth) return auth->page(req, [work](const Caller&) { return work(); });
                   return deferred(work);
                 }});
-  server.route(http::Access::open(), {"GET", "/search", kNoBody, [](const http::Request& req) -> http::Reply {
+  server.route(http::Access::open(), {"GET", "/search", http::kNoBodyLimit, [](const http::Request& req) -> http::Reply {
                   QueryPairs pairs = http::parse_query_pairs(req.query);
                   return redirect(301, pairs.empty() ? std::string("/search/") : "/search/?" + encode_query(pairs));
                 }});

@@ -428,10 +428,9 @@ SignInPages::~SignInPages() = default;
 
 void SignInPages::add_routes(http::Server& server) {
   std::shared_ptr<Impl> im = impl_;
-  constexpr uint64_t kNoBody = 1024;
   auto session_of = [](const http::Request& req) { return http::cookie_value(req, kSessionCookie).value_or(""); };
 
-  server.route(http::Access::signed_in(), {"GET", "/login/", kNoBody, [im](const http::Request& req) -> http::Reply {
+  server.route(http::Access::signed_in(), {"GET", "/login/", http::kNoBodyLimit, [im](const http::Request& req) -> http::Reply {
                   if (!im->store()) return im->unavailable();
                   auto next = http::parse_query(req.query)["next"];
                   return im->auth.page(req, [im, req, next](const Caller& caller) {
@@ -445,7 +444,7 @@ void SignInPages::add_routes(http::Server& server) {
                     return im->sign_in(req, http::parse_query_pairs(body), login);
                   });
                 }});
-  http::Route once{"GET", "/login/once/", kNoBody,
+  http::Route once{"GET", "/login/once/", http::kNoBodyLimit,
                    [im](const http::Request& req) -> http::Reply {
                      if (!im->store()) return im->unavailable();
                      std::string secret = req.path.substr(std::string_view("/login/once/").size());
@@ -460,7 +459,7 @@ void SignInPages::add_routes(http::Server& server) {
                     return im->sign_out(req, http::parse_query_pairs(body), session);
                   });
                 }});
-  server.route(http::Access::signed_in(), {"GET", "/profile/", kNoBody, [im](const http::Request& req) -> http::Reply {
+  server.route(http::Access::signed_in(), {"GET", "/profile/", http::kNoBodyLimit, [im](const http::Request& req) -> http::Reply {
                   if (!im->store()) return im->unavailable();
                   return im->auth.page(req, [im](const Caller& caller) { return im->profile(caller); });
                 }});

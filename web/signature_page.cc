@@ -18,7 +18,7 @@
 #include "web/html.h"
 #include "web/json_api.h"
 #include "web/layout.h"
-#include "web/topcrashers_support.h"
+#include "web/index_page_support.h"
 
 namespace bw::web {
 namespace {
@@ -28,7 +28,6 @@ using html::Url;
 using html::Writer;
 using index::QueryError;
 
-constexpr uint64_t kNoBody = 1024;
 constexpr int kPageSize = 50;
 constexpr int kMaxPage = 10000 / kPageSize;  // Super Search's window: offset + number ≤ 10,000
 constexpr int kMaxDays = 365;
@@ -782,7 +781,7 @@ http::Response SignaturePage::render(const std::string& query, std::chrono::syst
 void SignaturePage::add_routes(http::Server& server) {
   Impl* im = impl_.get();
   for (const char* path : {"/signature/", "/signature"}) {
-    server.route(http::Access::open(), {"GET", path, kNoBody, [im](const http::Request& req) -> http::Reply {
+    server.route(http::Access::open(), {"GET", path, http::kNoBodyLimit, [im](const http::Request& req) -> http::Reply {
                     return deferred([im, query = req.query] { return im->render(query, std::chrono::system_clock::now()); });
                   }});
   }

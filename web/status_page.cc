@@ -10,6 +10,7 @@
 #include "core/stop_request.h"
 #include "index/fields.h"
 #include "queue/queue_metrics.h"
+#include "web/index_page_support.h"
 #include "web/json_api.h"
 #include "web/layout.h"
 
@@ -20,8 +21,6 @@ using Kind = StatusFigure::Kind;
 
 namespace {
 
-// GETs carry no body; a small limit keeps one from holding a worker.
-constexpr uint64_t kNoBody = 1024;
 // Titles built from label values are cut to this many bytes.
 constexpr size_t kMaxTitle = 200;
 
@@ -193,13 +192,7 @@ std::string printf_string(const char* format, double v) {
 std::string count_text(double v) {
   if (!std::isfinite(v)) return metrics::format_value(v);
   if (v != std::floor(v) || std::fabs(v) >= 1e15) return printf_string("%.3g", v);
-  std::string digits = printf_string("%.0f", std::fabs(v));
-  std::string out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return v < 0 ? "-" + out : out;
+  return format_count(static_cast<int64_t>(v));  // whole and below 1e15: exact in int64_t
 }
 
 std::string seconds_text(double s) {
@@ -723,25 +716,16 @@ http::Response StatusPage::answer(const http::Request& request) {
 
 void StatusPage::add_routes(http::Server& server) {
   StatusPage* self = this;
-  server.route(http::Access::open(), {"GET", "/status/", kNoBody, [self](const http::Request& req) -> http::Reply {
+  server.route(http::Access::open(), {"GET", "/status/", http::kNoBodyLimit, [self](const http::Request& req) -> http::Reply {
                   return deferred([self, req] { return self->answer(req); });
                 }});
-  server.route(http::Access::open(), {"GET", "/status", kNoBody, [](const http::Request& req) -> http::Reply {
+  server.route(http::Access::open(), {"GET", "/status", http::kNoBodyLimit, [](const http::Request& req) -> http::Reply {
                   // Only the format survives the redirect (nothing else is read), re-encoded.
                   std::string location = "/status/";
                   for (const auto& [key, value] : http::parse_query_pairs(req.query)) {
                     if (key == "format") location = "/status/?format=" + html::encode_component(value);
                   }
-                  html::Writer w;
-                  w.element("h1", "Moved");
-                  w.open("p");
-                  w.text("The status page is at ");
-                  w.link(html::Url::local(location), location);
-                  w.text(".");
-                  w.close("p");
-                  http::Response r = html_response(301, render_page({"Moved", NavItem::kStatus, {}}, w.finish()));
-                  r.headers.emplace_back("Location", location);
-                  return r;
+                  return moved_page("The status page", location, NavItem::kStatus);
                 }});
 }
 

@@ -7,12 +7,11 @@
 #include <vector>
 
 #include "core/config.h"
-#include "core/log.h"
 #include "web/html.h"
 #include "web/json_api.h"
 #include "web/layout.h"
 #include "web/search_api.h"
-#include "web/topcrashers_support.h"
+#include "web/index_page_support.h"
 
 namespace bw::web {
 namespace {
@@ -20,7 +19,6 @@ namespace {
 using html::Url;
 using html::Writer;
 
-constexpr uint64_t kNoBody = 1024;
 constexpr size_t kMaxStoredRows = 500;
 constexpr int kDayChoices[] = {1, 7, 28, 90};
 
@@ -42,25 +40,7 @@ void how_to_upload(Writer& w) {
   w.close("ul");
 }
 
-http::Response missing_page(index::CrashIndex* index, const std::string& query) {
-  if (!index) {
-    return error_page(503, "Missing symbols need the crash index",
-                      {"This role runs without a crash index; the web role or serve has one."});
-  }
-  MissingSymbolsRequest request;
-  std::vector<index::MissingSymbol> modules;
-  try {
-    request = parse_missing_symbols_query(http::parse_query_pairs(query));
-    modules = index->missing_symbols(request.query);
-  } catch (const index::QueryError& e) {
-    return error_page(400, "Bad request", {std::string(html::utf8_prefix(e.what(), 300))});
-  } catch (const index::IndexUnavailable& e) {
-    log_fields(*logger("web"), spdlog::level::warn, "crash index unavailable",
-               {{"page", "symbols/missing"}, {"error", std::string(html::utf8_prefix(e.what(), 500))}});
-    http::Response r = error_page(503, "Crash index unavailable", {"Try again in a few seconds."});
-    r.headers.emplace_back("Retry-After", "5");
-    return r;
-  }
+http::Response missing_page_of(const MissingSymbolsRequest& request, const std::vector<index::MissingSymbol>& modules) {
   const int days = request.query.days;
   Writer w;
   w.element("h1", "Missing symbols");
@@ -143,6 +123,17 @@ http::Response missing_page(index::CrashIndex* index, const std::string& query) 
   return html_response(200, render_page({"Missing symbols", NavItem::kSymbols, {}}, w.finish()));
 }
 
+http::Response missing_page(index::CrashIndex* index, const std::string& query) {
+  if (!index) {
+    return error_page(503, "Missing symbols need the crash index",
+                      {"This role runs without a crash index; the web role or serve has one."});
+  }
+  return index_page_guarded("symbols/missing", [&] {
+    MissingSymbolsRequest request = parse_missing_symbols_query(http::parse_query_pairs(query));
+    return missing_page_of(request, index->missing_symbols(request.query));
+  });
+}
+
 http::Response uploads_page(const symbols::SymbolStore& store) {
   auto stored = store.list();
   std::stable_sort(stored.begin(), stored.end(),
@@ -199,12 +190,12 @@ http::Response uploads_page(const symbols::SymbolStore& store) {
 
 void add_symbols_pages(http::Server& server, index::CrashIndex* index, const symbols::SymbolStore& store) {
   for (std::string path : {"/symbols/missing/", "/symbols/missing"}) {
-    server.route(http::Access::open(), {"GET", path, kNoBody, [index](const http::Request& req) -> http::Reply {
+    server.route(http::Access::open(), {"GET", path, http::kNoBodyLimit, [index](const http::Request& req) -> http::Reply {
                     return deferred([index, query = req.query] { return missing_page(index, query); });
                   }});
   }
   for (std::string path : {"/symbols/uploads/", "/symbols/uploads"}) {
-    server.route(http::Access::open(), {"GET", path, kNoBody, [&store](const http::Request&) -> http::Reply {
+    server.route(http::Access::open(), {"GET", path, http::kNoBodyLimit, [&store](const http::Request&) -> http::Reply {
                     return deferred([&store] { return uploads_page(store); });
                   }});
   }

@@ -11,7 +11,7 @@
 #include "web/json_api.h"
 #include "web/layout.h"
 #include "web/search_api.h"
-#include "web/topcrashers_support.h"
+#include "web/index_page_support.h"
 
 namespace bw::web {
 namespace {
@@ -20,7 +20,6 @@ using nlohmann::json;
 using html::Url;
 using html::Writer;
 
-constexpr uint64_t kNoBody = 1024;
 constexpr int kDayChoices[] = {1, 3, 7, 14, 28};
 // Products listed when none is chosen; more than this is not a real site.
 constexpr int kMaxProducts = 200;
@@ -257,7 +256,7 @@ http::Response TopCrashersPage::render(const std::string& query, std::chrono::sy
 void TopCrashersPage::add_routes(http::Server& server) {
   Impl* im = impl_.get();
   for (const char* path : {"/topcrashers/", "/topcrashers"}) {
-    server.route(http::Access::open(), {"GET", path, kNoBody, [im](const http::Request& req) -> http::Reply {
+    server.route(http::Access::open(), {"GET", path, http::kNoBodyLimit, [im](const http::Request& req) -> http::Reply {
                     return deferred([im, query = req.query] { return im->render(query, std::chrono::system_clock::now()); });
                   }});
   }

@@ -65,19 +65,6 @@ http::Response storage_error_page(int status) {
                     {"This crash could not be shown: its stored data cannot be read. The error has been logged."});
 }
 
-http::Response redirect(const std::string& location) {
-  html::Writer w;
-  w.element("h1", "Moved");
-  w.open("p");
-  w.text("This crash report is at ");
-  w.link(html::Url::local(location), location);
-  w.text(".");
-  w.close("p");
-  http::Response r = html_response(301, render_page({"Moved", NavItem::kNone, {}}, w.finish()));
-  r.headers.emplace_back("Location", location);
-  return r;
-}
-
 // The id part of "/report/index/<id>" (one trailing slash allowed).
 std::string_view id_from_path(std::string_view path, std::string_view prefix) {
   std::string_view rest = path.substr(prefix.size());
@@ -293,10 +280,8 @@ std::vector<std::string> WebApp::health_problems() const {
 
 void WebApp::add_routes(http::Server& server) {
   Impl* im = impl_.get();
-  // GETs carry no body; a small limit keeps one from holding a worker.
-  constexpr uint64_t kNoBody = 1024;
 
-  server.route(http::Access::by_permission(), {"GET", std::string(kReportPrefix), kNoBody,
+  server.route(http::Access::by_permission(), {"GET", std::string(kReportPrefix), http::kNoBodyLimit,
                 [im](const http::Request& req) -> http::Reply {
                   std::string_view given = id_from_path(req.path, kReportPrefix);
                   std::string why;
@@ -304,13 +289,13 @@ void WebApp::add_routes(http::Server& server) {
                   if (!id) return bad_id_page(given, given.empty() ? "" : why);
                   // crash-stats' canonical address is the bare id.
                   if (given.starts_with("bp-") || req.path.ends_with('/')) {
-                    return redirect(std::string(kReportPrefix) + id->str());
+                    return moved_page("This crash report", std::string(kReportPrefix) + id->str(), NavItem::kNone);
                   }
                   return im->caller_auth.page(req, [im, id = *id](const Caller& caller) { return im->report_page(id, caller); });
                 },
                 true});
 
-  server.route(http::Access::open(), {"GET", std::string(kStatusPrefix), kNoBody,
+  server.route(http::Access::open(), {"GET", std::string(kStatusPrefix), http::kNoBodyLimit,
                 [im](const http::Request& req) -> http::Reply {
                   std::string why;
                   auto id = CrashId::parse(id_from_path(req.path, kStatusPrefix), &why);
@@ -331,14 +316,14 @@ void WebApp::add_routes(http::Server& server) {
   };
 
   // The Auth-Token is checked first (web/caller_auth.h), then the parameters.
-  server.route(http::Access::by_permission(), {"GET", "/api/ProcessedCrash/", kNoBody, [im, api_id](const http::Request& req) -> http::Reply {
+  server.route(http::Access::by_permission(), {"GET", "/api/ProcessedCrash/", http::kNoBodyLimit, [im, api_id](const http::Request& req) -> http::Reply {
                   return im->caller_auth.answer(req, [im, id = api_id(req)](const Caller& caller) -> http::Response {
                     if (const auto* error = std::get_if<http::Response>(&id)) return *error;
                     return im->processed_crash(std::get<CrashId>(id), caller);
                   });
                 }});
 
-  server.route(http::Access::by_permission(), {"GET", "/api/RawCrash/", kNoBody, [im, api_id](const http::Request& req) -> http::Reply {
+  server.route(http::Access::by_permission(), {"GET", "/api/RawCrash/", http::kNoBodyLimit, [im, api_id](const http::Request& req) -> http::Reply {
                   auto params = http::parse_query(req.query);
                   auto format = params.contains("format") ? params["format"] : std::string("meta");
                   auto name = params.contains("name") ? params["name"] : std::string();
@@ -368,7 +353,7 @@ void WebApp::add_routes(http::Server& server) {
   add_reprocessing_routes(server, im->storage, im->priority.queue(), im->caller_auth);  // POST /api/Reprocessing/, /api/PriorityJob/
 
   for (const auto& asset : static_assets()) {
-    server.route(http::Access::open(), {"GET", std::string(asset.path), kNoBody, [&asset](const http::Request&) -> http::Reply {
+    server.route(http::Access::open(), {"GET", std::string(asset.path), http::kNoBodyLimit, [&asset](const http::Request&) -> http::Reply {
                     http::Response r;
                     r.content_type = std::string(asset.content_type);
                     r.body = std::string(asset.body);
@@ -379,7 +364,7 @@ void WebApp::add_routes(http::Server& server) {
                   }});
   }
 
-  server.route(http::Access::open(), {"GET", "/", kNoBody, [](const http::Request&) -> http::Reply { return not_found_page(); }, true});
+  server.route(http::Access::open(), {"GET", "/", http::kNoBodyLimit, [](const http::Request&) -> http::Reply { return not_found_page(); }, true});
 }
 
 }  // namespace bw::web

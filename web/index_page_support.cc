@@ -1,4 +1,4 @@
-#include "web/topcrashers_support.h"
+#include "web/index_page_support.h"
 
 #include <cstdio>
 

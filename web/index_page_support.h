@@ -1,5 +1,5 @@
-// What the Top crashers and Signature pages share (web/topcrashers_page.h, web/signature_page.h):
-// index errors turned into pages, and numbers written the same way on both.
+// What the pages that read the crash index share (home, search, Top crashers, signature,
+// symbols): index errors turned into pages, and numbers written the same way on all of them.
 //
 // Thread safety: pure functions (the logger is thread-safe).
 #pragma once
