@@ -1,6 +1,6 @@
 // The account store contract (auth_store.h), one suite run against both stores: the SQLite file
 // in a temporary folder, and PostgreSQL on a private server this binary starts
-// (testing/postgres/postgres_server.h), each test on a database of its own. Users, passwords,
+// (tests/postgres/postgres_server.h), each test on a database of its own. Users, passwords,
 // tokens, sessions, one-time links and groups, and what each promise means for a caller; nothing
 // secret is ever stored (the bytes on disk are searched) or returned. Then what only one backend
 // shows: an older SQLite file gaining the group tables; PostgreSQL surviving a server restart
@@ -23,7 +23,7 @@
 #include "core/fs_util.h"
 #include "core/temp_dir.h"
 #include "index/postgres_crash_index.h"
-#include "testing/postgres/shared_postgres_server.h"
+#include "tests/postgres/shared_postgres_server.h"
 
 namespace bw::auth {
 namespace {

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "core/fs_util.h"
-#include "testing/postgres/postgres_server.h"
+#include "tests/postgres/postgres_server.h"
 
 namespace {
 

@@ -18,6 +18,7 @@
 #include "core/crash_id.h"
 #include "core/fs_util.h"
 #include "storage/fs_crash_storage.h"
+#include "tests/child_process/child_process.h"
 
 namespace bw::collector {
 namespace {
@@ -26,6 +27,19 @@ using namespace std::chrono_literals;
 namespace stdfs = std::filesystem;
 
 const stdfs::path kTestdata = BW_TESTDATA_DIR;
+
+using test_support::ChildProcess;
+
+// Started in `dir` (as a user would, from a folder), its output in dir/child.out and .err.
+test_support::SpawnOptions in_folder(std::vector<std::string> argv, const stdfs::path& dir) {
+  test_support::SpawnOptions o;
+  o.argv = std::move(argv);
+  o.cwd = dir;
+  o.out = dir / "child.out";
+  o.err = dir / "child.err";
+  o.truncate = true;
+  return o;
+}
 
 struct Run {
   int exit_code;
@@ -69,7 +83,7 @@ TEST(CollectorProcessTest, NewUserServeCurlAndSubmit) {
   testing::TempDir dir;
   // As the README says: `breakwater serve` in a folder, no config (data goes to ./var). The port
   // is the only change, so tests can run side by side.
-  testing::Child serve({BW_BREAKWATER_BIN, "serve", "--listen", "127.0.0.1:0"}, dir.path());
+  ChildProcess serve(in_folder({BW_BREAKWATER_BIN, "serve", "--listen", "127.0.0.1:0"}, dir.path()));
   uint16_t port = testing::port_from_banner(serve.read_line(60s));
   std::string url = "http://127.0.0.1:" + std::to_string(port) + "/submit";
   stdfs::path root = dir.path() / "var" / "collector";
@@ -123,14 +137,14 @@ TEST(CollectorProcessTest, NewUserServeCurlAndSubmit) {
       EXPECT_EQ(stored[key], expected) << key << mode;
     }
   }
-  EXPECT_EQ(serve.terminate_and_wait(), 0);  // graceful stop on SIGTERM
+  EXPECT_EQ(test_support::exit_code(serve.stop()), 0);  // graceful stop on SIGTERM
 }
 
 TEST(CollectorProcessTest, SigkillDuringUploadsLosesNoAnsweredCrash) {
   testing::TempDir dir;
   std::vector<std::string> argv = {BW_BREAKWATER_BIN, "collector", "--listen", "127.0.0.1:0", "--data",
                                    (dir.path() / "data").string(), "--log-level", "warn"};
-  auto collector = std::make_unique<testing::Child>(argv, dir.path());
+  auto collector = std::make_unique<ChildProcess>(in_folder(argv, dir.path()));
   uint16_t port = testing::port_from_banner(collector->read_line(60s));
   std::string url = "http://127.0.0.1:" + std::to_string(port) + "/submit";
 
@@ -181,7 +195,7 @@ TEST(CollectorProcessTest, SigkillDuringUploadsLosesNoAnsweredCrash) {
   std::cout << answered.size() << " of " << kUploads << " uploads were answered before SIGKILL\n";
 
   // Restart on the same data: it serves again, and the buffer holds every answered crash whole.
-  collector = std::make_unique<testing::Child>(argv, dir.path());
+  collector = std::make_unique<ChildProcess>(in_folder(argv, dir.path()));
   port = testing::port_from_banner(collector->read_line(60s));
   SubmitRequest after;
   after.url = "http://127.0.0.1:" + std::to_string(port) + "/submit";
@@ -206,7 +220,7 @@ TEST(CollectorProcessTest, SigkillDuringUploadsLosesNoAnsweredCrash) {
     EXPECT_EQ(buffer.get_dump_names(id), std::vector<std::string>{"upload_file_minidump"});
     EXPECT_EQ(buffer.get_dump(id, "upload_file_minidump"), fs::read_file(dumps[i])) << id.str();
   }
-  EXPECT_EQ(collector->terminate_and_wait(), 0);
+  EXPECT_EQ(test_support::exit_code(collector->stop()), 0);
 }
 
 }  // namespace

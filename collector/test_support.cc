@@ -1,10 +1,5 @@
 #include "collector/test_support.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <cstring>
@@ -81,66 +76,6 @@ size_t count_files(const std::filesystem::path& dir) {
     if (it->is_regular_file(ec)) ++n;
   }
   return n;
-}
-
-Child::Child(const std::vector<std::string>& argv, const std::filesystem::path& cwd) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
-  pid_ = ::fork();
-  if (pid_ < 0) throw std::runtime_error("fork failed");
-  if (pid_ == 0) {
-    ::dup2(fds[1], STDOUT_FILENO);
-    if (::chdir(cwd.c_str()) != 0) ::_exit(126);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  ::close(fds[1]);
-  out_ = fds[0];
-}
-
-Child::~Child() {
-  kill_now();
-  if (out_ >= 0) ::close(out_);
-}
-
-std::string Child::read_line(std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    auto nl = buffered_.find('\n');
-    if (nl != std::string::npos) {
-      std::string line = buffered_.substr(0, nl);
-      buffered_.erase(0, nl + 1);
-      return line;
-    }
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
-    if (left <= 0) throw std::runtime_error("child printed no line in time");
-    pollfd p{out_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
-    char buf[4096];
-    ssize_t n = ::read(out_, buf, sizeof buf);
-    if (n <= 0) throw std::runtime_error("child closed its output (exited?)");
-    buffered_.append(buf, static_cast<size_t>(n));
-  }
-}
-
-void Child::kill_now() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGKILL);
-  int status;
-  ::waitpid(pid_, &status, 0);
-  pid_ = -1;
-}
-
-int Child::terminate_and_wait() {
-  if (pid_ <= 0) return -1;
-  ::kill(pid_, SIGTERM);
-  int status = 0;
-  ::waitpid(pid_, &status, 0);
-  pid_ = -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 uint16_t port_from_banner(const std::string& line) {

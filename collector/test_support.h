@@ -1,9 +1,8 @@
 // Helpers for the collector's integration tests: temporary folders, memory measurement, a
-// streaming gzip of zeros (a bomb that does not need the bomb's size in memory), and child
-// processes of the `breakwater` binary. Test-only.
+// streaming gzip of zeros (a bomb that does not need the bomb's size in memory), and the port in
+// a started `breakwater`'s banner. Test-only.
 #pragma once
 
-#include <sys/types.h>
 
 #include <chrono>
 #include <cstdint>
@@ -29,25 +28,6 @@ std::string gzip_of_zeros(uint64_t zeros);
 
 // Files (not folders) below `dir`, recursively; 0 when it does not exist.
 size_t count_files(const std::filesystem::path& dir);
-
-// A child process with its stdout on a pipe. Killed (SIGKILL) and reaped when destroyed.
-class Child {
- public:
-  Child(const std::vector<std::string>& argv, const std::filesystem::path& cwd);
-  ~Child();
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-  // The next stdout line, waiting up to `timeout`; throws std::runtime_error if none comes.
-  std::string read_line(std::chrono::milliseconds timeout);
-  void kill_now();                    // SIGKILL and reap
-  int terminate_and_wait();           // SIGTERM, then the exit status
-  pid_t pid() const { return pid_; }
-
- private:
-  pid_t pid_ = -1;
-  int out_ = -1;
-  std::string buffered_;
-};
 
 // Reads "... http://HOST:PORT..." from a started server's first line; returns the port.
 uint16_t port_from_banner(const std::string& line);

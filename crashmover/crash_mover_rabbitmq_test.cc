@@ -1,4 +1,4 @@
-// The crash mover with RabbitMQ as its queue (a private broker, testing/rabbitmq): the broker
+// The crash mover with RabbitMQ as its queue (a private broker, tests/rabbitmq): the broker
 // goes down while crashes arrive; the mover backs off, the backlog grows, and it drains by itself
 // once the broker is back, every crash stored and queued once.
 #include <gtest/gtest.h>
@@ -8,7 +8,7 @@
 #include "crashmover/crash_mover.h"
 #include "crashmover/crash_mover_test_util.h"
 #include "queue/rabbitmq_crash_queue.h"
-#include "testing/rabbitmq/rabbitmq_server.h"
+#include "tests/rabbitmq/rabbitmq_server.h"
 
 namespace bw::crashmover {
 namespace {

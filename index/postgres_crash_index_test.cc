@@ -1,4 +1,4 @@
-// The PostgreSQL index against a real, private PostgreSQL server (testing/postgres): the shared
+// The PostgreSQL index against a real, private PostgreSQL server (tests/postgres): the shared
 // behavioural suite, the same answers as the SQLite index for the same data, and what only
 // PostgreSQL shows (weekly partitions and retention by partition, surviving a server restart in
 // the middle of ingestion, bound parameters for every value).
@@ -19,7 +19,7 @@
 #include "index/sqlite_crash_index.h"
 #include "index/super_search_query.h"
 #include "index/test_crashes.h"
-#include "testing/postgres/shared_postgres_server.h"
+#include "tests/postgres/shared_postgres_server.h"
 
 namespace bw::index {
 namespace {

@@ -5,10 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <sstream>
 
+#include "core/fs_util.h"
 #include "fmt/format.h"
 #include "minidump/minidump.h"
 #include "nlohmann/json.hpp"
@@ -19,13 +19,6 @@ namespace {
 namespace fs = std::filesystem;
 
 const fs::path kData = BW_TESTDATA_DIR;
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string upper(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -88,7 +81,7 @@ TEST_P(BreakpadCorpus, MatchesBreakpadOutput) {
   ASSERT_TRUE(d.system_info().has_value());
   const SystemInfo& si = *d.system_info();
 
-  std::istringstream machine(read_text(kData / "expected/breakpad" / (name + ".machine.txt")));
+  std::istringstream machine(bw::fs::read_file(kData / "expected/breakpad" / (name + ".machine.txt")));
   std::string line;
   // Breakpad lists modules by address.
   std::vector<const Module*> by_address;
@@ -143,7 +136,7 @@ TEST_P(BreakpadCorpus, MatchesBreakpadOutput) {
   EXPECT_EQ(modules_checked, d.modules().size()) << "Breakpad listed fewer modules than the dump has";
 
   // Thread count from the human format ("Thread N" headers).
-  std::istringstream human(read_text(kData / "expected/breakpad" / (name + ".txt")));
+  std::istringstream human(bw::fs::read_file(kData / "expected/breakpad" / (name + ".txt")));
   size_t human_threads = 0;
   while (std::getline(human, line)) {
     if (line.starts_with("Thread ")) ++human_threads;
@@ -171,7 +164,7 @@ TEST_P(RustCorpus, MatchesRustMinidumpJson) {
   auto dump = Minidump::open(kData / "minidumps" / (name + ".dmp"));
   ASSERT_TRUE(dump.ok()) << dump.error().reason;
   const Minidump& d = *dump;
-  auto j = nlohmann::json::parse(read_text(kData / "expected/rust-minidump" / (name + ".json")));
+  auto j = nlohmann::json::parse(bw::fs::read_file(kData / "expected/rust-minidump" / (name + ".json")));
   const unsigned width = (d.cpu() == Cpu::kX86 || d.cpu() == Cpu::kArm) ? 8 : 16;
 
   const auto& sys = j["system_info"];

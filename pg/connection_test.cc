@@ -1,5 +1,5 @@
 // pg::Connection, Transaction and migrate against a real PostgreSQL (a private cluster started for
-// this binary, testing/postgres/postgres_server.h).
+// this binary, tests/postgres/postgres_server.h).
 #include "pg/connection.h"
 
 #include <gtest/gtest.h>
@@ -7,7 +7,7 @@
 #include <atomic>
 #include <thread>
 
-#include "testing/postgres/shared_postgres_server.h"
+#include "tests/postgres/shared_postgres_server.h"
 
 namespace bw::pg {
 namespace {

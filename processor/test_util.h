@@ -2,30 +2,22 @@
 #pragma once
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <mutex>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "core/fs_util.h"
 #include "processor/dump_walker.h"
 
 namespace bw::processor::testing {
 
 inline const std::filesystem::path kTestdata = BW_TESTDATA_DIR;
 
-inline std::string read_binary(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 inline nlohmann::json read_annotations(const std::string& name) {
-  return nlohmann::json::parse(read_binary(kTestdata / "annotations" / (name + ".json")));
+  return nlohmann::json::parse(bw::fs::read_file(kTestdata / "annotations" / (name + ".json")));
 }
 
 inline symbols::SymbolOptions corpus_symbols() {

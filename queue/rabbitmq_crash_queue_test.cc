@@ -1,4 +1,4 @@
-// The RabbitMQ queue against a real broker (testing/rabbitmq): the shared behavioural suite plus
+// The RabbitMQ queue against a real broker (tests/rabbitmq): the shared behavioural suite plus
 // what only RabbitMQ shows (quorum queues, dead-letter queue contents, URL parsing).
 #include "queue/rabbitmq_crash_queue.h"
 
@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "queue/crash_queue_contract.h"
-#include "testing/rabbitmq/rabbitmq_server.h"
+#include "tests/rabbitmq/rabbitmq_server.h"
 
 namespace bw::queue {
 namespace {

@@ -2,11 +2,11 @@
 // Firefox crashes through Breakpad's machine-readable output with the annotations their clients
 // sent.
 #include <cctype>
-#include <fstream>
 #include <sstream>
 
 #include <gtest/gtest.h>
 
+#include "core/fs_util.h"
 #include "signature/signature_generator.h"
 
 namespace bw::signature {
@@ -19,13 +19,7 @@ const SignatureGenerator& gen() {
   return g;
 }
 
-std::string read(const std::string& relative) {
-  std::ifstream in(std::string(BW_TESTDATA_DIR) + "/" + relative, std::ios::binary);
-  EXPECT_TRUE(in) << relative;
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string read(const std::string& relative) { return fs::read_file(std::string(BW_TESTDATA_DIR) + "/" + relative); }
 
 std::vector<std::string> split(const std::string& line, char sep) {
   std::vector<std::string> out;

@@ -1,5 +1,5 @@
 // Walker unit cases: one synthetic minidump per CPU × unwinding method (and per scanning rule),
-// built with testing/minidump_synth and walked with in-memory .sym text. Each case checks every
+// built with tests/minidump_synth and walked with in-memory .sym text. Each case checks every
 // frame's return address, module and trust. The stacks hold a decoy — a return address into a
 // known function lying below the real one — so a method that stopped working would fall back to
 // scanning, find the decoy and fail the case; several cases also walk the same stack without the
@@ -13,7 +13,7 @@
 
 #include "stackwalk/process.h"
 #include "symbols/symbol_supplier.h"
-#include "testing/minidump_synth/synth_minidump.h"
+#include "tests/minidump_synth/synth_minidump.h"
 
 namespace bw::stackwalk {
 namespace {

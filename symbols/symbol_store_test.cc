@@ -25,6 +25,7 @@
 #include "symbols/symbol_routes.h"
 #include "symbols/symbol_store.h"
 #include "symbols/symbol_supplier.h"
+#include "tests/test_server_options.h"
 
 namespace bw::symbols {
 namespace {
@@ -540,11 +541,7 @@ class SymbolRoutesTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_EQ(store_.add(kTestApp).outcome, StoreOutcome::kAdded);
     ASSERT_EQ(store_.add(kImm32).outcome, StoreOutcome::kAdded);
-    http::ServerOptions o;
-    o.listen = "127.0.0.1:0";
-    o.io_threads = 1;
-    o.worker_threads = 2;
-    o.access_log = false;
+    http::ServerOptions o = test_support::small_server_options();
     server_ = std::make_unique<http::Server>(o);
     add_symbol_routes(*server_, store_);
     server_->start();

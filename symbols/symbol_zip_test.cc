@@ -16,7 +16,7 @@
 #include "core/temp_dir.h"
 #include "symbols/symbol_upload.h"
 #include "symbols/symbol_zip.h"
-#include "testing/zip/zip_writer.h"
+#include "tests/zip/zip_writer.h"
 
 namespace bw::symbols {
 namespace {

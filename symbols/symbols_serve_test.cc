@@ -26,8 +26,8 @@
 #include "core/temp_dir.h"
 #include "http/client.h"
 #include "symbols/upload_client.h"
-#include "testing/zip/zip_writer.h"
-#include "tests/e2e/child_process.h"
+#include "tests/zip/zip_writer.h"
+#include "tests/child_process/child_process.h"
 
 // Sanitizer builds: ASan's shadow memory and quarantine make resident sizes meaningless.
 #if defined(BW_SANITIZE_BUILD) || defined(__SANITIZE_ADDRESS__)
@@ -51,7 +51,7 @@ const std::string kDump = (kTestdata / "minidumps" / "minidump2.dmp").string(); 
 const std::string kTestAppPath = "test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1/test_app.sym";
 
 struct Site {
-  std::unique_ptr<e2e::ChildProcess> process;
+  std::unique_ptr<test_support::ChildProcess> process;
   uint16_t port = 0;
   fs::path data;
 
@@ -59,7 +59,7 @@ struct Site {
     std::vector<std::string> argv = {kBin, "serve", "--data", data.string(), "--listen", "127.0.0.1:0",
                                      "--set", "processor.workers=1"};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    process = std::make_unique<e2e::ChildProcess>(argv, dir / name);
+    process = std::make_unique<test_support::ChildProcess>(argv, dir / name);
     if (!process->wait_for_output("breakwater serving on http://", 120s)) {
       ADD_FAILURE() << name << " did not start: " << process->err();
       return;
@@ -81,7 +81,7 @@ struct Site {
   }
 
   std::string submit(const fs::path& dir) const {
-    auto r = e2e::run({kBin, "submit", base() + "/submit", kDump, "-a", "ProductName=SymbolsTest", "-a", "Version=1.0"},
+    auto r = test_support::run({kBin, "submit", base() + "/submit", kDump, "-a", "ProductName=SymbolsTest", "-a", "Version=1.0"},
                       dir / "submit");
     std::smatch m;
     EXPECT_TRUE(std::regex_search(r.out, m, std::regex("CrashID=bp-([0-9a-f-]{36})"))) << r.out << r.err;
@@ -126,9 +126,9 @@ std::string make_token(const Site& site, const fs::path& dir, const std::string&
     add.push_back("--permission");
     add.push_back(p);
   }
-  auto added = e2e::run(add, dir / ("user-" + user));
+  auto added = test_support::run(add, dir / ("user-" + user));
   EXPECT_EQ(added.exit_code, 0) << added.out << added.err;
-  auto made = e2e::run({kBin, "admin", "token", "create", "--user", user, "--label", "upload", "--data", data},
+  auto made = test_support::run({kBin, "admin", "token", "create", "--user", user, "--label", "upload", "--data", data},
                        dir / ("token-" + user));
   EXPECT_EQ(made.exit_code, 0) << made.out << made.err;
   std::string out = made.out;
@@ -164,7 +164,7 @@ TEST(SymbolsServe, ASiteServesItsStoreToAnotherSite) {
   EXPECT_EQ(before_frames[0], "test_app.exe!") << "a name without symbols?";
 
   // `breakwater symbols add` into A: the corpus, laid out as a store.
-  auto added = e2e::run({kBin, "symbols", "add", (kTestdata / "symbols").string(), "--data", a.data.string()},
+  auto added = test_support::run({kBin, "symbols", "add", (kTestdata / "symbols").string(), "--data", a.data.string()},
                         dir.path() / "add");
   int n_added = count_lines_starting(added.out, "added ");
   int n_refused = count_lines_starting(added.out, "refused ");
@@ -185,7 +185,7 @@ TEST(SymbolsServe, ASiteServesItsStoreToAnotherSite) {
             std::string::npos) << added.out;
 
   // Adding again is a no-op for every stored file.
-  auto again = e2e::run({kBin, "symbols", "add", (kTestdata / "symbols").string(), "--data", a.data.string()},
+  auto again = test_support::run({kBin, "symbols", "add", (kTestdata / "symbols").string(), "--data", a.data.string()},
                         dir.path() / "again");
   EXPECT_EQ(count_lines_starting(again.out, "skipped "), n_added) << again.out;
   EXPECT_EQ(count_lines_starting(again.out, "added "), 0) << again.out;
@@ -273,19 +273,19 @@ TEST(SymbolsServe, UploadsOverHttpNeedATokenWithUploadSymbolsAndHealCrashes) {
   EXPECT_NE(page.body.find(kTestAppPath), std::string::npos) << "the page names the path to upload it under";
 
   // No permission, no token: exit code 2, nothing stored.
-  auto refused = e2e::run({kBin, "symbols", "upload", (kTestdata / "symbols").string(), a.base(), "--token", reader},
+  auto refused = test_support::run({kBin, "symbols", "upload", (kTestdata / "symbols").string(), a.base(), "--token", reader},
                           dir.path() / "upload-reader");
   EXPECT_EQ(refused.exit_code, 2) << refused.out << refused.err;
   EXPECT_NE(refused.out.find("upload_symbols"), std::string::npos) << refused.out;
   EXPECT_EQ(a.fetch("/symbols/" + kTestAppPath).status, 404);
-  auto anonymous = e2e::run({kBin, "symbols", "upload", (kTestdata / "symbols").string(), a.base()},
+  auto anonymous = test_support::run({kBin, "symbols", "upload", (kTestdata / "symbols").string(), a.base()},
                             dir.path() / "upload-anonymous");
   EXPECT_EQ(anonymous.exit_code, 2);
 
   // The builder's upload: every corpus .sym, each under the path its MODULE record names.
   int n_files = 0;
   for (const auto& e : fs::recursive_directory_iterator(kTestdata / "symbols")) n_files += e.path().extension() == ".sym";
-  auto uploaded = e2e::run({kBin, "symbols", "upload", (kTestdata / "symbols").string(), a.base(), "--token", builder},
+  auto uploaded = test_support::run({kBin, "symbols", "upload", (kTestdata / "symbols").string(), a.base(), "--token", builder},
                            dir.path() / "upload-builder");
   ASSERT_EQ(uploaded.exit_code, 0) << uploaded.out << uploaded.err;
   json summary = json::parse(uploaded.out);
@@ -322,7 +322,7 @@ TEST(SymbolsServe, UploadsOverHttpNeedATokenWithUploadSymbolsAndHealCrashes) {
   EXPECT_EQ(report.status, 200);
   EXPECT_NE(report.body.find("CrashFunction"), std::string::npos) << "the report page shows the named frames";
   EXPECT_NE(a.fetch("/symbols/uploads/").body.find(kTestAppPath), std::string::npos);
-  auto again = e2e::run({kBin, "symbols", "upload", (kTestdata / "symbols").string(), a.base() + "/symbols/upload",
+  auto again = test_support::run({kBin, "symbols", "upload", (kTestdata / "symbols").string(), a.base() + "/symbols/upload",
                          "--token", builder},
                         dir.path() / "upload-again");
   EXPECT_EQ(again.exit_code, 0) << again.err;

@@ -17,7 +17,8 @@
 #include "symbols/symbol_routes.h"
 #include "symbols/upload_client.h"
 #include "symbols/upload_routes.h"
-#include "testing/zip/zip_writer.h"
+#include "tests/test_server_options.h"
+#include "tests/zip/zip_writer.h"
 
 namespace bw::symbols {
 namespace {
@@ -58,11 +59,7 @@ class UploadRoutesTest : public ::testing::Test {
 
   void start(UploadRouteOptions options) {
     if (server_) server_->stop();
-    http::ServerOptions o;
-    o.listen = "127.0.0.1:0";
-    o.io_threads = 1;
-    o.worker_threads = 2;
-    o.access_log = false;
+    http::ServerOptions o = test_support::small_server_options();
     server_ = std::make_unique<http::Server>(o);
     add_symbol_routes(*server_, store_);
     options.scratch_dir = scratch_;

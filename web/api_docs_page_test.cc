@@ -16,7 +16,9 @@
 #include "index/fields.h"
 #include "index/test_crashes.h"
 #include "storage/factory.h"
+#include "tests/test_server_options.h"
 #include "web/web_app.h"
+#include "web/web_test_support.h"
 
 namespace bw::web {
 namespace {
@@ -24,7 +26,7 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-bool contains(const std::string& haystack, std::string_view needle) { return haystack.find(needle) != std::string::npos; }
+using test::contains;
 
 std::string unescape(std::string s) {
   for (size_t at = s.find("&amp;"); at != std::string::npos; at = s.find("&amp;", at + 1)) s.replace(at, 5, "&");
@@ -76,10 +78,7 @@ class ApiDocsPageTest : public ::testing::Test {
 
   void start() {
     app_ = std::make_unique<WebApp>(config_, *storage_, *queue_, index_.get());
-    http::ServerOptions opts;
-    opts.io_threads = 1;
-    opts.worker_threads = 2;
-    opts.access_log = false;
+    http::ServerOptions opts = test_support::small_server_options();
     server_ = std::make_unique<http::Server>(opts);
     app_->add_routes(*server_);
     http::add_health_routes(*server_, {R"({"version":"test"})", {}});

@@ -19,6 +19,7 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/test_server_options.h"
 #include "web/marked_site_test_support.h"
 
 namespace bw::web {
@@ -338,10 +339,7 @@ class BlockingAuthStore final : public auth::AuthStore {
 TEST_F(ApiTokenTest, TheTokenCheckRunsOnTheWorkerPool) {
   BlockingAuthStore blocking;
   WebApp app(*config_, *storage_, *queue_, index_.get(), Accounts{&blocking, ""});
-  http::ServerOptions opts;
-  opts.io_threads = 1;
-  opts.worker_threads = 2;
-  opts.access_log = true;
+  http::ServerOptions opts = test_support::small_server_options(true);
   http::Server server(opts);
   app.add_routes(server);
   server.start();
@@ -436,10 +434,7 @@ TEST_F(ApiTokenTest, WithoutAnAccountStoreEveryTokenIsRefusedSayingWhy) {
   ASSERT_FALSE(none.unavailable.empty());
 
   WebApp app(*config_, *storage_, *queue_, index_.get(), none);
-  http::ServerOptions opts;
-  opts.io_threads = 1;
-  opts.worker_threads = 2;
-  opts.access_log = true;
+  http::ServerOptions opts = test_support::small_server_options(true);
   http::Server server(opts);
   app.add_routes(server);
   server.start();

@@ -17,7 +17,9 @@
 #include "index/fields.h"
 #include "index/test_crashes.h"
 #include "storage/factory.h"
+#include "tests/test_server_options.h"
 #include "web/web_app.h"
+#include "web/web_test_support.h"
 
 namespace bw::web {
 namespace {
@@ -26,7 +28,7 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 using index::kMicrosPerDay;
 
-bool contains(const std::string& haystack, std::string_view needle) { return haystack.find(needle) != std::string::npos; }
+using test::contains;
 
 const std::string kHostile = "<script>alert(1)</script>";
 
@@ -99,9 +101,7 @@ class HomePageTest : public ::testing::Test {
       crashes_[j].processed["product"] = kHostile;
       crashes_[j].raw["ProductName"] = kHostile;
     }
-    std::vector<index::CrashInput> batch;
-    for (const auto& c : crashes_) batch.push_back({c.processed, c.raw});
-    index_->upsert_batch(batch);
+    test::upsert_all(*index_, crashes_);
   }
 
   // Expected counts: product → day → version → n, over the 14-day period ending today.
@@ -331,10 +331,7 @@ TEST_F(HomePageTest, ServedAtTheRootOnly) {
   auto storage = storage::make_primary_storage(config);
   auto queue = queue::open_crash_queue(queue::QueueSettings::from_config(config));
   WebApp app(config, *storage, *queue, index_.get());
-  http::ServerOptions opts;
-  opts.io_threads = 1;
-  opts.worker_threads = 2;
-  opts.access_log = false;
+  http::ServerOptions opts = test_support::small_server_options();
   http::Server server(opts);
   app.add_routes(server);
   server.start();

@@ -25,6 +25,7 @@
 #include "storage/factory.h"
 #include "web/caller_auth.h"
 #include "web/web_app.h"
+#include "web/web_test_support.h"
 
 namespace bw::web::site_test {
 
@@ -32,7 +33,7 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
-inline bool contains(const std::string& haystack, std::string_view needle) { return haystack.find(needle) != std::string::npos; }
+using test::contains;
 
 inline std::string random_hex(size_t bytes) {
   std::vector<unsigned char> b(bytes);

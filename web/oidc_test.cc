@@ -19,6 +19,7 @@
 #include <mutex>
 
 #include "auth/secrets.h"
+#include "tests/test_server_options.h"
 #include "web/html.h"
 #include "web/marked_site_test_support.h"
 
@@ -159,7 +160,7 @@ class FakeIdp {
     int discovery = 0, jwks = 0, token = 0, token_refused = 0, basic = 0, post = 0;
   };
 
-  FakeIdp() : server_(server_options()) {
+  FakeIdp() : server_(test_support::small_server_options()) {
     server_.route({"GET", "/.well-known/openid-configuration", 1024, [this](const http::Request&) -> http::Reply {
                      std::lock_guard lock(mutex_);
                      ++counts_.discovery;
@@ -222,14 +223,6 @@ class FakeIdp {
     std::string redirect_uri, challenge, nonce;
     bool used = false;
   };
-
-  static http::ServerOptions server_options() {
-    http::ServerOptions o;
-    o.io_threads = 1;
-    o.worker_threads = 2;
-    o.access_log = false;
-    return o;
-  }
 
   http::Response authorize(const http::Request& req) {
     auto q = http::parse_query(req.query);

@@ -2,23 +2,16 @@
 // rust-minidump walk (the shared corpus) with hostile annotation values.
 #include "web/report_page.h"
 
-#include <fstream>
-#include <sstream>
-
 #include <gtest/gtest.h>
+
+#include "core/fs_util.h"
 
 namespace bw::web {
 namespace {
 
 using nlohmann::json;
 
-json read_json(const std::string& path) {
-  std::ifstream in(path);
-  EXPECT_TRUE(in) << path;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return json::parse(ss.str());
-}
+json read_json(const std::string& path) { return json::parse(fs::read_file(path)); }
 
 CrashId test_id() { return *CrashId::parse("de1bb258-cbbf-4589-a673-34f800160918"); }
 

@@ -19,7 +19,9 @@
 #include "index/super_search_query.h"
 #include "index/test_crashes.h"
 #include "storage/factory.h"
+#include "tests/test_server_options.h"
 #include "web/web_app.h"
+#include "web/web_test_support.h"
 
 namespace bw::web {
 namespace {
@@ -27,7 +29,7 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-bool contains(const std::string& haystack, std::string_view needle) { return haystack.find(needle) != std::string::npos; }
+using test::contains;
 
 // Markers planted in protected places of a few crashes: none may ever come out of the API.
 const std::vector<std::string> kMarkers = {"zq-marker-url", "zq-marker-email", "zq-marker-comment", "zq-marker-flavor",
@@ -61,11 +63,8 @@ class SearchApiTest : public ::testing::Test {
     storage_ = storage::make_primary_storage(*config_);
     queue_ = queue::open_crash_queue(queue::QueueSettings::from_config(*config_));
 
-    index::IndexSettings settings;
-    settings.sqlite_path = dir_.path() / "index" / "crashes.sqlite";
     // The built-ins plus a protected site annotation (Flavor) and a public one (Temperature).
-    settings.fields = index::FieldCatalogue::with_annotations({"Flavor:string", "Temperature:float:public"});
-    index_ = index::open_crash_index(settings);
+    index_ = test::open_sqlite_index(dir_, index::FieldCatalogue::with_annotations({"Flavor:string", "Temperature:float:public"}));
 
     // Crashes over the last 5 days: all inside the default 7-day range of a search.
     index::test_data::GeneratorOptions gen;
@@ -88,15 +87,10 @@ class SearchApiTest : public ::testing::Test {
       c.raw["Comments"] = kMarkers[2];
       marker_ids_.push_back(c.processed["uuid"].get<std::string>());
     }
-    std::vector<index::CrashInput> batch;
-    for (const auto& c : crashes_) batch.push_back({c.processed, c.raw});
-    index_->upsert_batch(batch);
+    test::upsert_all(*index_, crashes_);
 
     app_ = std::make_unique<WebApp>(*config_, *storage_, *queue_, index_.get());
-    http::ServerOptions opts;
-    opts.io_threads = 1;
-    opts.worker_threads = 2;
-    opts.access_log = false;
+    http::ServerOptions opts = test_support::small_server_options();
     // Big enough for a query string of 10,000 filters, so the API (not the head limit) answers it.
     opts.max_header_size = 1 << 20;
     server_ = std::make_unique<http::Server>(opts);
@@ -559,10 +553,7 @@ class FailingIndex final : public index::CrashIndex {
 // A SearchApi alone on a server with one I/O thread.
 struct SearchApiServer {
   explicit SearchApiServer(index::CrashIndex& index) : api(index) {
-    http::ServerOptions opts;
-    opts.io_threads = 1;
-    opts.worker_threads = 2;
-    opts.access_log = false;
+    http::ServerOptions opts = test_support::small_server_options();
     server = std::make_unique<http::Server>(opts);
     api.add_routes(*server);
     server->start();

@@ -14,8 +14,10 @@
 #include "index/fields.h"
 #include "index/test_crashes.h"
 #include "storage/factory.h"
+#include "tests/test_server_options.h"
 #include "web/html.h"
 #include "web/web_app.h"
+#include "web/web_test_support.h"
 
 namespace bw::web {
 namespace {
@@ -23,7 +25,7 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-bool contains(const std::string& haystack, std::string_view needle) { return haystack.find(needle) != std::string::npos; }
+using test::contains;
 
 std::string header_of(const http::Response& r, std::string_view name) {
   for (const auto& [k, v] : r.headers) {
@@ -60,10 +62,7 @@ class SearchPageTest : public ::testing::Test {
  protected:
   void SetUp() override {
     now_ = std::chrono::system_clock::now();
-    index::IndexSettings settings;
-    settings.sqlite_path = dir_.path() / "index" / "crashes.sqlite";
-    settings.fields = index::FieldCatalogue::builtin();
-    index_ = index::open_crash_index(settings);
+    index_ = test::open_sqlite_index(dir_);
     index::test_data::GeneratorOptions gen;
     gen.seed = 7;
     gen.end = now_;
@@ -74,9 +73,7 @@ class SearchPageTest : public ::testing::Test {
     crashes_[3].processed["signature"] = "\"><img src=x onerror=alert(1)> <script>alert(2)</script>";
     crashes_[3].processed["product"] = "HostileProduct";
     crashes_[3].processed["version"] = std::string(5000, 'v');
-    std::vector<index::CrashInput> batch;
-    for (const auto& c : crashes_) batch.push_back({c.processed, c.raw});
-    index_->upsert_batch(batch);
+    test::upsert_all(*index_, crashes_);
     page_ = std::make_unique<SearchPage>(*index_);
   }
 
@@ -221,9 +218,7 @@ TEST_F(SearchPageTest, PagerRespectsTheTenThousandWindow) {
   gen.days = 5;
   gen.signatures = 30;
   auto many = index::test_data::CrashGenerator(gen).make(10'000);
-  std::vector<index::CrashInput> batch;
-  for (const auto& c : many) batch.push_back({c.processed, c.raw});
-  index_->upsert_batch(batch);
+  test::upsert_all(*index_, many);
   auto r = respond("_columns=uuid&_results_number=500&_results_offset=9000");
   ASSERT_EQ(r.status, 200);
   auto next = all_of(r.body, "<a href=\"([^\"]+)\" rel=\"next\"");
@@ -340,10 +335,7 @@ TEST(SearchPageRoutes, ServedByTheWebApp) {
   settings.fields = index::FieldCatalogue::builtin();
   auto index = index::open_crash_index(settings);
   WebApp app(config, *storage, *queue, index.get());
-  http::ServerOptions opts;
-  opts.io_threads = 1;
-  opts.worker_threads = 2;
-  opts.access_log = false;
+  http::ServerOptions opts = test_support::small_server_options();
   http::Server server(opts);
   app.add_routes(server);
   server.start();

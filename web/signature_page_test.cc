@@ -13,7 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "web/html.h"
-#include "web/topcrashers_page_test_support.h"
+#include "web/web_test_support.h"
 
 namespace bw::web {
 namespace {
@@ -24,7 +24,7 @@ using test::field_of;
 using test::grouped;
 using test::table_rows;
 
-bool contains(const std::string& haystack, std::string_view needle) { return haystack.find(needle) != std::string::npos; }
+using test::contains;
 
 std::string pct(int64_t n, int64_t total) {
   char buf[32];
@@ -41,11 +41,8 @@ class SignaturePageTest : public ::testing::Test {
  protected:
   void SetUp() override {
     now_ = std::chrono::system_clock::now();
-    index::IndexSettings settings;
-    settings.sqlite_path = dir_.path() / "index" / "crashes.sqlite";
     // Flavor is public here (so it is correlated); Secret is protected (so it never is).
-    settings.fields = index::FieldCatalogue::with_annotations({"Flavor:string:public", "Secret:string"});
-    index_ = index::open_crash_index(settings);
+    index_ = test::open_sqlite_index(dir_, index::FieldCatalogue::with_annotations({"Flavor:string:public", "Secret:string"}));
 
     index::test_data::GeneratorOptions gen;
     gen.seed = 11;
@@ -62,9 +59,7 @@ class SignaturePageTest : public ::testing::Test {
       c.raw["Flavor"] = kPlantedFlavor;
       c.raw["Secret"] = "zq-secret-marker";
     }
-    std::vector<index::CrashInput> batch;
-    for (const auto& c : crashes_) batch.push_back({c.processed, c.raw});
-    index_->upsert_batch(batch);
+    test::upsert_all(*index_, crashes_);
     page_ = std::make_unique<SignaturePage>(*index_);
   }
 

@@ -29,8 +29,10 @@
 #include "queue/queue_metrics.h"
 #include "signature/signature_generator.h"
 #include "storage/factory.h"
+#include "tests/test_server_options.h"
 #include "web/storage_usage.h"
 #include "web/web_app.h"
+#include "web/web_test_support.h"
 
 namespace bw::web {
 namespace {
@@ -40,7 +42,7 @@ using namespace std::chrono_literals;
 
 const std::filesystem::path kTestdata = BW_TESTDATA_DIR;
 
-bool contains(const std::string& haystack, std::string_view needle) { return haystack.find(needle) != std::string::npos; }
+using test::contains;
 
 std::string unescape(std::string s) {
   const std::pair<const char*, const char*> entities[] = {{"&quot;", "\""}, {"&#39;", "'"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&amp;", "&"}};
@@ -136,10 +138,7 @@ class StatusPageTest : public ::testing::Test {
 TEST_F(StatusPageTest, FiguresEqualMetricsAfterProcessingKnownCrashes) {
   // The page first: its history starts now, so "last hour" is what happens below.
   StatusPage page(queue_.get(), {50ms, 60s, 3600s});
-  http::ServerOptions opts;
-  opts.io_threads = 1;
-  opts.worker_threads = 2;
-  opts.access_log = false;
+  http::ServerOptions opts = test_support::small_server_options();
   http::Server server(opts);
   page.add_routes(server);
   http::add_health_routes(server, {});
@@ -458,10 +457,7 @@ TEST_F(StatusPageTest, ServedByTheWebApp) {
                            {{"upload_file_minidump", kTestdata / "minidumps" / "linux_inline.dmp"}});
   storage_->save_raw_crash(CrashId::generate(ThrottleResult::kDefer), {{"ProductName", "StatusTest"}}, {});
   WebApp app(config_, *storage_, *queue_, index_.get());
-  http::ServerOptions opts;
-  opts.io_threads = 1;
-  opts.worker_threads = 2;
-  opts.access_log = false;
+  http::ServerOptions opts = test_support::small_server_options();
   http::Server server(opts);
   app.add_routes(server);
   http::add_health_routes(server, {});

@@ -14,9 +14,10 @@
 #include "http/client.h"
 #include "queue/crash_queue.h"
 #include "storage/factory.h"
+#include "tests/test_server_options.h"
 #include "web/html.h"
-#include "web/topcrashers_page_test_support.h"
 #include "web/web_app.h"
+#include "web/web_test_support.h"
 
 namespace bw::web {
 namespace {
@@ -27,16 +28,13 @@ using test::field_of;
 using test::grouped;
 using test::table_rows;
 
-bool contains(const std::string& haystack, std::string_view needle) { return haystack.find(needle) != std::string::npos; }
+using test::contains;
 
 class TopCrashersPageTest : public ::testing::Test {
  protected:
   void SetUp() override {
     now_ = std::chrono::system_clock::now();
-    index::IndexSettings settings;
-    settings.sqlite_path = dir_.path() / "index" / "crashes.sqlite";
-    settings.fields = index::FieldCatalogue::builtin();
-    index_ = index::open_crash_index(settings);
+    index_ = test::open_sqlite_index(dir_);
 
     // This period (the last 5 days, inside the 7 whole days ending today) and the previous one
     // (12 to 7 days ago: inside the 7 days before the period), so ranks move.
@@ -49,10 +47,8 @@ class TopCrashersPageTest : public ::testing::Test {
     gen.seed = 8;
     gen.end = now_ - 7 * 24h;
     previous_ = index::test_data::CrashGenerator(gen).make(300);
-    std::vector<index::CrashInput> batch;
-    for (const auto& c : current_) batch.push_back({c.processed, c.raw});
-    for (const auto& c : previous_) batch.push_back({c.processed, c.raw});
-    index_->upsert_batch(batch);
+    test::upsert_all(*index_, current_);
+    test::upsert_all(*index_, previous_);
     page_ = std::make_unique<TopCrashersPage>(*index_);
   }
 
@@ -230,10 +226,7 @@ TEST_F(TopCrashersPageTest, ServedByTheWebApp) {
   auto storage = storage::make_primary_storage(config);
   auto queue = queue::open_crash_queue(queue::QueueSettings::from_config(config));
   WebApp app(config, *storage, *queue, index_.get());
-  http::ServerOptions opts;
-  opts.io_threads = 1;
-  opts.worker_threads = 2;
-  opts.access_log = false;
+  http::ServerOptions opts = test_support::small_server_options();
   http::Server server(opts);
   app.add_routes(server);
   server.start();

@@ -4,15 +4,17 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
 
+#include "core/fs_util.h"
 #include "core/temp_dir.h"
 #include "http/client.h"
 #include "storage/factory.h"
+#include "tests/test_server_options.h"
 #include "web/static_assets.h"
+#include "web/web_test_support.h"
 
 namespace bw::web {
 namespace {
@@ -20,14 +22,9 @@ namespace {
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-json read_json(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return json::parse(ss.str());
-}
+json read_json(const std::string& path) { return json::parse(fs::read_file(path)); }
 
-bool contains(const std::string& haystack, std::string_view needle) { return haystack.find(needle) != std::string::npos; }
+using test::contains;
 
 class WebAppTest : public ::testing::Test {
  protected:
@@ -39,10 +36,7 @@ class WebAppTest : public ::testing::Test {
     queue_ = queue::open_crash_queue(queue::QueueSettings::from_config(*config_));
     consumer_ = queue::open_crash_queue(queue::QueueSettings::from_config(*config_));
     app_ = std::make_unique<WebApp>(*config_, *storage_, *queue_);
-    http::ServerOptions opts;
-    opts.io_threads = 1;
-    opts.worker_threads = 2;
-    opts.access_log = false;
+    http::ServerOptions opts = test_support::small_server_options();
     server_ = std::make_unique<http::Server>(opts);
     // An exact route of another part, as the collector's /submit is under serve.
     server_->route({"POST", "/submit", 1024, [](const http::Request&) -> http::Reply { return http::Response::text(200, "ok"); }});

@@ -25,7 +25,7 @@
 #include "http/client.h"
 #include "index/fields.h"
 #include "storage/factory.h"
-#include "tests/e2e/child_process.h"
+#include "tests/child_process/child_process.h"
 #include "web/static_assets.h"
 
 namespace bw::web {
@@ -66,7 +66,7 @@ condition = "equals"
 value = "DeferMe"
 result = "DEFER"
 )";
-    serve_ = new e2e::ChildProcess({kBin, "serve", "--config", (dir_->path() / "breakwater.toml").string(), "--data",
+    serve_ = new test_support::ChildProcess({kBin, "serve", "--config", (dir_->path() / "breakwater.toml").string(), "--data",
                                     (dir_->path() / "var").string(), "--listen", "127.0.0.1:0", "--symbols-path",
                                     (kTestdata / "symbols").string(), "--set", "processor.workers=1"},
                                    dir_->path() / "serve");
@@ -87,7 +87,7 @@ result = "DEFER"
   static std::string submit(const std::string& product) {
     fs::path extra_dump = dir_->path() / ("memory-report-" + product + ".bin");
     std::ofstream(extra_dump) << "memory report bytes " << marker("dump");
-    auto r = e2e::run({kBin, "submit", "http://127.0.0.1:" + std::to_string(port_) + "/submit",
+    auto r = test_support::run({kBin, "submit", "http://127.0.0.1:" + std::to_string(port_) + "/submit",
                        (kTestdata / "minidumps" / "linux_inline.dmp").string(), "memory_report=" + extra_dump.string(),
                        "-a", "ProductName=" + product, "-a", "Version=1.0", "-a",
                        "URL=https://" + marker("url") + ".example/page", "-a", "Email=" + marker("email") + "@example.com",
@@ -180,7 +180,7 @@ result = "DEFER"
   }
 
   static inline test_support::TempDir* dir_ = nullptr;
-  static inline e2e::ChildProcess* serve_ = nullptr;
+  static inline test_support::ChildProcess* serve_ = nullptr;
   static inline uint16_t port_ = 0;
   static inline std::string marker_;
 };
@@ -253,11 +253,11 @@ TEST_F(WebServeTest, ApiTokenMadeWithTheCliSeesProtectedDataAndOnlyWithIt) {
   std::string data = (dir_->path() / "var").string();
   fs::path password = dir_->path() / "password.txt";
   std::ofstream(password) << "correct horse battery staple\n";
-  auto added = e2e::run({kBin, "admin", "user", "add", "triage", "--permission", "view_pii", "--permission",
+  auto added = test_support::run({kBin, "admin", "user", "add", "triage", "--permission", "view_pii", "--permission",
                          "view_rawdump", "--password-file", password.string(), "--data", data},
                         dir_->path() / "user-add");
   ASSERT_EQ(added.exit_code, 0) << added.out << added.err;
-  auto made = e2e::run({kBin, "admin", "token", "create", "--user", "triage", "--label", "web_serve_test", "--data", data},
+  auto made = test_support::run({kBin, "admin", "token", "create", "--user", "triage", "--label", "web_serve_test", "--data", data},
                        dir_->path() / "token-create");
   ASSERT_EQ(made.exit_code, 0) << made.out << made.err;
   std::string out = made.out;
@@ -327,7 +327,7 @@ TEST_F(WebServeTest, ApiTokenMadeWithTheCliSeesProtectedDataAndOnlyWithIt) {
   EXPECT_EQ(page.body.find(marker_), std::string::npos);
 
   // Revoked with the CLI: refused at once, by the running server.
-  auto revoked = e2e::run({kBin, "admin", "token", "revoke", token_id, "--data", data}, dir_->path() / "token-revoke");
+  auto revoked = test_support::run({kBin, "admin", "token", "revoke", token_id, "--data", data}, dir_->path() / "token-revoke");
   ASSERT_EQ(revoked.exit_code, 0) << revoked.out << revoked.err;
   auto refused = with_token(processed, token);
   EXPECT_EQ(refused.status, 403);

@@ -15,7 +15,7 @@
 //
 // SQLite: a file in a fresh folder under DIR (default $TMPDIR), removed at the end unless --keep.
 // With --keep and a folder already holding N crashes, the load is skipped (for profiling
-// queries). PostgreSQL: a private server (testing/postgres) started by the bench, or --index-url
+// queries). PostgreSQL: a private server (tests/postgres) started by the bench, or --index-url
 // (an index already holding N crashes is reused). --serve-postgres only starts such a server,
 // prints its URL and waits for SIGINT, to keep one loaded index across runs. --order arrival
 // loads the crashes in date order, as processors and `admin index rebuild` write them (the
@@ -43,7 +43,7 @@
 #include "index/crash_index.h"
 #include "index/fields.h"
 #include "index/test_crashes.h"
-#include "testing/postgres/postgres_server.h"
+#include "tests/postgres/postgres_server.h"
 
 namespace fs = std::filesystem;
 using namespace bw::index;

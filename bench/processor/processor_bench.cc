@@ -24,6 +24,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/fs_util.h"
 #include "core/config.h"
 #include "processor/crash_pipeline.h"
 #include "processor/rules.h"
@@ -31,15 +32,15 @@
 #include "signature/signature_generator.h"
 #include "storage/factory.h"
 #include "storage/memory_crash_storage.h"
-#include "tests/e2e/child_process.h"
+#include "tests/child_process/child_process.h"
 
-namespace fs = std::filesystem;
+namespace stdfs = std::filesystem;
 using namespace bw;
 using namespace std::chrono_literals;
 
 namespace {
 
-const fs::path kTestdata = BW_TESTDATA_DIR;
+const stdfs::path kTestdata = BW_TESTDATA_DIR;
 
 double cpu_seconds(int who) {
   rusage u{};
@@ -63,22 +64,15 @@ double proc_cpu_seconds(pid_t pid) {
   return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 int throughput(const std::string& breakwater, int passes) {
   storage::MemoryCrashStorage storage;
   std::vector<CrashId> ids;
-  for (const auto& e : fs::directory_iterator(kTestdata / "minidumps")) {
+  for (const auto& e : stdfs::directory_iterator(kTestdata / "minidumps")) {
     if (e.path().extension() != ".dmp") continue;
     std::string name = e.path().stem().string();
     nlohmann::json raw = {{"ProductName", "Bench"}, {"Version", "1.0"}};
-    fs::path extra = kTestdata / "annotations" / (name + ".json");
-    if (fs::exists(extra)) raw = nlohmann::json::parse(read_text(extra));
+    stdfs::path extra = kTestdata / "annotations" / (name + ".json");
+    if (stdfs::exists(extra)) raw = nlohmann::json::parse(bw::fs::read_file(extra));
     auto id = CrashId::generate(ThrottleResult::kAccept);
     raw["submitted_timestamp"] = "2026-01-01T00:00:00+00:00";
     storage.save_raw_crash(id, raw, {{"upload_file_minidump", e.path()}});
@@ -110,11 +104,11 @@ int throughput(const std::string& breakwater, int passes) {
 }
 
 int latency(const std::string& breakwater, int crashes) {
-  fs::path dir = fs::temp_directory_path() / ("bw-processor-bench-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  stdfs::path dir = stdfs::temp_directory_path() / ("bw-processor-bench-" + std::to_string(::getpid()));
+  stdfs::create_directories(dir);
   int rc = 0;
   {
-    e2e::ChildProcess serve({breakwater, "serve", "--data", (dir / "data").string(), "--listen", "127.0.0.1:0",
+    test_support::ChildProcess serve({breakwater, "serve", "--data", (dir / "data").string(), "--listen", "127.0.0.1:0",
                              "--symbols-path", (kTestdata / "symbols").string()},
                             dir / "serve");
     if (!serve.wait_for_output("http://", 120s)) {
@@ -133,7 +127,7 @@ int latency(const std::string& breakwater, int crashes) {
     for (int i = 0; i < crashes && rc == 0; ++i) {
       std::string dump = dumps[i % 4];
       auto t0 = std::chrono::steady_clock::now();
-      auto r = e2e::run({breakwater, "submit", url, (kTestdata / "minidumps" / (dump + ".dmp")).string(), "-a",
+      auto r = test_support::run({breakwater, "submit", url, (kTestdata / "minidumps" / (dump + ".dmp")).string(), "-a",
                          "ProductName=Bench", "-a", "Version=1.0"},
                         dir / "submit");
       std::smatch id_match;
@@ -166,7 +160,7 @@ int latency(const std::string& breakwater, int crashes) {
     }
     serve.stop();
   }
-  fs::remove_all(dir);
+  stdfs::remove_all(dir);
   return rc;
 }
 

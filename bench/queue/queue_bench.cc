@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "queue/crash_queue.h"
-#include "testing/rabbitmq/rabbitmq_server.h"
+#include "tests/rabbitmq/rabbitmq_server.h"
 
 namespace {
 

@@ -26,7 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "http/client.h"
-#include "tests/e2e/child_process.h"
+#include "tests/child_process/child_process.h"
 
 namespace fs = std::filesystem;
 using namespace bw;
@@ -132,7 +132,7 @@ int main(int argc, char** argv) {
     } else {
       args.insert(args.end(), {"--set", "index.sqlite_path=" + fs::absolute(o.index_sqlite).string()});
     }
-    e2e::ChildProcess serve(args, dir / "serve");
+    test_support::ChildProcess serve(args, dir / "serve");
     if (!serve.wait_for_output("http://", 300s)) {
       std::cerr << "serve did not start: " << serve.err() << "\n";
       return 1;
@@ -146,7 +146,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> submit = {o.breakwater, "submit", "http://127.0.0.1:" + m[1].str() + "/submit",
                                        (kTestdata / "minidumps" / "firefox-windows-x86_64.dmp").string()};
     for (auto& a : annotation_args(kTestdata / "annotations" / "firefox-windows-x86_64.json")) submit.push_back(a);
-    auto r = e2e::run(submit, dir / "submit");
+    auto r = test_support::run(submit, dir / "submit");
     std::smatch id_match;
     if (!std::regex_search(r.out, id_match, std::regex("CrashID=bp-([0-9a-f-]{36})"))) {
       std::cerr << "submit failed: " << r.out << r.err << "\n";

@@ -24,10 +24,13 @@
 #include "core/temp_dir.h"
 #include "http/client.h"
 #include "storage/factory.h"
-#include "testing/rabbitmq/rabbitmq_server.h"
-#include "tests/e2e/child_process.h"
+#include "tests/rabbitmq/rabbitmq_server.h"
+#include "tests/child_process/child_process.h"
 
 namespace bw::e2e {
+
+using test_support::ChildProcess;
+using test_support::run;
 namespace {
 
 namespace fs = std::filesystem;

@@ -21,9 +21,11 @@
 #include "core/temp_dir.h"
 #include "http/client.h"
 #include "storage/factory.h"
-#include "tests/e2e/child_process.h"
+#include "tests/child_process/child_process.h"
 
 namespace bw::e2e {
+
+using test_support::ChildProcess;
 namespace {
 
 namespace fs = std::filesystem;

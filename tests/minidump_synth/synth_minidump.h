@@ -1,7 +1,7 @@
 // A typed builder of synthetic minidumps for tests (in the spirit of rust-minidump's
 // `minidump-synth`): system info, threads with their CPU context and stack memory, modules with
 // CodeView records, memory regions and an exception, written in the on-disk layouts the reader in
-// minidump/ parses. Library `bw_testing_minidump_synth`.
+// minidump/ parses. Library `bw_test_minidump_synth`.
 //
 // Contract:
 // - Values in, bytes out: `SynthMinidump::bytes()` lays out a complete, valid minidump (header,

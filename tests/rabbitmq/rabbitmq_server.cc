@@ -1,9 +1,7 @@
-#include "testing/rabbitmq/rabbitmq_server.h"
+#include "tests/rabbitmq/rabbitmq_server.h"
 
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,13 +12,13 @@
 #include <fstream>
 #include <map>
 #include <random>
-#include <sstream>
 #include <stdexcept>
 #include <thread>
 #include <vector>
 
 #include "queue/amqp_connection.h"
-#include "testing/free_port.h"
+#include "tests/child_process/child_process.h"
+#include "tests/free_port.h"
 
 extern char** environ;
 
@@ -36,16 +34,9 @@ void write_text(const std::filesystem::path& path, const std::string& text) {
   if (!out) throw std::runtime_error("cannot write " + path.string());
 }
 
-std::string tail_of(const std::filesystem::path& path, size_t max_bytes) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
-  return text.size() > max_bytes ? text.substr(text.size() - max_bytes) : text;
-}
-
-// fork + exec `argv` with `env` in its own process group, output to `log`; the child gets SIGTERM
-// if this process dies first, so a crashed test leaves no broker behind.
+// `argv` with this process's environment plus `env`, in its own process group, output appended to
+// `log`; the child gets SIGTERM if this process dies first, so a crashed test leaves no broker
+// behind.
 pid_t spawn(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
             const std::filesystem::path& log, const std::filesystem::path& cwd) {
   std::vector<std::string> env_strings;
@@ -56,34 +47,14 @@ pid_t spawn(const std::vector<std::string>& argv, const std::map<std::string, st
     env_strings.push_back(entry);
   }
   for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
-  std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> args = argv;
-  std::vector<char*> argvp;
-  for (auto& s : args) argvp.push_back(s.data());
-  argvp.push_back(nullptr);
-  pid_t parent = ::getpid();
-
-  pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error("fork: " + std::string(std::strerror(errno)));
-  if (pid == 0) {
-    ::setpgid(0, 0);
-    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (::getppid() != parent) ::_exit(127);
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-    }
-    if (null_fd >= 0) ::dup2(null_fd, 0);
-    if (::chdir(cwd.c_str()) != 0) ::_exit(126);
-    ::execve(argvp[0], argvp.data(), envp.data());
-    ::_exit(127);
-  }
-  ::setpgid(pid, pid);  // also from the parent, so killpg works at once
-  return pid;
+  test_support::SpawnOptions o;
+  o.argv = argv;
+  o.env = std::move(env_strings);
+  o.cwd = cwd;
+  o.out = log;
+  o.own_process_group = true;
+  o.parent_death_signal = SIGTERM;
+  return test_support::spawn_child(o);
 }
 
 std::atomic<int> g_instance{0};
@@ -161,7 +132,7 @@ void RabbitMqServer::start_epmd() {
     if (ok) return;
     if (::waitpid(epmd_pid_, nullptr, WNOHANG) == epmd_pid_) {
       epmd_pid_ = -1;
-      throw std::runtime_error("epmd exited: " + tail_of(base_ / "epmd.out", 2000));
+      throw std::runtime_error("epmd exited: " + test_support::file_tail(base_ / "epmd.out", 2000));
     }
     if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("epmd did not start");
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -207,12 +178,12 @@ void RabbitMqServer::wait_until_ready() {
     int status = 0;
     if (::waitpid(broker_pid_, &status, WNOHANG) == broker_pid_) {
       broker_pid_ = -1;
-      throw std::runtime_error("rabbitmq-server exited while starting: " + tail_of(base_ / "broker.out", 4000));
+      throw std::runtime_error("rabbitmq-server exited while starting: " + test_support::file_tail(base_ / "broker.out", 4000));
     }
     if (std::chrono::steady_clock::now() > deadline) {
       kill();
       throw std::runtime_error("rabbitmq-server did not accept logins in time (" + last_error +
-                               "): " + tail_of(base_ / "broker.out", 4000));
+                               "): " + test_support::file_tail(base_ / "broker.out", 4000));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }

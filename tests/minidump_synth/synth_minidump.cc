@@ -1,4 +1,4 @@
-#include "testing/minidump_synth/synth_minidump.h"
+#include "tests/minidump_synth/synth_minidump.h"
 
 #include <algorithm>
 #include <stdexcept>

@@ -31,6 +31,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/child_process/child_process.h"
+
 namespace bw::testing {
 
 class PostgresServer {
@@ -70,6 +72,7 @@ class PostgresServer {
   bool running() const { return postmaster_pid_ > 0; }
 
  private:
+  test_support::SpawnOptions child_options(std::vector<std::string> argv, const char* log) const;
   void run_initdb();
   void launch();
   void wait_until_ready();

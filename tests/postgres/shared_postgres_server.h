@@ -14,7 +14,7 @@
 #include <memory>
 #include <string>
 
-#include "testing/postgres/postgres_server.h"
+#include "tests/postgres/postgres_server.h"
 
 namespace bw::testing {
 

@@ -1,12 +1,9 @@
-#include "testing/postgres/postgres_server.h"
+#include "tests/postgres/postgres_server.h"
 
-#include <fcntl.h>
-#include <grp.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -25,7 +22,8 @@
 #include <thread>
 #include <vector>
 
-#include "testing/free_port.h"
+#include "tests/child_process/child_process.h"
+#include "tests/free_port.h"
 
 extern char** environ;
 
@@ -43,55 +41,6 @@ std::string random_token(size_t length) {
   std::string out;
   for (size_t i = 0; i < length; ++i) out.push_back(kAlphabet[rd() % (sizeof kAlphabet - 1)]);
   return out;
-}
-
-// What a forked child needs, built before fork: after fork only async-signal-safe calls are
-// allowed (the test process may have threads).
-struct ChildPlan {
-  std::vector<std::string> args;
-  std::vector<std::string> env;
-  std::string log;
-  std::string cwd;
-  bool drop = false;
-  uid_t uid = 0;
-  gid_t gid = 0;
-};
-
-// fork + exec in its own process group, stdout/stderr appended to the log. When `drop` is set the
-// child becomes uid/gid (no supplementary groups) before exec. The parent-death signal is set
-// after the credential change (which would clear it): SIGQUIT is PostgreSQL's immediate shutdown,
-// so a crashed test leaves no server behind.
-pid_t spawn(ChildPlan plan) {
-  std::vector<char*> argv;
-  for (auto& s : plan.args) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (auto& s : plan.env) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  pid_t parent = ::getpid();
-
-  pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error("fork: " + std::string(std::strerror(errno)));
-  if (pid == 0) {
-    ::setpgid(0, 0);
-    if (plan.drop) {
-      if (::setgroups(0, nullptr) != 0 || ::setgid(plan.gid) != 0 || ::setuid(plan.uid) != 0) ::_exit(125);
-    }
-    ::prctl(PR_SET_PDEATHSIG, SIGQUIT);
-    if (::getppid() != parent) ::_exit(127);
-    int fd = ::open(plan.log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-    }
-    if (null_fd >= 0) ::dup2(null_fd, 0);
-    if (::chdir(plan.cwd.c_str()) != 0) ::_exit(126);
-    ::execve(argv[0], argv.data(), envp.data());
-    ::_exit(127);
-  }
-  ::setpgid(pid, pid);  // also from the parent, so killpg works at once
-  return pid;
 }
 
 // The environment for initdb and postgres: ours without PG* and locale variables (a developer's
@@ -112,25 +61,27 @@ std::vector<std::string> child_env(const std::filesystem::path& home) {
   return env;
 }
 
-int wait_exit_status(pid_t pid) {
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-std::string read_tail(const std::filesystem::path& path, size_t max_bytes) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
-  return text.size() > max_bytes ? text.substr(text.size() - max_bytes) : text;
-}
-
 std::atomic<int> g_instance{0};
 
 }  // namespace
+
+// How initdb and postgres run: in their own process group (kill() takes every backend too), as
+// the unprivileged user when this process is root, output appended to `log`. The parent-death
+// signal is SIGQUIT, PostgreSQL's immediate shutdown, so a crashed test leaves no server behind.
+test_support::SpawnOptions PostgresServer::child_options(std::vector<std::string> argv, const char* log) const {
+  test_support::SpawnOptions o;
+  o.argv = std::move(argv);
+  o.env = child_env(base_);
+  o.cwd = base_;
+  o.out = base_ / log;
+  o.own_process_group = true;
+  o.parent_death_signal = SIGQUIT;
+  if (drop_privileges_) {
+    o.uid = run_uid_;
+    o.gid = run_gid_;
+  }
+  return o;
+}
 
 bool PostgresServer::available() {
   if (::access(bin("initdb").c_str(), X_OK) != 0 || ::access(bin("postgres").c_str(), X_OK) != 0) return false;
@@ -201,7 +152,7 @@ std::string PostgresServer::url_for(const std::string& database) const {
          database;
 }
 
-std::string PostgresServer::log_tail() const { return read_tail(base_ / "server.log", 4000); }
+std::string PostgresServer::log_tail() const { return test_support::file_tail(base_ / "server.log", 4000); }
 
 void PostgresServer::run_initdb() {
   std::filesystem::path pwfile = base_ / "pwfile";
@@ -214,30 +165,22 @@ void PostgresServer::run_initdb() {
   if (drop_privileges_ && ::chown(pwfile.c_str(), run_uid_, run_gid_) != 0) {
     throw std::runtime_error("cannot hand the password file to the postgres user: " + std::string(std::strerror(errno)));
   }
-  ChildPlan plan;
   // Loopback TCP logins need the password (as a real deployment); the unix socket, private to
   // the folder, trusts its user.
-  plan.args = {bin("initdb"),      "-D", (base_ / "data").string(), "-U", kLogin, "--pwfile=" + pwfile.string(),
-               "--auth-host=scram-sha-256", "--auth-local=trust", "-E", "UTF8", "--locale=C", "--no-sync",
-               "--no-instructions"};
-  plan.env = child_env(base_);
-  plan.log = (base_ / "initdb.log").string();
-  plan.cwd = base_.string();
-  plan.drop = drop_privileges_;
-  plan.uid = run_uid_;
-  plan.gid = run_gid_;
-  int status = wait_exit_status(spawn(std::move(plan)));
+  std::vector<std::string> argv = {bin("initdb"), "-D", (base_ / "data").string(), "-U", kLogin,
+                                   "--pwfile=" + pwfile.string(), "--auth-host=scram-sha-256", "--auth-local=trust",
+                                   "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"};
+  int status = test_support::wait_exit_code(test_support::spawn_child(child_options(std::move(argv), "initdb.log")));
   std::error_code ec;
   std::filesystem::remove(pwfile, ec);
   if (status != 0) {
     throw std::runtime_error("initdb failed (status " + std::to_string(status) +
-                             "): " + read_tail(base_ / "initdb.log", 4000));
+                             "): " + test_support::file_tail(base_ / "initdb.log", 4000));
   }
 }
 
 void PostgresServer::launch() {
-  ChildPlan plan;
-  plan.args = {bin("postgres"),
+  std::vector<std::string> argv = {bin("postgres"),
                "-D", (base_ / "data").string(),
                "-p", std::to_string(port_),
                "-c", "listen_addresses=127.0.0.1",
@@ -254,16 +197,10 @@ void PostgresServer::launch() {
                "-c", "log_line_prefix=%m [%p] ",
                "-c", "log_min_messages=warning"};
   for (const auto& setting : settings_) {
-    plan.args.push_back("-c");
-    plan.args.push_back(setting);
+    argv.push_back("-c");
+    argv.push_back(setting);
   }
-  plan.env = child_env(base_);
-  plan.log = (base_ / "server.log").string();
-  plan.cwd = base_.string();
-  plan.drop = drop_privileges_;
-  plan.uid = run_uid_;
-  plan.gid = run_gid_;
-  postmaster_pid_ = spawn(std::move(plan));
+  postmaster_pid_ = test_support::spawn_child(child_options(std::move(argv), "server.log"));
 }
 
 void PostgresServer::start() {

@@ -1,5 +1,5 @@
 // A TCP port on 127.0.0.1 that was free a moment ago, for the private servers tests start
-// (testing/rabbitmq, testing/postgres). Another process may take it before the server binds: the
+// (tests/rabbitmq, tests/postgres). Another process may take it before the server binds: the
 // callers retry or fail with a clear error. Throws std::runtime_error when no socket can be made.
 #pragma once
 

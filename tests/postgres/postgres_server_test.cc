@@ -1,6 +1,6 @@
 // The private PostgreSQL server helper: reachable only through its URL, private, restartable
 // without losing data, and gone without a trace afterwards.
-#include "testing/postgres/postgres_server.h"
+#include "tests/postgres/postgres_server.h"
 
 #include <gtest/gtest.h>
 #include <libpq-fe.h>

@@ -1,6 +1,6 @@
 // The builder's output read back by the reader: every field a walker test relies on arrives as
 // written (so a walker test failing means the walker, not the builder).
-#include "testing/minidump_synth/synth_minidump.h"
+#include "tests/minidump_synth/synth_minidump.h"
 
 #include <stdexcept>
 

@@ -1,6 +1,6 @@
-// Test support for the Top crashers and Signature page tests: reading the tables the pages write
-// (their markup is regular: html::Writer output), and a real SQLite index filled with generated
-// crashes. Test code only.
+// Test support for the web pages' tests: reading the tables the pages write (their markup is
+// regular: html::Writer output), and a real SQLite index filled with generated crashes. Test code
+// only.
 #pragma once
 
 #include <memory>
@@ -16,6 +16,26 @@
 #include "index/test_crashes.h"
 
 namespace bw::web::test {
+
+inline bool contains(const std::string& haystack, std::string_view needle) { return haystack.find(needle) != std::string::npos; }
+
+// A real SQLite crash index at <dir>/index/crashes.sqlite with `fields` (default: the built-ins).
+inline std::unique_ptr<index::CrashIndex> open_sqlite_index(
+    const test_support::TempDir& dir,
+    std::shared_ptr<const index::FieldCatalogue> fields = index::FieldCatalogue::builtin()) {
+  index::IndexSettings settings;
+  settings.sqlite_path = dir.path() / "index" / "crashes.sqlite";
+  settings.fields = std::move(fields);
+  return index::open_crash_index(settings);
+}
+
+// Every crash of `crashes` into `index`, in one batch.
+inline void upsert_all(index::CrashIndex& index, const std::vector<index::test_data::TestCrash>& crashes) {
+  std::vector<index::CrashInput> batch;
+  batch.reserve(crashes.size());
+  for (const auto& c : crashes) batch.push_back({c.processed, c.raw});
+  index.upsert_batch(batch);
+}
 
 // Text of an HTML fragment: tags dropped, the five escapes Writer uses decoded.
 inline std::string text_of(std::string_view html) {
