@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include <atomic>
@@ -16,6 +15,7 @@
 #include "core/config.h"
 #include "crashmover/crash_mover_test_util.h"
 #include "queue/memory_crash_queue.h"
+#include "tests/child_process/child_process.h"
 
 namespace bw::crashmover {
 namespace {
@@ -236,28 +236,18 @@ TEST(CrashMover, SigkillMidBatchLosesNothing) {
   settings.claim_lease = 10s;
   settings.batch_size = 50;
 
-  pid_t child = ::fork();
-  if (child == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a test runner that was killed
-    try {
-      storage::FileSystemRawCrashStorage buffer(site.buffer_a);
-      auto primary = site.primary();
-      auto q = queue::open_crash_queue(site.queue_settings());
-      CrashMover mover({&buffer}, *primary, *q, settings);
-      mover.run();
-    } catch (const std::exception& e) {
-      // Not into GoogleTest's handler: this is a forked copy of the test runner.
-      std::fprintf(stderr, "mover child: %s\n", e.what());
-      ::_exit(2);
-    }
-    ::_exit(0);
-  }
-  ASSERT_GT(child, 0);
+  test_support::ForkedChild mover_process([&] {
+    storage::FileSystemRawCrashStorage buffer(site.buffer_a);
+    auto primary = site.primary();
+    auto q = queue::open_crash_queue(site.queue_settings());
+    CrashMover mover({&buffer}, *primary, *q, settings);
+    mover.run();
+    return 0;
+  });
   // Kill it once it is well into the work.
   auto q = queue::open_crash_queue(site.queue_settings());
   bool busy = eventually([&] { return q->stats().of(queue::QueueKind::kStandard).ready >= total / 4; }, 300s);
-  ::kill(child, SIGKILL);
-  ::waitpid(child, nullptr, 0);
+  mover_process.kill_now();
   ASSERT_TRUE(busy);
   storage::FileSystemRawCrashStorage buffer(site.buffer_a);
   EXPECT_GT(buffer.new_crashes(total).size() + 0u, 0u) << "killed before the end";

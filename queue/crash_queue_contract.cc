@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/child_process/child_process.h"
+
 namespace bw::queue::contract {
 namespace {
 
@@ -32,8 +34,7 @@ std::unique_ptr<CrashQueue> QueueBackend::open(const QueueSettings& settings) { 
 std::string QueueBackend::consume_and_die(const QueueSettings& settings) {
   int fds[2];
   if (::pipe(fds) != 0) throw std::runtime_error("pipe");
-  pid_t pid = ::fork();
-  if (pid == 0) {
+  test_support::ForkedChild consumer([&] {
     ::close(fds[0]);
     std::string got = "none";
     try {
@@ -44,15 +45,15 @@ std::string QueueBackend::consume_and_die(const QueueSettings& settings) {
     }
     ssize_t w = ::write(fds[1], got.data(), got.size());
     (void)w;
-    ::_exit(0);  // no destructors: the delivery is never acked nor released
-  }
+    return 0;  // _exit: no destructors, the delivery is never acked nor released
+  });
   ::close(fds[1]);
   std::string got;
   char buf[256];
   ssize_t n;
   while ((n = ::read(fds[0], buf, sizeof buf)) > 0) got.append(buf, static_cast<size_t>(n));
   ::close(fds[0]);
-  ::waitpid(pid, nullptr, 0);
+  consumer.wait();
   return got;
 }
 

@@ -14,12 +14,14 @@
 
 #include "queue/crash_queue_contract.h"
 #include "core/temp_dir.h"
+#include "tests/child_process/child_process.h"
 
 namespace bw::queue {
 namespace {
 
 using namespace std::chrono_literals;
 
+using bw::test_support::ForkedChild;
 using bw::test_support::TempDir;
 
 class SqliteBackend : public contract::QueueBackend {
@@ -109,25 +111,19 @@ TEST(SqliteCrashQueue, SeveralProcessesShareOneFile) {
   // Two child processes consume and report each id through a pipe.
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
-  std::vector<pid_t> children;
+  std::vector<std::unique_ptr<ForkedChild>> children;
   for (int c = 0; c < 2; ++c) {
-    pid_t pid = ::fork();
-    if (pid == 0) {
+    children.push_back(std::make_unique<ForkedChild>([&] {
       ::close(fds[0]);
       int code = 0;
-      try {
-        SqliteCrashQueue q(s);
-        while (auto d = q.consume(1s)) {
-          std::string line = d->message.id.str() + "\n";
-          if (::write(fds[1], line.data(), line.size()) != static_cast<ssize_t>(line.size())) code = 2;
-          if (!q.ack(*d)) code = 3;
-        }
-      } catch (...) {
-        code = 4;
+      SqliteCrashQueue q(s);
+      while (auto d = q.consume(1s)) {
+        std::string line = d->message.id.str() + "\n";
+        if (::write(fds[1], line.data(), line.size()) != static_cast<ssize_t>(line.size())) code = 3;
+        if (!q.ack(*d)) code = 4;
       }
-      ::_exit(code);
-    }
-    children.push_back(pid);
+      return code;
+    }));
   }
   ::close(fds[1]);
   std::string all;
@@ -135,11 +131,7 @@ TEST(SqliteCrashQueue, SeveralProcessesShareOneFile) {
   ssize_t n;
   while ((n = ::read(fds[0], buf, sizeof buf)) > 0) all.append(buf, static_cast<size_t>(n));
   ::close(fds[0]);
-  for (pid_t pid : children) {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
-  }
+  for (auto& child : children) EXPECT_TRUE(child->succeeded());
   std::multiset<std::string> seen;
   for (size_t pos = 0; pos < all.size();) {
     size_t nl = all.find('\n', pos);
@@ -162,17 +154,16 @@ TEST(SqliteCrashQueue, LeasesOfAKilledConsumerAreGivenBackWhenTheNextStarts) {
 
   int fds[2];
   ASSERT_EQ(::pipe(fds), 0);
-  pid_t pid = ::fork();
-  if (pid == 0) {
+  ForkedChild holder([&] {
     ::close(fds[0]);
     SqliteCrashQueue q(s);
     auto a = q.consume(5s);
     auto b = q.consume(5s);
     char ok = (a && b) ? 'y' : 'n';
-    if (::write(fds[1], &ok, 1) != 1) ::_exit(2);
+    if (::write(fds[1], &ok, 1) != 1) return 3;
     ::pause();  // killed while holding two leases
-    ::_exit(0);
-  }
+    return 0;
+  });
   ::close(fds[1]);
   char ok = 0;
   ASSERT_EQ(::read(fds[0], &ok, 1), 1);
@@ -186,9 +177,7 @@ TEST(SqliteCrashQueue, LeasesOfAKilledConsumerAreGivenBackWhenTheNextStarts) {
     EXPECT_FALSE(live.consume(200ms));
     EXPECT_TRUE(live.retry(*d, "test"));
   }
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
+  holder.kill_now();
 
   auto started = std::chrono::steady_clock::now();
   SqliteCrashQueue restarted(s);
@@ -237,32 +226,20 @@ TEST(SqliteCrashQueue, ProcessesOpeningANewFileTogetherAllSucceed) {
     constexpr int kProcesses = 6;
     int go[2];
     ASSERT_EQ(::pipe(go), 0);
-    std::vector<pid_t> children;
+    std::vector<std::unique_ptr<ForkedChild>> children;
     for (int p = 0; p < kProcesses; ++p) {
-      pid_t pid = ::fork();
-      ASSERT_GE(pid, 0);
-      if (pid == 0) {
+      children.push_back(std::make_unique<ForkedChild>([&] {
         ::close(go[1]);
         char c;
-        if (::read(go[0], &c, 1) < 0) ::_exit(5);  // all start at once when the pipe closes
-        int code = 0;
-        try {
-          SqliteCrashQueue q(s);
-          q.publish(CrashMessage{CrashId::generate(ThrottleResult::kAccept)}, QueueKind::kStandard);
-        } catch (...) {
-          code = 4;
-        }
-        ::_exit(code);
-      }
-      children.push_back(pid);
+        if (::read(go[0], &c, 1) < 0) return 5;  // all start at once when the pipe closes
+        SqliteCrashQueue q(s);
+        q.publish(CrashMessage{CrashId::generate(ThrottleResult::kAccept)}, QueueKind::kStandard);
+        return 0;
+      }));
     }
     ::close(go[0]);
     ::close(go[1]);
-    for (pid_t pid : children) {
-      int status = 0;
-      ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "round " << round << ", status " << status;
-    }
+    for (auto& child : children) EXPECT_TRUE(child->succeeded()) << "round " << round;
     SqliteCrashQueue q(s);
     EXPECT_EQ(q.stats().of(QueueKind::kStandard).ready, static_cast<uint64_t>(kProcesses)) << "round " << round;
   }

@@ -18,6 +18,7 @@
 
 #include "storage/records.h"
 #include "storage/storage_test_util.h"
+#include "tests/child_process/child_process.h"
 
 namespace bw::storage {
 namespace {
@@ -27,6 +28,7 @@ using testing::binary_bytes;
 using testing::count_entries;
 using testing::deferred_id;
 using testing::TempDir;
+using test_support::ForkedChild;
 namespace fsys = std::filesystem;
 
 fsys::path crash_folder(const fsys::path& root, const CrashId& id) {
@@ -55,34 +57,6 @@ std::string hour_minute(std::chrono::system_clock::time_point t) {
   std::snprintf(buf, sizeof buf, "%02d/%02d", tm.tm_hour, tm.tm_min);
   return buf;
 }
-
-// Kills and reaps a child process if the test ends before it does.
-class Child {
- public:
-  explicit Child(pid_t pid) : pid_(pid) {}
-  ~Child() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-  // Waits for the exit; returns the wait status.
-  int wait() {
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return status;
-  }
-  void kill_now() {
-    ::kill(pid_, SIGKILL);
-    wait();
-  }
-
- private:
-  pid_t pid_;
-};
 
 TEST(FileSystemCrashStorageTest, LayoutIsTheNameTreeAndTheDateTree) {
   TempDir dir;
@@ -337,36 +311,28 @@ TEST(FileSystemCrashStorageTest, WalkerProcessesNeverGetTheSameCrash) {
   TempDir dir;
   auto root = dir / "root";
   auto done_marker = dir / "writers-done";
-  std::vector<std::unique_ptr<Child>> walkers;
+  std::vector<std::unique_ptr<ForkedChild>> walkers;
   for (int w = 0; w < 2; ++w) {
     auto out = dir / ("walker-" + std::to_string(w));
-    pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
+    walkers.push_back(std::make_unique<ForkedChild>([&root, &done_marker, out] {
       int code = 0;
-      try {
-        FileSystemRawCrashStorage own(root);
-        std::ofstream file(out);
-        for (;;) {
-          bool done = fsys::exists(done_marker);
-          auto id = own.claim_new_crash();
-          if (!id) {
-            if (done) break;
-            ::usleep(500);
-            continue;
-          }
-          if (own.get_raw_crash(*id)["uuid"] != id->str()) code = 3;
-          file << id->str() << "\n";
-          own.confirm_new_crash(*id);
+      FileSystemRawCrashStorage own(root);
+      std::ofstream file(out);
+      for (;;) {
+        bool done = fsys::exists(done_marker);
+        auto id = own.claim_new_crash();
+        if (!id) {
+          if (done) break;
+          ::usleep(500);
+          continue;
         }
-        file.close();
-        if (!file) code = 4;
-      } catch (...) {
-        code = 2;
+        if (own.get_raw_crash(*id)["uuid"] != id->str()) code = 3;
+        file << id->str() << "\n";
+        own.confirm_new_crash(*id);
       }
-      ::_exit(code);
-    }
-    walkers.push_back(std::make_unique<Child>(pid));
+      file.close();
+      return file ? code : 4;
+    }));
   }
   FileSystemRawCrashStorage store(root);
   std::mutex mu;
@@ -396,6 +362,46 @@ TEST(FileSystemCrashStorageTest, WalkerProcessesNeverGetTheSameCrash) {
   for (auto& id : written) EXPECT_EQ(yielded[id.str()], 1) << id.str();
 }
 
+// A child process saving `dumps` as crash `id` under `root`, paused at save step `step` until
+// `resume` is called (or it is killed).
+class PausedWriter {
+ public:
+  PausedWriter(const fsys::path& root, const CrashId& id, const std::vector<DumpInput>& dumps, const std::string& step) {
+    if (::pipe(ready_) != 0 || ::pipe(hold_) != 0) throw std::runtime_error("pipe");
+    child_ = std::make_unique<ForkedChild>([&, this] {
+      FileSystemStorageOptions options;
+      options.save_step_hook = [&](std::string_view s) {
+        if (s != step) return;
+        char c = 'x';
+        if (::write(ready_[1], &c, 1) != 1) ::_exit(5);
+        if (::read(hold_[0], &c, 1) != 1) ::_exit(6);
+      };
+      FileSystemRawCrashStorage own(root, options);
+      own.save_raw_crash(id, {{"uuid", id.str()}}, dumps);
+      return 0;
+    });
+  }
+  ~PausedWriter() {
+    child_.reset();
+    for (int fd : {ready_[0], ready_[1], hold_[0], hold_[1]}) ::close(fd);
+  }
+  // Waits until the writer reaches the step; false if it never does.
+  bool reached() {
+    char c = 0;
+    return ::read(ready_[0], &c, 1) == 1;
+  }
+  void resume() {
+    char c = 'x';
+    ASSERT_EQ(::write(hold_[1], &c, 1), 1);
+  }
+  ForkedChild& child() { return *child_; }
+
+ private:
+  int ready_[2] = {-1, -1};
+  int hold_[2] = {-1, -1};
+  std::unique_ptr<ForkedChild> child_;
+};
+
 // A child saving a crash with two large dumps is SIGKILLed at `step`: no half crash is visible,
 // the next walk does not yield it, and the leftover .tmp folder is cleaned up afterwards.
 void kill_writer_at(const std::string& step) {
@@ -403,36 +409,11 @@ void kill_writer_at(const std::string& step) {
   auto root = dir / "root";
   auto id = accepted_id();
   auto big = binary_bytes(8 << 20, 11), big2 = binary_bytes(4 << 20, 12);
-  int ready[2], hold[2];
-  ASSERT_EQ(::pipe(ready), 0);
-  ASSERT_EQ(::pipe(hold), 0);
-  pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    FileSystemStorageOptions options;
-    options.save_step_hook = [&](std::string_view s) {
-      if (s != step) return;
-      char c = 'x';
-      if (::write(ready[1], &c, 1) != 1) ::_exit(5);
-      while (::read(hold[0], &c, 1) < 0) {  // wait here until killed
-      }
-    };
-    try {
-      FileSystemRawCrashStorage own(root, options);
-      own.save_raw_crash(id, {{"uuid", id.str()}}, {{"upload_file_minidump", big}, {"upload_file_minidump_browser", big2}});
-    } catch (...) {
-      ::_exit(2);
-    }
-    ::_exit(0);
+  {
+    PausedWriter writer(root, id, {{"upload_file_minidump", big}, {"upload_file_minidump_browser", big2}}, step);
+    ASSERT_TRUE(writer.reached()) << "the writer never reached " << step;
+    writer.child().kill_now();
   }
-  Child child(pid);
-  ::close(ready[1]);
-  char c = 0;
-  ASSERT_EQ(::read(ready[0], &c, 1), 1) << "the writer never reached " << step;
-  child.kill_now();
-  ::close(ready[0]);
-  ::close(hold[0]);
-  ::close(hold[1]);
 
   FileSystemStorageOptions options;
   options.stale_temporary_age = std::chrono::seconds(0);
@@ -460,44 +441,19 @@ TEST(FileSystemCrashStorageTest, StaleSweepLeavesLiveWritersAlone) {
   TempDir dir;
   auto root = dir / "root";
   auto id = accepted_id();
-  int ready[2], hold[2];
-  ASSERT_EQ(::pipe(ready), 0);
-  ASSERT_EQ(::pipe(hold), 0);
-  pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    FileSystemStorageOptions options;
-    options.save_step_hook = [&](std::string_view s) {
-      if (s != "upload_file_minidump.dump") return;
-      char c = 'x';
-      if (::write(ready[1], &c, 1) != 1) ::_exit(5);
-      if (::read(hold[0], &c, 1) != 1) ::_exit(6);
-    };
-    try {
-      FileSystemRawCrashStorage own(root, options);
-      own.save_raw_crash(id, {{"uuid", id.str()}}, {{"upload_file_minidump", binary_bytes(1 << 20, 1)}});
-    } catch (...) {
-      ::_exit(2);
-    }
-    ::_exit(0);
-  }
-  Child child(pid);
-  char c = 0;
-  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  PausedWriter writer(root, id, {{"upload_file_minidump", binary_bytes(1 << 20, 1)}}, "upload_file_minidump.dump");
+  ASSERT_TRUE(writer.reached());
   FileSystemStorageOptions options;
   options.stale_temporary_age = std::chrono::seconds(0);
   FileSystemRawCrashStorage store(root, options);
   EXPECT_EQ(store.remove_stale_temporaries(), 0u);
   EXPECT_TRUE(store.new_crashes(10).empty());  // a walk (and its sweep) neither yields nor removes it
   EXPECT_EQ(count_entries(root / ".tmp"), 1u);
-  ASSERT_EQ(::write(hold[1], &c, 1), 1);
-  int status = child.wait();
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  writer.resume();
+  EXPECT_TRUE(writer.child().succeeded());
   EXPECT_EQ(store.claim_new_crash(), id);
   EXPECT_EQ(store.get_dump(id, "upload_file_minidump"), binary_bytes(1 << 20, 1));
   EXPECT_EQ(count_entries(root / ".tmp"), 0u);
-  for (int fd : {ready[0], ready[1], hold[0], hold[1]}) ::close(fd);
 }
 
 TEST(FileSystemCrashStorageTest, StaleSweepWaitsForTheConfiguredAge) {

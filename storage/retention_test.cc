@@ -16,6 +16,7 @@
 #include "storage/crash_root.h"
 #include "storage/fs_crash_storage.h"
 #include "storage/storage_test_util.h"
+#include "tests/child_process/child_process.h"
 
 namespace bw::storage {
 namespace {
@@ -66,20 +67,11 @@ std::vector<DumpInput> two_dumps(uint32_t seed) {
 // Runs `fn` in a child process and waits for it; returns the wait status.
 template <typename Fn>
 int in_child(Fn fn) {
-  pid_t pid = ::fork();
-  if (pid < 0) return -1;
-  if (pid == 0) {
-    int code = 0;
-    try {
-      fn();
-    } catch (...) {
-      code = 2;
-    }
-    ::_exit(code);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return status;
+  return test_support::ForkedChild([&] {
+           fn();
+           return 0;
+         })
+      .wait();
 }
 
 // Entries of <root>/.tmp (0 when there is none).

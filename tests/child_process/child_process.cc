@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <sstream>
 #include <stdexcept>
@@ -216,6 +217,43 @@ std::vector<pid_t> ChildProcess::children() const {
     while (in >> p) out.push_back(p);
   }
   return out;
+}
+
+ForkedChild::ForkedChild(const std::function<int()>& body) {
+  pid_t parent = ::getpid();
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork: " + std::string(std::strerror(errno)));
+  if (pid_ == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
+    int code = 0;
+    try {
+      code = body();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "forked child: %s\n", e.what());
+      code = 2;
+    } catch (...) {
+      code = 2;
+    }
+    ::_exit(code);
+  }
+}
+
+ForkedChild::~ForkedChild() { kill_now(); }
+
+int ForkedChild::wait() {
+  if (pid_ <= 0) return -1;
+  int status = 0;
+  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+  pid_ = -1;
+  return status;
+}
+
+void ForkedChild::kill_now() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  wait();
 }
 
 RunResult run(std::vector<std::string> argv, const std::filesystem::path& log_prefix, std::chrono::milliseconds timeout) {

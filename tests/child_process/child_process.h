@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -79,6 +80,29 @@ class ChildProcess {
   pid_t pid_ = -1;
   std::optional<int> status_;
   size_t lines_read_ = 0;  // bytes of stdout already returned by read_line
+};
+
+// A forked copy of this test process running `body` (its return value is the exit code; an
+// exception is printed to stderr and exits 2), for tests that need a second process of the same
+// code: several processes on one file, a process killed mid-operation. The copy gets SIGKILL if
+// this process dies, and leaves with _exit (no destructors, no GoogleTest handlers: it is a copy
+// of the test runner). Killed (SIGKILL) and reaped by the destructor unless already waited for.
+class ForkedChild {
+ public:
+  explicit ForkedChild(const std::function<int()>& body);
+  ~ForkedChild();
+  ForkedChild(const ForkedChild&) = delete;
+  ForkedChild& operator=(const ForkedChild&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // Waits for the exit; returns the wait status (-1 when already reaped).
+  int wait();
+  // Waits for the exit; true when it exited with 0.
+  bool succeeded() { return exit_code(wait()) == 0; }
+  void kill_now();  // SIGKILL and reap
+
+ private:
+  pid_t pid_ = -1;
 };
 
 // Runs a command to completion (killed at the timeout: exit_code -1) with its output.

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <thread>
 
@@ -100,21 +101,36 @@ TEST(ChildProcess, KillReachesTheWholeProcessGroup) {
   EXPECT_TRUE(gone) << "the group's other process survived kill_now";
 }
 
+TEST(ForkedChild, ExitCodesExceptionsAndKill) {
+  ForkedChild ok([] { return 0; });
+  EXPECT_TRUE(ok.succeeded());
+  EXPECT_EQ(ok.wait(), -1) << "reaped once";
+  ForkedChild three([] { return 3; });
+  EXPECT_EQ(exit_code(three.wait()), 3);
+  ForkedChild throws([]() -> int { throw std::runtime_error("boom"); });
+  EXPECT_EQ(exit_code(throws.wait()), 2);
+  ForkedChild sleeper([] {
+    ::pause();
+    return 0;
+  });
+  pid_t pid = sleeper.pid();
+  sleeper.kill_now();
+  EXPECT_NE(::kill(pid, 0), 0) << "killed and reaped";
+}
+
 TEST(ChildProcess, ParentDeathSignalEndsTheChildWhenTheTestDies) {
   TempDir dir;
   auto pid_file = dir.path() / "grandchild.pid";
   // A middle process starts the child with a parent-death signal, writes its pid, then dies.
-  pid_t middle = ::fork();
-  ASSERT_GE(middle, 0);
-  if (middle == 0) {
+  ForkedChild middle([&] {
     SpawnOptions o;
     o.argv = {"/bin/sleep", "60"};
     o.parent_death_signal = SIGKILL;
     pid_t child = spawn_child(o);
     fs::write_file_synced(pid_file, std::to_string(child));
-    ::_exit(0);
-  }
-  EXPECT_EQ(wait_exit_code(middle), 0);
+    return 0;
+  });
+  EXPECT_TRUE(middle.succeeded());
   pid_t child = std::stoi(fs::read_file(pid_file));
   auto deadline = std::chrono::steady_clock::now() + 10s;
   while (::kill(child, 0) == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
