@@ -14,6 +14,7 @@
 #include "core/fs_util.h"
 #include "core/temp_dir.h"
 #include "symbols/module_symbols.h"
+#include "symbols/sym_test_inputs.h"
 
 namespace bw::symbols {
 namespace {
@@ -111,43 +112,12 @@ TEST(SymCheck, DamagedCorpusFilesGetTheFullParsesVerdict) {
 // The parser tests' bad inputs (sym_parser_test.cc, sym_parser_paths_test.cc).
 TEST(SymCheck, ParserTestBadInputsGetTheFullParsesVerdict) {
   TempDir dir;
-  SymCheck c = expect_same_verdict(dir,
-      "MODULE Linux x86_64 ID mod\n"
-      "FUNC zz 10 0 bad_hex\n"
-      "FUNC 100 10 0 good\n"
-      "100 fffffffffffffffffffff 1 0\n"
-      "100 8 99999999999 0\n"
-      "100 8 1\n"
-      "108 8 2 0\n"
-      "PUBLIC\n"
-      "PUBLIC 200\n"
-      "STACK CFI INIT 100 10\n"
-      "STACK CFI 104\n"
-      "STACK WIN 9 0 0 0 0 0 0 0 0 0 0\n"
-      "STACK WHAT\n"
-      "INLINE 5 1 0 0 100 4\n"
-      "NONSENSE here\n"
-      "FILE x name\n"
-      "\n"
-      "PUBLIC 300 0 still_parsed\r\n");
+  SymCheck c = expect_same_verdict(dir, std::string(test_inputs::kBadLinesOfEveryKind));
   EXPECT_EQ(c.bad_lines, 12u);
   ASSERT_FALSE(c.first_errors.empty());
   EXPECT_EQ(c.first_errors[0], "line 2: bad FUNC record");
 
-  c = expect_same_verdict(dir,
-      "MODULE Linux x86_64 ID mod\n"
-      "FUNC 100 100 0 f\n"
-      "100 8 1 0\n"
-      "108 8 2 0 extra\n"
-      "110 8 99999999999 0\n"
-      "118 8 3 4294967296\n"
-      "120 10000000000000000 4 0\n"
-      "128  8 5 0\n"
-      "130 8 6 0 \n"
-      "138 8 7 0\r\n"
-      "140 8 x 0\n"
-      "148 0 8 0\n"
-      "200 8 9 0\n");
+  c = expect_same_verdict(dir, std::string(test_inputs::kLineRecordsForTheGeneralParser));
   EXPECT_EQ(c.bad_lines, 5u);
 
   c = expect_same_verdict(dir, "MODULE Linux x86_64 ID mod\nSTACK CFI INIT 100 10 .cfa: $rsp 8 + .ra:\n"

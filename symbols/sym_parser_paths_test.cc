@@ -14,6 +14,7 @@
 
 #include "core/fs_util.h"
 #include "symbols/module_symbols.h"
+#include "symbols/sym_test_inputs.h"
 
 namespace bw::symbols {
 namespace {
@@ -77,20 +78,7 @@ TEST(SymParserPaths, FastLinePathEqualsGeneralPathOnCorpus) {
 }
 
 TEST(SymParserPaths, FastPathLeavesBadLineRecordsToTheGeneralParser) {
-  auto m = ModuleSymbols::parse(
-      "MODULE Linux x86_64 ID mod\n"
-      "FUNC 100 100 0 f\n"
-      "100 8 1 0\n"                        // good
-      "108 8 2 0 extra\n"                  // trailing field
-      "110 8 99999999999 0\n"              // line number over 32 bits
-      "118 8 3 4294967296\n"               // file id over 32 bits
-      "120 10000000000000000 4 0\n"        // size over 64 bits
-      "128  8 5 0\n"                       // two spaces: general parser accepts it
-      "130 8 6 0 \n"                       // trailing space: accepted too
-      "138 8 7 0\r\n"                      // CRLF
-      "140 8 x 0\n"                        // bad decimal
-      "148 0 8 0\n"                        // zero-sized: dropped, not bad
-      "200 8 9 0\n");                      // outside the function: dropped
+  auto m = ModuleSymbols::parse(test_inputs::kLineRecordsForTheGeneralParser);
   EXPECT_EQ(m->stats().bad_lines, 5u);
   ASSERT_GE(m->stats().first_errors.size(), 5u);
   EXPECT_EQ(m->stats().first_errors[0], "line 4: bad line record");

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "symbols/module_symbols.h"
+#include "symbols/sym_test_inputs.h"
 
 namespace bw::symbols {
 namespace {
@@ -183,25 +184,7 @@ TEST(SymParser, OldInlineFormat) {
 }
 
 TEST(SymParser, BadLinesAreCountedAndParsingGoesOn) {
-  auto m = ModuleSymbols::parse(
-      "MODULE Linux x86_64 ID mod\n"
-      "FUNC zz 10 0 bad_hex\n"
-      "FUNC 100 10 0 good\n"
-      "100 fffffffffffffffffffff 1 0\n"   // size overflows 64 bits
-      "100 8 99999999999 0\n"             // line number overflows 32 bits
-      "100 8 1\n"                         // missing field
-      "108 8 2 0\n"
-      "PUBLIC\n"
-      "PUBLIC 200\n"
-      "STACK CFI INIT 100 10\n"
-      "STACK CFI 104\n"
-      "STACK WIN 9 0 0 0 0 0 0 0 0 0 0\n"
-      "STACK WHAT\n"
-      "INLINE 5 1 0 0 100 4\n"
-      "NONSENSE here\n"
-      "FILE x name\n"
-      "\n"
-      "PUBLIC 300 0 still_parsed\r\n");
+  auto m = ModuleSymbols::parse(test_inputs::kBadLinesOfEveryKind);
   EXPECT_TRUE(m->is_corrupt());
   EXPECT_EQ(m->stats().bad_lines, 12u);  // the orphan INLINE is dropped, not bad
   ASSERT_FALSE(m->stats().first_errors.empty());
