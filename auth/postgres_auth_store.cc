@@ -146,10 +146,7 @@ class PostgresAuthStore : public AuthStore {
         hash = r.text(0, 6);
       });
     }
-    // Unknown and disabled users cost a hash too: the time does not tell which names exist.
-    bool ok = verify_password(hash.empty() ? decoy_password_hash() : hash, password);
-    if (!user || hash.empty() || !ok || user->disabled) return std::nullopt;
-    return user;
+    return rules::password_verdict(std::move(user), hash, password);
   }
 
   Group add_group(std::string_view name, const PermissionSet& permissions) override {
@@ -294,8 +291,7 @@ class PostgresAuthStore : public AuthStore {
     with_db([&](Connection& c) {
       Transaction tx(c);
       auto owner = find(c, user);
-      if (!owner) rules::throw_no_user(user);
-      if (owner->disabled) throw AuthError("user " + owner->name + " is disabled");
+      rules::active_user(owner, user);
       // Expired sessions go when new ones come: the table holds live sessions only, give or take.
       c.run("DELETE FROM auth_sessions WHERE expires_ms <= $1::bigint", {param(to_ms(now))});
       c.run("INSERT INTO auth_sessions(hash, user_name, csrf, created_ms, expires_ms) "
@@ -346,8 +342,7 @@ class PostgresAuthStore : public AuthStore {
     with_db([&](Connection& c) {
       Transaction tx(c);
       auto owner = find(c, user);
-      if (!owner) rules::throw_no_user(user);
-      if (owner->disabled) throw AuthError("user " + owner->name + " is disabled");
+      rules::active_user(owner, user);
       c.run("DELETE FROM auth_signin_links WHERE expires_ms <= $1::bigint", {param(to_ms(now))});
       c.run("INSERT INTO auth_signin_links(hash, user_name, expires_ms) VALUES($1::text, $2::text, $3::bigint)",
             {token_hash(secret), owner->name, param(to_ms(now + lifetime))});

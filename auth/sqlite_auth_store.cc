@@ -216,10 +216,7 @@ class SqliteAuthStore : public AuthStore {
         hash = q.text_at(6);
       }
     }
-    // Unknown and disabled users cost a hash too: the time does not tell which names exist.
-    bool ok = verify_password(hash.empty() ? decoy_password_hash() : hash, password);
-    if (!user || hash.empty() || !ok || user->disabled) return std::nullopt;
-    return user;
+    return rules::password_verdict(std::move(user), hash, password);
   }
 
   Group add_group(std::string_view name, const PermissionSet& permissions) override {
@@ -344,8 +341,7 @@ class SqliteAuthStore : public AuthStore {
     std::lock_guard lock(mu_);
     Transaction tx(*this);
     auto owner = find_locked(user);
-    if (!owner) rules::throw_no_user(user);
-    if (owner->disabled) throw AuthError("user " + owner->name + " is disabled");
+    rules::active_user(owner, user);
     CreatedSession out{new_secret(kSessionPrefix), random_hex32(), from_ms(to_ms(now + lifetime))};
     // Expired sessions go when new ones come: the table holds live sessions only, give or take.
     Statement(db_, "DELETE FROM auth_sessions WHERE expires_ms <= ?").bind(1, to_ms(now)).step();
@@ -396,8 +392,7 @@ class SqliteAuthStore : public AuthStore {
     std::lock_guard lock(mu_);
     Transaction tx(*this);
     auto owner = find_locked(user);
-    if (!owner) rules::throw_no_user(user);
-    if (owner->disabled) throw AuthError("user " + owner->name + " is disabled");
+    rules::active_user(owner, user);
     std::string secret = new_secret(kSignInLinkPrefix);
     Statement(db_, "DELETE FROM auth_signin_links WHERE expires_ms <= ?").bind(1, to_ms(now)).step();
     Statement(db_, "INSERT INTO auth_signin_links(hash, user, expires_ms) VALUES(?, ?, ?)")

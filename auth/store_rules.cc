@@ -112,6 +112,18 @@ CreatedToken new_token_record(const User& owner, std::string_view label, const P
   return out;
 }
 
+std::optional<User> password_verdict(std::optional<User> user, std::string_view hash, std::string_view password) {
+  bool ok = verify_password(hash.empty() ? decoy_password_hash() : hash, password);
+  if (!user || hash.empty() || !ok || user->disabled) return std::nullopt;
+  return user;
+}
+
+const User& active_user(const std::optional<User>& found, std::string_view name) {
+  if (!found) throw_no_user(name);
+  if (found->disabled) throw AuthError("user " + found->name + " is disabled");
+  return *found;
+}
+
 TokenCheck token_verdict(const TokenInfo& token, bool owner_disabled, const PermissionSet& owner_now,
                          Clock::time_point now) {
   TokenCheck check;

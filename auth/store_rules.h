@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -55,6 +56,15 @@ CreatedToken new_token_record(const User& owner, std::string_view label, const P
 // (effective) at `now`.
 TokenCheck token_verdict(const TokenInfo& token, bool owner_disabled, const PermissionSet& owner_now,
                          Clock::time_point now);
+
+// check_password's answer from the stored user (nullopt when the name is unknown) and its password
+// hash (empty when it has none): the user when the password matches and the user is enabled.
+// Unknown users and users without a password cost a hash too (against a decoy), so the time does
+// not tell which names exist.
+std::optional<User> password_verdict(std::optional<User> user, std::string_view hash, std::string_view password);
+
+// The user a session or sign-in link is made for: AuthError when it is missing or disabled.
+const User& active_user(const std::optional<User>& found, std::string_view name);
 
 // AuthError "no user named X" / "no group named X" (callers check the name first: it is shown).
 [[noreturn]] void throw_no_user(std::string_view name);

@@ -173,4 +173,27 @@ void fill_top_crashers_by_id(TopCrashersResult& result, const IdCounts& current,
   }
 }
 
+std::string order_by_terms(const std::vector<SortKey>& sort, ColumnOf expr) {
+  std::string out;
+  for (const auto& s : sort) {
+    std::string e = expr(*s.field);
+    bool not_null = s.field->name == "date" || s.field->name == "uuid";
+    if (!not_null) out += "(" + e + " IS NULL), ";
+    out += e + (s.descending ? " DESC, " : " ASC, ");
+  }
+  return out;
+}
+
+std::optional<nlohmann::json> loosest_bound(Op op, const std::vector<nlohmann::json>& values) {
+  if (values.empty() || (op != Op::kGreater && op != Op::kGreaterEq && op != Op::kLess && op != Op::kLessEq)) {
+    return std::nullopt;
+  }
+  bool lower = op == Op::kGreater || op == Op::kGreaterEq;
+  nlohmann::json best = values.front();
+  for (const auto& v : values) {
+    if (lower ? v < best : v > best) best = v;
+  }
+  return best;
+}
+
 }  // namespace bw::index::backend

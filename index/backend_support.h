@@ -1,5 +1,5 @@
 // What the SQLite and PostgreSQL backends share: the parts of the contract (crash_index.h) that do
-// not depend on SQL. Internal to index/: only the backends include it.
+// not depend on the SQL dialect. Internal to index/: only the backends include it.
 // Thread safety: pure functions. Errors: crash_id_for_lookup throws QueryError("uuid", ...).
 #pragma once
 
@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -35,6 +36,15 @@ void drop_null_members(nlohmann::json& hit);
 // a field lives there (`doc_column` gets its position, or -1). Without columns, `row_key` alone.
 // `column_of` names a field's column, empty for a document field (default: Field::column).
 using ColumnOf = std::string (*)(const Field&);
+
+// The ORDER BY terms of `sort`, each "<expr> ASC|DESC, " with missing values last in both
+// directions ("(<expr> IS NULL), " first; date and uuid are never missing). The caller appends
+// the uuid tie-break.
+std::string order_by_terms(const std::vector<SortKey>& sort, ColumnOf expr);
+
+// An OR of one-way comparisons (>, >=, <, <=) is its loosest bound: that value; nullopt for any
+// other operator.
+std::optional<nlohmann::json> loosest_bound(Op op, const std::vector<nlohmann::json>& values);
 std::string select_list(const std::vector<const Field*>& cols, int& doc_column, std::string_view row_key,
                         ColumnOf column_of = nullptr);
 

@@ -662,14 +662,8 @@ struct PostgresCrashIndex::Impl {
       sql.param(a.str(), "text[]") << ")";
       return;
     }
-    // An OR of comparisons in one direction is the loosest one.
-    if (f.op == Op::kGreater || f.op == Op::kGreaterEq || f.op == Op::kLess || f.op == Op::kLessEq) {
-      bool lower = f.op == Op::kGreater || f.op == Op::kGreaterEq;
-      json best = values.front();
-      for (const auto& v : values) {
-        if (lower ? v < best : v > best) best = v;
-      }
-      single_condition(sql, e, type, f.op, best);
+    if (auto bound = backend::loosest_bound(f.op, values)) {
+      single_condition(sql, e, type, f.op, *bound);
       return;
     }
     if (values.size() == 1) {
@@ -1188,14 +1182,7 @@ json PostgresCrashIndex::execute(const SuperSearchQuery& query) {
       Sql sql;
       sql.params = where.params;
       sql << "SELECT " << sel << " FROM crashes AS c WHERE " << where.text << " ORDER BY ";
-      for (const auto& s : query.sort) {
-        std::string e = scalar_expr(*s.field);
-        bool not_null = s.field->name == "date" || s.field->name == "uuid";
-        // Missing values last in both directions.
-        if (!not_null) sql << "(" << e << " IS NULL), ";
-        sql << e << (s.descending ? " DESC, " : " ASC, ");
-      }
-      sql << "c.uuid ASC LIMIT ";
+      sql << backend::order_by_terms(query.sort, scalar_expr) << "c.uuid ASC LIMIT ";
       sql.param(std::to_string(query.results_number), "bigint") << " OFFSET ";
       sql.param(std::to_string(query.results_offset), "bigint");
       Result r = c.run(sql);

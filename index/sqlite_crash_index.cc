@@ -370,14 +370,8 @@ void values_condition(Sql& sql, const std::string& e, const Filter& f) {
     single_condition(sql, e, f.op, json());
     return;
   }
-  // An OR of comparisons in one direction is the loosest one.
-  if (f.op == Op::kGreater || f.op == Op::kGreaterEq || f.op == Op::kLess || f.op == Op::kLessEq) {
-    bool lower = f.op == Op::kGreater || f.op == Op::kGreaterEq;
-    json best = values.front();
-    for (const auto& v : values) {
-      if (lower ? v < best : v > best) best = v;
-    }
-    single_condition(sql, e, f.op, best);
+  if (auto bound = backend::loosest_bound(f.op, values)) {
+    single_condition(sql, e, f.op, *bound);
     return;
   }
   if (values.size() == 1) {
@@ -1222,14 +1216,7 @@ json SqliteCrashIndex::execute(const SuperSearchQuery& query) {
     Sql sql;
     sql << "SELECT " << sel << " FROM crashes AS c WHERE " << where.text << " ORDER BY ";
     sql.params = where.params;
-    for (const auto& s : query.sort) {
-      std::string e = scalar_expr(*s.field);
-      bool not_null = s.field->name == "date" || s.field->name == "uuid";
-      // Missing values last in both directions.
-      if (!not_null) sql << "(" << e << " IS NULL), ";
-      sql << e << (s.descending ? " DESC, " : " ASC, ");
-    }
-    sql << "c.uuid ASC LIMIT ";
+    sql << backend::order_by_terms(query.sort, scalar_expr) << "c.uuid ASC LIMIT ";
     sql.param(static_cast<int64_t>(query.results_number)) << " OFFSET ";
     sql.param(static_cast<int64_t>(query.results_offset));
     auto q = r->use(sql.text);
