@@ -51,9 +51,7 @@ class ApiDocsPageTest : public ::testing::Test {
     config_ = Config::load(sources);
     storage_ = storage::make_primary_storage(config_);
     queue_ = queue::open_crash_queue(queue::QueueSettings::from_config(config_));
-    index::IndexSettings settings;
-    settings.sqlite_path = dir_.path() / "index" / "crashes.sqlite";
-    index_ = index::open_crash_index(settings);
+    index_ = test::open_sqlite_index(dir_);
   }
 
   // Stores and indexes `n` crashes processed over the last days; returns them.

@@ -74,9 +74,7 @@ class HomePageTest : public ::testing::Test {
  protected:
   void SetUp() override {
     now_ = std::chrono::system_clock::now();
-    index::IndexSettings settings;
-    settings.sqlite_path = dir_.path() / "index" / "crashes.sqlite";
-    index_ = index::open_crash_index(settings);
+    index_ = test::open_sqlite_index(dir_);
   }
 
   void fill() {

@@ -330,10 +330,7 @@ TEST(SearchPageRoutes, ServedByTheWebApp) {
   Config config = Config::load(sources);
   auto storage = storage::make_primary_storage(config);
   auto queue = queue::open_crash_queue(queue::QueueSettings::from_config(config));
-  index::IndexSettings settings;
-  settings.sqlite_path = dir.path() / "index" / "crashes.sqlite";
-  settings.fields = index::FieldCatalogue::builtin();
-  auto index = index::open_crash_index(settings);
+  auto index = test::open_sqlite_index(dir);
   WebApp app(config, *storage, *queue, index.get());
   http::ServerOptions opts = test_support::small_server_options();
   http::Server server(opts);

@@ -116,9 +116,7 @@ class StatusPageTest : public ::testing::Test {
     storage_ = storage::make_primary_storage(config_);
     queue_settings_ = queue::QueueSettings::from_config(config_);
     queue_ = queue::open_crash_queue(queue_settings_);
-    index::IndexSettings settings;
-    settings.sqlite_path = dir_.path() / "index" / "crashes.sqlite";
-    index_ = index::open_crash_index(settings);
+    index_ = test::open_sqlite_index(dir_);
   }
 
   http::ClientResponse get(uint16_t port, const std::string& target) {
