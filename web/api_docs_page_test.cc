@@ -46,11 +46,6 @@ std::map<std::string, int> example_links(const std::string& body) {
 class ApiDocsPageTest : public ::testing::Test {
  protected:
   ApiDocsPageTest() {
-    Config::Sources sources;
-    sources.overrides = {{"server.data", dir_.path().string()}};
-    config_ = Config::load(sources);
-    storage_ = storage::make_primary_storage(config_);
-    queue_ = queue::open_crash_queue(queue::QueueSettings::from_config(config_));
     index_ = test::open_sqlite_index(dir_);
   }
 
@@ -67,15 +62,15 @@ class ApiDocsPageTest : public ::testing::Test {
       }
       auto id = CrashId::parse(c.processed["uuid"].get<std::string>());
       EXPECT_TRUE(id.has_value());
-      storage_->save_raw_crash(*id, c.raw, {{"upload_file_minidump", std::string("MDMP fake dump")}});
-      storage_->save_processed(*id, c.processed);
+      site_.storage->save_raw_crash(*id, c.raw, {{"upload_file_minidump", std::string("MDMP fake dump")}});
+      site_.storage->save_processed(*id, c.processed);
       index_->upsert(c.processed, c.raw);
     }
     return crashes;
   }
 
   void start() {
-    app_ = std::make_unique<WebApp>(config_, *storage_, *queue_, index_.get());
+    app_ = std::make_unique<WebApp>(site_.config, *site_.storage, *site_.queue, index_.get());
     http::ServerOptions opts = test_support::small_server_options();
     server_ = std::make_unique<http::Server>(opts);
     app_->add_routes(*server_);
@@ -88,15 +83,11 @@ class ApiDocsPageTest : public ::testing::Test {
   }
 
   http::ClientResponse get(const std::string& target) {
-    http::Connection c("127.0.0.1", server_->port());
-    EXPECT_TRUE(c.send(http::make_request("GET", target, {}, "")));
-    return c.read_response(60s);
+    return test::request_to(server_->port(), target);
   }
 
   test_support::TempDir dir_;
-  Config config_;
-  std::unique_ptr<storage::FileSystemCrashStorage> storage_;
-  std::unique_ptr<queue::CrashQueue> queue_;
+  test::SiteParts site_{dir_};
   std::unique_ptr<index::CrashIndex> index_;
   std::unique_ptr<WebApp> app_;
   std::unique_ptr<http::Server> server_;

@@ -323,21 +323,13 @@ TEST_F(HomePageTest, ProductsAndChartsAreAlwaysCurrent) {
 // Through WebApp on a real server: "/" is the home page, unknown paths still the 404 page.
 TEST_F(HomePageTest, ServedAtTheRootOnly) {
   fill();
-  Config::Sources sources;
-  sources.overrides = {{"server.data", dir_.path().string()}};
-  Config config = Config::load(sources);
-  auto storage = storage::make_primary_storage(config);
-  auto queue = queue::open_crash_queue(queue::QueueSettings::from_config(config));
-  WebApp app(config, *storage, *queue, index_.get());
+  test::SiteParts site(dir_);
+  WebApp app(site.config, *site.storage, *site.queue, index_.get());
   http::ServerOptions opts = test_support::small_server_options();
   http::Server server(opts);
   app.add_routes(server);
   server.start();
-  auto get = [&](const std::string& target) {
-    http::Connection c("127.0.0.1", server.port());
-    EXPECT_TRUE(c.send(http::make_request("GET", target, {}, "")));
-    return c.read_response(30s);
-  };
+  auto get = [&](const std::string& target) { return test::request_to(server.port(), target); };
   auto home = get("/");
   EXPECT_EQ(home.status, 200);
   EXPECT_TRUE(contains(home.body, "Crashes in the last 14 days"));

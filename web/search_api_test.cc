@@ -35,12 +35,6 @@ using test::contains;
 const std::vector<std::string> kMarkers = {"zq-marker-url", "zq-marker-email", "zq-marker-comment", "zq-marker-flavor",
                                            "zq-marker-raw-url"};
 
-http::ClientResponse get_from(uint16_t port, const std::string& target, const std::string& method = "GET") {
-  http::Connection c("127.0.0.1", port);
-  EXPECT_TRUE(c.send(http::make_request(method, target, {}, "")));
-  return c.read_response(30s, method == "HEAD");
-}
-
 void expect_json_headers(const http::ClientResponse& r, const std::string& what) {
   EXPECT_EQ(r.header("Content-Type"), "application/json") << what;
   EXPECT_EQ(r.header("X-Content-Type-Options"), "nosniff") << what;
@@ -57,11 +51,6 @@ class SearchApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
     now_ = std::chrono::system_clock::now();
-    Config::Sources sources;
-    sources.overrides = {{"server.data", dir_.path().string()}};
-    config_ = std::make_unique<Config>(Config::load(sources));
-    storage_ = storage::make_primary_storage(*config_);
-    queue_ = queue::open_crash_queue(queue::QueueSettings::from_config(*config_));
 
     // The built-ins plus a protected site annotation (Flavor) and a public one (Temperature).
     index_ = test::open_sqlite_index(dir_, index::FieldCatalogue::with_annotations({"Flavor:string", "Temperature:float:public"}));
@@ -89,7 +78,7 @@ class SearchApiTest : public ::testing::Test {
     }
     test::upsert_all(*index_, crashes_);
 
-    app_ = std::make_unique<WebApp>(*config_, *storage_, *queue_, index_.get());
+    app_ = std::make_unique<WebApp>(site_.config, *site_.storage, *site_.queue, index_.get());
     http::ServerOptions opts = test_support::small_server_options();
     // Big enough for a query string of 10,000 filters, so the API (not the head limit) answers it.
     opts.max_header_size = 1 << 20;
@@ -103,7 +92,7 @@ class SearchApiTest : public ::testing::Test {
   }
 
   http::ClientResponse get(const std::string& target, const std::string& method = "GET") {
-    return get_from(server_->port(), target, method);
+    return test::request_to(server_->port(), target, method);
   }
   json get_json(const std::string& target, int status = 200) {
     auto r = get(target);
@@ -150,9 +139,7 @@ class SearchApiTest : public ::testing::Test {
 
   test_support::TempDir dir_;
   std::chrono::system_clock::time_point now_;
-  std::unique_ptr<Config> config_;
-  std::unique_ptr<storage::FileSystemCrashStorage> storage_;
-  std::unique_ptr<queue::CrashQueue> queue_;
+  test::SiteParts site_{dir_};
   std::unique_ptr<index::CrashIndex> index_;
   std::vector<index::test_data::TestCrash> crashes_;
   std::vector<std::string> marker_ids_;
@@ -559,7 +546,7 @@ struct SearchApiServer {
     server->start();
   }
   ~SearchApiServer() { server->stop(); }
-  http::ClientResponse get(const std::string& target) { return get_from(server->port(), target); }
+  http::ClientResponse get(const std::string& target) { return test::request_to(server->port(), target); }
 
   SearchApi api;
   std::unique_ptr<http::Server> server;
@@ -613,20 +600,12 @@ TEST(SearchApi, IndexCallsRunOnTheWorkerPool) {
 
 TEST(SearchApi, WithoutAnIndexTheWebAppHasNoSearchRoutes) {
   test_support::TempDir dir;
-  Config::Sources sources;
-  sources.overrides = {{"server.data", dir.path().string()}};
-  Config config = Config::load(sources);
-  auto storage = storage::make_primary_storage(config);
-  auto queue = queue::open_crash_queue(queue::QueueSettings::from_config(config));
-  WebApp app(config, *storage, *queue);
-  http::ServerOptions opts;
-  opts.io_threads = 1;
-  opts.worker_threads = 1;
-  opts.access_log = false;
-  http::Server server(opts);
+  test::SiteParts site(dir);
+  WebApp app(site.config, *site.storage, *site.queue);
+  http::Server server(test_support::small_server_options());
   app.add_routes(server);
   server.start();
-  auto r = get_from(server.port(), "/api/SuperSearch/");
+  auto r = test::request_to(server.port(), "/api/SuperSearch/");
   EXPECT_EQ(r.status, 404);
   EXPECT_EQ(r.header("Content-Type"), "text/html; charset=utf-8");
   server.stop();

@@ -325,22 +325,14 @@ TEST_F(SearchPageTest, HostileValuesAreText) {
 // The routes through WebApp and a real server: registered with an index, HTML with the CSP.
 TEST(SearchPageRoutes, ServedByTheWebApp) {
   test_support::TempDir dir;
-  Config::Sources sources;
-  sources.overrides = {{"server.data", dir.path().string()}};
-  Config config = Config::load(sources);
-  auto storage = storage::make_primary_storage(config);
-  auto queue = queue::open_crash_queue(queue::QueueSettings::from_config(config));
+  test::SiteParts site(dir);
   auto index = test::open_sqlite_index(dir);
-  WebApp app(config, *storage, *queue, index.get());
+  WebApp app(site.config, *site.storage, *site.queue, index.get());
   http::ServerOptions opts = test_support::small_server_options();
   http::Server server(opts);
   app.add_routes(server);
   server.start();
-  auto get = [&](const std::string& target) {
-    http::Connection c("127.0.0.1", server.port());
-    EXPECT_TRUE(c.send(http::make_request("GET", target, {}, "")));
-    return c.read_response(30s, false);
-  };
+  auto get = [&](const std::string& target) { return test::request_to(server.port(), target); };
   auto r = get("/search/?product=Firefox");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.header("Content-Type"), "text/html; charset=utf-8");

@@ -110,32 +110,23 @@ http::Request request(std::string query = "") {
 class StatusPageTest : public ::testing::Test {
  protected:
   StatusPageTest() {
-    Config::Sources sources;
-    sources.overrides = {{"server.data", dir_.path().string()}};
-    config_ = Config::load(sources);
-    storage_ = storage::make_primary_storage(config_);
-    queue_settings_ = queue::QueueSettings::from_config(config_);
-    queue_ = queue::open_crash_queue(queue_settings_);
+    queue_settings_ = queue::QueueSettings::from_config(site_.config);
     index_ = test::open_sqlite_index(dir_);
   }
 
   http::ClientResponse get(uint16_t port, const std::string& target) {
-    http::Connection c("127.0.0.1", port);
-    EXPECT_TRUE(c.send(http::make_request("GET", target, {}, "")));
-    return c.read_response(60s);
+    return test::request_to(port, target);
   }
 
   test_support::TempDir dir_;
-  Config config_;
-  std::unique_ptr<storage::FileSystemCrashStorage> storage_;
+  test::SiteParts site_{dir_};
   queue::QueueSettings queue_settings_;
-  std::unique_ptr<queue::CrashQueue> queue_;
   std::unique_ptr<index::CrashIndex> index_;
 };
 
 TEST_F(StatusPageTest, FiguresEqualMetricsAfterProcessingKnownCrashes) {
   // The page first: its history starts now, so "last hour" is what happens below.
-  StatusPage page(queue_.get(), {50ms, 60s, 3600s});
+  StatusPage page(site_.queue.get(), {50ms, 60s, 3600s});
   http::ServerOptions opts = test_support::small_server_options();
   http::Server server(opts);
   page.add_routes(server);
@@ -148,18 +139,18 @@ TEST_F(StatusPageTest, FiguresEqualMetricsAfterProcessingKnownCrashes) {
   std::vector<CrashId> ids;
   for (const auto& dump : dumps) {
     auto id = CrashId::generate(ThrottleResult::kAccept);
-    storage_->save_raw_crash(id, {{"ProductName", "StatusTest"}, {"Version", "1.0"}, {"submitted_timestamp", "2026-01-01T00:00:00+00:00"}},
+    site_.storage->save_raw_crash(id, {{"ProductName", "StatusTest"}, {"Version", "1.0"}, {"submitted_timestamp", "2026-01-01T00:00:00+00:00"}},
                              {{"upload_file_minidump", kTestdata / "minidumps" / dump}});
-    queue_->publish({id}, queue::QueueKind::kStandard);
+    site_.queue->publish({id}, queue::QueueKind::kStandard);
     ids.push_back(id);
   }
-  queue_->publish({CrashId::generate(ThrottleResult::kAccept)}, queue::QueueKind::kStandard);
+  site_.queue->publish({CrashId::generate(ThrottleResult::kAccept)}, queue::QueueKind::kStandard);
 
   symbols::SymbolOptions symbol_options;
   symbol_options.paths = {kTestdata / "symbols"};
   processor::InProcessDumpWalker walker(symbol_options);
   auto generator = signature::SignatureGenerator::builtin();
-  processor::CrashPipeline pipeline(*storage_, processor::make_ruleset(processor::default_rule_names(), {&walker, &generator, 500}),
+  processor::CrashPipeline pipeline(*site_.storage, processor::make_ruleset(processor::default_rule_names(), {&walker, &generator, 500}),
                                     processor::make_ruleset({"signature"}, {&walker, &generator, 500}), false, index_.get());
   {
     processor::Processor p(pipeline, [this] { return queue::open_crash_queue(queue_settings_); }, 1, 100ms);
@@ -168,12 +159,12 @@ TEST_F(StatusPageTest, FiguresEqualMetricsAfterProcessingKnownCrashes) {
     auto done = [&] {
       for (const auto& id : ids) {
         try {
-          storage_->get_processed(id);
+          site_.storage->get_processed(id);
         } catch (const storage::CrashNotFound&) {
           return false;
         }
       }
-      auto s = queue_->stats().of(queue::QueueKind::kStandard);
+      auto s = site_.queue->stats().of(queue::QueueKind::kStandard);
       return s.ready == 0 && s.in_flight == 0 && s.dead_letters == 1;
     };
     while (!done() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
@@ -449,12 +440,12 @@ TEST(StorageUsageTest, DestructorStopsAWalkInProgress) {
 // Through WebApp: /status/ and /api/ are pages, their bare forms redirect, /metrics has the
 // queue depths the page's thread reads.
 TEST_F(StatusPageTest, ServedByTheWebApp) {
-  queue_->publish({CrashId::generate(ThrottleResult::kAccept)}, queue::QueueKind::kPriority);
-  queue_->publish({CrashId::generate(ThrottleResult::kAccept)}, queue::QueueKind::kPriority);
-  storage_->save_raw_crash(CrashId::generate(ThrottleResult::kAccept), {{"ProductName", "StatusTest"}},
+  site_.queue->publish({CrashId::generate(ThrottleResult::kAccept)}, queue::QueueKind::kPriority);
+  site_.queue->publish({CrashId::generate(ThrottleResult::kAccept)}, queue::QueueKind::kPriority);
+  site_.storage->save_raw_crash(CrashId::generate(ThrottleResult::kAccept), {{"ProductName", "StatusTest"}},
                            {{"upload_file_minidump", kTestdata / "minidumps" / "linux_inline.dmp"}});
-  storage_->save_raw_crash(CrashId::generate(ThrottleResult::kDefer), {{"ProductName", "StatusTest"}}, {});
-  WebApp app(config_, *storage_, *queue_, index_.get());
+  site_.storage->save_raw_crash(CrashId::generate(ThrottleResult::kDefer), {{"ProductName", "StatusTest"}}, {});
+  WebApp app(site_.config, *site_.storage, *site_.queue, index_.get());
   http::ServerOptions opts = test_support::small_server_options();
   http::Server server(opts);
   app.add_routes(server);

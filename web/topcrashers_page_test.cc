@@ -220,21 +220,13 @@ TEST_F(TopCrashersPageTest, HostileValuesAreText) {
 }
 
 TEST_F(TopCrashersPageTest, ServedByTheWebApp) {
-  Config::Sources sources;
-  sources.overrides = {{"server.data", dir_.path().string()}};
-  Config config = Config::load(sources);
-  auto storage = storage::make_primary_storage(config);
-  auto queue = queue::open_crash_queue(queue::QueueSettings::from_config(config));
-  WebApp app(config, *storage, *queue, index_.get());
+  test::SiteParts site(dir_);
+  WebApp app(site.config, *site.storage, *site.queue, index_.get());
   http::ServerOptions opts = test_support::small_server_options();
   http::Server server(opts);
   app.add_routes(server);
   server.start();
-  auto get = [&](const std::string& target, const std::string& method = "GET") {
-    http::Connection c("127.0.0.1", server.port());
-    EXPECT_TRUE(c.send(http::make_request(method, target, {}, "")));
-    return c.read_response(30s, method == "HEAD");
-  };
+  auto get = [&](const std::string& target, const std::string& method = "GET") { return test::request_to(server.port(), target, method); };
   auto r = get("/topcrashers/?product=Firefox");
   EXPECT_EQ(r.status, 200);
   EXPECT_TRUE(contains(r.body, "<table class=\"topcrashers\""));

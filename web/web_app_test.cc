@@ -29,13 +29,8 @@ using test::contains;
 class WebAppTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    Config::Sources sources;
-    sources.overrides = {{"server.data", dir_.path().string()}, {"web.public_annotations", "SiteExtra"}};
-    config_ = std::make_unique<Config>(Config::load(sources));
-    storage_ = storage::make_primary_storage(*config_);
-    queue_ = queue::open_crash_queue(queue::QueueSettings::from_config(*config_));
-    consumer_ = queue::open_crash_queue(queue::QueueSettings::from_config(*config_));
-    app_ = std::make_unique<WebApp>(*config_, *storage_, *queue_);
+    consumer_ = queue::open_crash_queue(queue::QueueSettings::from_config(site_.config));
+    app_ = std::make_unique<WebApp>(site_.config, *site_.storage, *site_.queue);
     http::ServerOptions opts = test_support::small_server_options();
     server_ = std::make_unique<http::Server>(opts);
     // An exact route of another part, as the collector's /submit is under serve.
@@ -49,9 +44,7 @@ class WebAppTest : public ::testing::Test {
   }
 
   http::ClientResponse get(const std::string& target, const std::string& method = "GET") {
-    http::Connection c("127.0.0.1", server_->port());
-    EXPECT_TRUE(c.send(http::make_request(method, target, {}, "")));
-    return c.read_response(10s, method == "HEAD");
+    return test::request_to(server_->port(), target, method);
   }
 
   // A stored raw crash with one dump; returns its id.
@@ -61,7 +54,7 @@ class WebAppTest : public ::testing::Test {
     raw["submitted_timestamp"] = "2026-01-02T03:04:05.000000+00:00";
     raw["version"] = 2;
     raw["metadata"] = {{"payload", "multipart"}, {"collector_notes", json::array({"removed Email from raw crash"})}};
-    storage_->save_raw_crash(id, raw, {{"upload_file_minidump", std::string("MDMP secret dump bytes")}});
+    site_.storage->save_raw_crash(id, raw, {{"upload_file_minidump", std::string("MDMP secret dump bytes")}});
     return id;
   }
 
@@ -81,9 +74,8 @@ class WebAppTest : public ::testing::Test {
   }
 
   test_support::TempDir dir_;
-  std::unique_ptr<Config> config_;
-  std::unique_ptr<storage::FileSystemCrashStorage> storage_;
-  std::unique_ptr<queue::CrashQueue> queue_, consumer_;
+  test::SiteParts site_{dir_, {{"web.public_annotations", "SiteExtra"}}};
+  std::unique_ptr<queue::CrashQueue> consumer_;
   std::unique_ptr<WebApp> app_;
   std::unique_ptr<http::Server> server_;
 };
@@ -98,7 +90,7 @@ const json kAnnotations = {{"ProductName", "BreakwaterTest"},
 
 TEST_F(WebAppTest, ReportPageShowsTheProcessedCrashAndNothingProtected) {
   CrashId id = store_raw(ThrottleResult::kAccept, kAnnotations);
-  storage_->save_processed(id, processed_for(id));
+  site_.storage->save_processed(id, processed_for(id));
   auto r = get("/report/index/" + id.str());
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.header("Content-Type"), "text/html; charset=utf-8");
@@ -149,8 +141,8 @@ TEST_F(WebAppTest, ErrorPages) {
 
 TEST_F(WebAppTest, CorruptProcessedCrashIsA500Page) {
   CrashId id = store_raw(ThrottleResult::kAccept, kAnnotations);
-  storage_->save_processed(id, processed_for(id));
-  auto roots = storage::storage_roots(*config_);
+  site_.storage->save_processed(id, processed_for(id));
+  auto roots = storage::storage_roots(site_.config);
   std::filesystem::path file = roots.processed / id.date_folder() / "name" / id.str().substr(0, 2) /
                                id.str().substr(2, 2) / id.str() / "processed_crash.json.gz";
   ASSERT_TRUE(std::filesystem::exists(file)) << file;
@@ -188,7 +180,7 @@ TEST_F(WebAppTest, PendingCrashIsPushedToPriorityOncePerMinuteAndTurnsIntoTheRep
   EXPECT_FALSE(consumer_->consume(100ms));
 
   // Processed: the status flips and the page is the report.
-  storage_->save_processed(id, processed_for(id));
+  site_.storage->save_processed(id, processed_for(id));
   EXPECT_EQ(json::parse(get("/report/status/" + id.str()).body)["state"], "processed");
   auto r = get("/report/index/" + id.str());
   EXPECT_TRUE(contains(r.body, "sadness_generator::raise_segfault"));
@@ -205,7 +197,7 @@ TEST_F(WebAppTest, StatusErrors) {
 TEST_F(WebAppTest, ProcessedCrashApiReturnsPublicFieldsOnly) {
   CrashId id = store_raw(ThrottleResult::kAccept, kAnnotations);
   EXPECT_EQ(get("/api/ProcessedCrash/?crash_id=" + id.str()).status, 404);  // stored, not processed
-  storage_->save_processed(id, processed_for(id));
+  site_.storage->save_processed(id, processed_for(id));
   for (const std::string& given : {id.str(), id.with_prefix()}) {
     auto r = get("/api/ProcessedCrash/?crash_id=" + given);
     ASSERT_EQ(r.status, 200) << r.body;
@@ -275,7 +267,7 @@ TEST_F(WebAppTest, HostileAnnotationsAreEscapedAndCut) {
   processed["product"] = raw["ProductName"];
   processed["version"] = raw["Version"];
   processed["app_notes"] = raw["Notes"];
-  storage_->save_processed(id, processed);
+  site_.storage->save_processed(id, processed);
   auto r = get("/report/index/" + id.str());
   ASSERT_EQ(r.status, 200);
   EXPECT_FALSE(contains(r.body, "<script>alert"));

@@ -8,16 +8,49 @@
 #include <string_view>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "core/config.h"
 #include "core/temp_dir.h"
+#include "http/client.h"
 #include "index/crash_index.h"
 #include "index/fields.h"
 #include "index/test_crashes.h"
+#include "queue/crash_queue.h"
+#include "storage/factory.h"
 
 namespace bw::web::test {
 
 inline bool contains(const std::string& haystack, std::string_view needle) { return haystack.find(needle) != std::string::npos; }
+
+// A site's stores over a temporary data folder, assembled as serve does: the configuration
+// (server.data = the folder, plus `overrides`), the primary storage and the embedded queue.
+struct SiteParts {
+  explicit SiteParts(const test_support::TempDir& dir, std::vector<std::pair<std::string, std::string>> overrides = {})
+      : config(load(dir, std::move(overrides))),
+        storage(storage::make_primary_storage(config)),
+        queue(queue::open_crash_queue(queue::QueueSettings::from_config(config))) {}
+
+  Config config;
+  std::unique_ptr<storage::FileSystemCrashStorage> storage;
+  std::unique_ptr<queue::CrashQueue> queue;
+
+ private:
+  static Config load(const test_support::TempDir& dir, std::vector<std::pair<std::string, std::string>> overrides) {
+    Config::Sources sources;
+    sources.overrides = std::move(overrides);
+    sources.overrides.emplace_back("server.data", dir.path().string());
+    return Config::load(sources);
+  }
+};
+
+// One request on a fresh connection to 127.0.0.1:`port` (a HEAD answer has no body).
+inline http::ClientResponse request_to(uint16_t port, const std::string& target, const std::string& method = "GET") {
+  http::Connection c("127.0.0.1", port);
+  EXPECT_TRUE(c.send(http::make_request(method, target, {}, "")));
+  return c.read_response(std::chrono::seconds(30), method == "HEAD");
+}
 
 // A real SQLite crash index at <dir>/index/crashes.sqlite with `fields` (default: the built-ins).
 inline std::unique_ptr<index::CrashIndex> open_sqlite_index(
