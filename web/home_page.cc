@@ -8,8 +8,8 @@
 #include "core/crash_id.h"
 #include "index/fields.h"
 #include "index/super_search_query.h"
-#include "web/json_api.h"
 #include "web/index_page_support.h"
+#include "web/json_api.h"
 #include "web/layout.h"
 
 namespace bw::web {

@@ -22,6 +22,15 @@ namespace bw::test_support {
 
 namespace {
 
+// Blocks until `pid` ends (EINTR-safe); its wait status, or -1 when it is not our child.
+int wait_status(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return -1;
+  }
+  return status;
+}
+
 std::string read_or_empty(const std::filesystem::path& path) {
   if (path.empty()) return {};
   try {
@@ -96,11 +105,8 @@ int exit_code(int wait_status) {
 }
 
 int wait_exit_code(pid_t pid) {
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return -1;
-  }
-  return exit_code(status);
+  int status = wait_status(pid);
+  return status < 0 ? -1 : exit_code(status);
 }
 
 std::string file_tail(const std::filesystem::path& path, size_t max_bytes) {
@@ -196,10 +202,7 @@ int ChildProcess::stop(std::chrono::milliseconds grace, int signal) {
 void ChildProcess::kill_now() {
   if (status_) return;
   send(SIGKILL);
-  int status = 0;
-  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-  }
-  status_ = status;
+  status_ = wait_status(pid_);
 }
 
 std::vector<pid_t> ChildProcess::children() const {
@@ -243,9 +246,7 @@ ForkedChild::~ForkedChild() { kill_now(); }
 
 int ForkedChild::wait() {
   if (pid_ <= 0) return -1;
-  int status = 0;
-  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-  }
+  int status = wait_status(pid_);
   pid_ = -1;
   return status;
 }
