@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstring>
 #include <condition_variable>
+#include <future>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -479,9 +480,14 @@ struct SqliteCrashIndex::Impl {
     explicit Reader(Impl& impl) : impl_(impl) {
       std::unique_lock lock(impl_.pool_mutex);
       impl_.pool_cv.wait(lock, [&] { return !impl_.idle.empty(); });
-      conn_ = std::move(impl_.idle.back());
-      impl_.idle.pop_back();
-      conn_->deadline = Clock::now() + kSearchDeadline;
+      take_locked();
+    }
+    // A reader only if one is idle now: for work that can do without a second connection, so a
+    // search holding one never waits for another (several such searches would deadlock).
+    static std::unique_ptr<Reader> if_idle(Impl& impl) {
+      std::lock_guard lock(impl.pool_mutex);
+      if (impl.idle.empty()) return nullptr;
+      return std::unique_ptr<Reader>(new Reader(impl, Locked{}));
     }
     ~Reader() {
       conn_->deadline = Clock::time_point::max();
@@ -493,6 +499,13 @@ struct SqliteCrashIndex::Impl {
     Connection* operator->() { return conn_.get(); }
 
    private:
+    struct Locked {};
+    Reader(Impl& impl, Locked) : impl_(impl) { take_locked(); }
+    void take_locked() {
+      conn_ = std::move(impl_.idle.back());
+      impl_.idle.pop_back();
+      conn_->deadline = Clock::now() + kSearchDeadline;
+    }
     Impl& impl_;
     std::unique_ptr<Connection> conn_;
   };
@@ -863,24 +876,85 @@ struct SqliteCrashIndex::Impl {
     }
   }
 
+  // What aggregate_together counts for one aggregation.
+  struct Counted {
+    const Aggregation* agg;
+    int column;                                     // the parent's key column
+    std::unordered_map<std::string, int64_t> counts;  // parent key cell -> count
+    // per child: parent key cell -> child key cell -> count
+    std::vector<std::unordered_map<std::string, std::unordered_map<std::string, int64_t>>> children;
+
+    void add(const Counted& other) {
+      for (const auto& [key, n] : other.counts) counts[key] += n;
+      for (size_t k = 0; k < children.size(); ++k) {
+        for (const auto& [key, sub] : other.children[k]) {
+          auto& mine = children[k][key];
+          for (const auto& [child_key, n] : sub) mine[child_key] += n;
+        }
+      }
+    }
+  };
+
+  // Counts the rows of `sql` (a SELECT of aggregate_together's columns) into `counted`.
+  void count_rows(Connection& conn, const std::string& sql, const std::vector<json>& params,
+                  std::vector<Counted>& counted, int64_t& total) {
+    auto q = conn.use(sql);
+    bind_all(q, params);
+    std::string key, child_key;
+    while (q.step()) {
+      ++total;
+      for (auto& c : counted) {
+        if (c.agg->field->is_list) {
+          count_elements(q, c.column, c.counts);
+          continue;
+        }
+        key.clear();
+        q.append_cell(c.column, key);
+        if (key == "n") continue;  // no value: counted in the total, not in a bucket
+        ++c.counts[key];
+        for (size_t k = 0; k < c.children.size(); ++k) {
+          child_key.clear();
+          q.append_cell(c.column + 1 + static_cast<int>(k), child_key);
+          if (child_key != "n") ++c.children[k][key][child_key];
+        }
+      }
+    }
+  }
+
+  // The query's date range as its filters bound it, [from, to] in microseconds; nullopt when a
+  // side is open. Filters are ANDed, so the tightest bound of each side; repeated values of one
+  // filter are ORed, so its loosest.
+  static std::optional<std::pair<int64_t, int64_t>> date_bounds(const SuperSearchQuery& query) {
+    std::optional<int64_t> from, to;
+    for (const auto& f : query.filters) {
+      if (f.field->name != "date" || f.negated) continue;
+      auto bound = backend::loosest_bound(f.op, f.values);
+      if (!bound || !bound->is_number_integer()) continue;
+      int64_t v = bound->get<int64_t>();
+      if (f.op == Op::kGreater || f.op == Op::kGreaterEq) {
+        from = from ? std::max(*from, v) : v;
+      } else {
+        to = to ? std::min(*to, v) : v;
+      }
+    }
+    if (!from || !to || *to <= *from) return std::nullopt;
+    return std::pair{*from, *to};
+  }
+
   // Several top-level aggregations counted in one scan of the matching crashes: each row is read
   // once for all of them, where one query each read it once per aggregation (a signature page asks
   // for a dozen facets and a per-day histogram by version of one signature). Sub-aggregations are
   // counted in the same scan, per key of their parent; the parent's buckets are then ranked and
   // cut as `aggregate` would, and each kept bucket gets its own ranked children, so the answer is
   // the one `aggregate` gives. Also counts every matching crash into `total`.
+  //
+  // When the query bounds its dates on both sides and another reader is idle, the two halves of
+  // the range are scanned at once, one per connection (and core), and their counts added: each
+  // crash has one date, so it is counted in exactly one half.
   void aggregate_together(Connection& conn, const SuperSearchQuery& query, const Sql& where,
                           const std::vector<const Aggregation*>& aggs, json& facets, int64_t& total) {
-    struct Counted {
-      const Aggregation* agg;
-      int column;                                     // the parent's key column
-      std::unordered_map<std::string, int64_t> counts;  // parent key cell -> count
-      // per child: parent key cell -> child key cell -> count
-      std::vector<std::unordered_map<std::string, std::unordered_map<std::string, int64_t>>> children;
-    };
     std::vector<Counted> counted;
-    Sql sql;
-    sql << "SELECT ";
+    std::string select = "SELECT ";
     int column = 0;
     for (const Aggregation* a : aggs) {
       std::string key, join;
@@ -889,39 +963,43 @@ struct SqliteCrashIndex::Impl {
       } else {
         key_of(*a, 0, key, join);
       }
-      sql << (column ? ", " : "") << key;
+      select += (column ? ", " : "") + key;
       counted.push_back(Counted{a, column++, {}, {}});
       counted.back().children.resize(a->children.size());
       for (const auto& child : a->children) {
         key_of(child, 1, key, join);
-        sql << ", " << key;
+        select += ", " + key;
         ++column;
       }
     }
-    sql << " FROM crashes AS c WHERE " << where.text;
-    sql.params = where.params;
-    {
-      auto q = conn.use(sql.text);
-      bind_all(q, sql.params);
-      std::string key, child_key;
-      while (q.step()) {
-        ++total;
-        for (auto& c : counted) {
-          if (c.agg->field->is_list) {
-            count_elements(q, c.column, c.counts);
-            continue;
-          }
-          key.clear();
-          q.append_cell(c.column, key);
-          if (key == "n") continue;  // no value: counted in the total, not in a bucket
-          ++c.counts[key];
-          for (size_t k = 0; k < c.children.size(); ++k) {
-            child_key.clear();
-            q.append_cell(c.column + 1 + static_cast<int>(k), child_key);
-            if (child_key != "n") ++c.children[k][key][child_key];
-          }
-        }
+    select += " FROM crashes AS c WHERE ";
+    std::unique_ptr<Reader> second;
+    auto bounds = date_bounds(query);
+    if (bounds && std::thread::hardware_concurrency() > 1 && bounds->second - bounds->first >= kMicrosPerDay) {
+      second = Reader::if_idle(*this);
+    }
+    if (!second) {
+      count_rows(conn, select + where.text, where.params, counted, total);
+    } else {
+      // The half's bound first: of several ranges on one indexed column SQLite bounds the index
+      // scan by the first it meets (see date_histogram).
+      const int64_t middle = bounds->first + (bounds->second - bounds->first) / 2;
+      std::vector<json> params{middle};
+      params.insert(params.end(), where.params.begin(), where.params.end());
+      std::vector<Counted> later = counted;
+      int64_t later_total = 0;
+      auto scan = std::async(std::launch::async, [&] {
+        count_rows(**second, select + "c.date >= ? AND " + where.text, params, later, later_total);
+      });
+      try {
+        count_rows(conn, select + "c.date < ? AND " + where.text, params, counted, total);
+      } catch (...) {
+        scan.wait();
+        throw;
       }
+      scan.get();
+      for (size_t i = 0; i < counted.size(); ++i) counted[i].add(later[i]);
+      total += later_total;
     }
     for (const auto& c : counted) {
       const Aggregation& agg = *c.agg;

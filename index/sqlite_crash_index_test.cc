@@ -4,6 +4,7 @@
 
 #include <sqlite3.h>
 
+#include <map>
 #include <tuple>
 
 #include "core/config.h"
@@ -178,6 +179,58 @@ TEST(SqliteCrashIndex, ListFieldsMoveFromTheDocumentToTheirColumns) {
   }
   EXPECT_GT(count("SELECT COUNT(*) FROM crashes WHERE json_type(modules_in_stack) = 'array'"), 0);
   sqlite3_close(db);
+}
+
+// A search bounded by dates on both sides counts the two halves of its range on two reader
+// connections at once when one is idle. Crashes at the range's ends and on either side of its
+// middle are each counted once, and the answer is the one an index with a single reader (which
+// never splits) gives for the same file.
+TEST(SqliteCrashIndex, RangeHalvesCountedOnTwoReadersGiveTheOneReaderAnswer) {
+  TempDir dir;
+  IndexSettings s;
+  s.sqlite_path = dir.path() / "crashes.sqlite";
+  s.fields = FieldCatalogue::builtin();
+  const int64_t to = 1'795'000'000'000'000 + 12'345;  // 2026-11-18, not on a day boundary
+  const int64_t from = to - 3 * kMicrosPerDay;
+  const int64_t middle = from + (to - from) / 2;
+  test_data::GeneratorOptions o;
+  o.end = std::chrono::system_clock::time_point(std::chrono::microseconds(to));
+  o.days = 3;
+  auto crashes = test_data::CrashGenerator(o).make(300);
+  const int64_t edges[] = {from - 1, from, middle - 1, middle, middle + 1, to, to + 1};
+  for (size_t i = 0; i < std::size(edges); ++i) crashes[i].processed["date_processed"] = format_date_us(edges[i]);
+  std::map<std::string, int64_t> products;  // in [from, to], counted here
+  int64_t in_range = 0;
+  std::vector<CrashInput> in;
+  for (const auto& c : crashes) {
+    in.push_back(CrashInput{c.processed, c.raw});
+    int64_t at = parse_date_us(c.processed["date_processed"].get<std::string>()).value();
+    if (at >= from && at <= to) {
+      ++in_range;
+      ++products[c.processed["product"].get<std::string>()];
+    }
+  }
+  const QueryPairs pairs = {{"date", ">=" + format_date_us(from)},
+                            {"date", "<=" + format_date_us(to)},
+                            {"_facets", "product,platform,modules_in_stack"},
+                            {"_histogram.date", "version"},
+                            {"_histogram_interval.date", "day"},
+                            {"_results_number", "0"}};
+  const auto now = o.end + std::chrono::hours(1);
+  json split;
+  {
+    s.readers = 3;
+    SqliteCrashIndex index(s);
+    index.upsert_batch(in);
+    split = index.search(pairs, Permissions{}, now);
+  }
+  EXPECT_EQ(split["total"], in_range);
+  std::map<std::string, int64_t> counted;
+  for (const auto& b : split["facets"]["product"]) counted[b["term"].get<std::string>()] = b["count"].get<int64_t>();
+  EXPECT_EQ(counted, products);
+  s.readers = 1;
+  SqliteCrashIndex single(s);
+  EXPECT_EQ(single.search(pairs, Permissions{}, now), split);
 }
 
 TEST(SqliteCrashIndex, FactoryAndConfig) {
