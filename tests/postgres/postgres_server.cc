@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -11,6 +12,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -65,8 +67,8 @@ std::atomic<int> g_instance{0};
 
 }  // namespace
 
-// How initdb and postgres run: in their own process group (kill() takes every backend too), as
-// the unprivileged user when this process is root, output appended to `log`. The parent-death
+// How initdb and postgres run: in their own process group (the postmaster's children leave it:
+// each calls setsid()), as the unprivileged user when this process is root, output appended to `log`. The parent-death
 // signal is SIGQUIT, PostgreSQL's immediate shutdown, so a crashed test leaves no server behind.
 test_support::SpawnOptions PostgresServer::child_options(std::vector<std::string> argv, const char* log) const {
   test_support::SpawnOptions o;
@@ -253,23 +255,61 @@ void PostgresServer::stop() {
 
 namespace {
 
-// True while a live (not zombie) process is in process group `pgid` (read from /proc).
-bool group_has_live_process(pid_t pgid) {
+// The SysV segment id the postmaster wrote to line 7 of postmaster.pid ("key id"); -1 when unknown.
+int interlock_segment_id(const std::filesystem::path& data) {
+  std::ifstream in(data / "postmaster.pid");
+  std::string line;
+  for (int i = 0; i < 7 && std::getline(in, line); ++i) {
+  }
+  if (!in) return -1;
+  std::istringstream fields(line);
+  unsigned long key = 0;
+  long id = -1;
+  if (!(fields >> key >> id) || id < 0) return -1;
+  return static_cast<int>(id);
+}
+
+// True while a process is still attached to segment `id`: the test a new postmaster makes before
+// refusing to start ("pre-existing shared memory block is still in use").
+bool segment_attached(int id) {
+  shmid_ds stat{};
+  if (::shmctl(id, IPC_STAT, &stat) != 0) return false;  // removed, or never ours
+  return stat.shm_nattch > 0;
+}
+
+struct ProcStat {
+  char state = 'X';  // 'R', 'S', 'Z', ...; 'X' when the process is gone
+  long ppid = 0;
+};
+
+ProcStat read_stat(const std::filesystem::path& proc_entry) {
+  std::ifstream in(proc_entry / "stat");
+  std::string line;
+  ProcStat stat;
+  if (!in || !std::getline(in, line)) return stat;
+  // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so parse after the last ')'.
+  auto close = line.rfind(')');
+  if (close == std::string::npos) return stat;
+  std::istringstream rest(line.substr(close + 1));
+  ProcStat parsed;
+  return rest >> parsed.state >> parsed.ppid ? parsed : stat;
+}
+
+bool alive(pid_t pid) {
+  char state = read_stat("/proc/" + std::to_string(pid)).state;
+  return state != 'Z' && state != 'X';
+}
+
+// Every process a postmaster forks: the backends and auxiliary processes (read from /proc).
+std::vector<pid_t> children_of(pid_t parent) {
+  std::vector<pid_t> children;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
-    std::ifstream in(entry.path() / "stat");
-    std::string stat;
-    if (!in || !std::getline(in, stat)) continue;
-    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses, so parse after the last ')'.
-    auto close = stat.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(stat.substr(close + 1));
-    char state = 0;
-    long ppid = 0, pgrp = 0;
-    if (!(rest >> state >> ppid >> pgrp)) continue;
-    if (pgrp == pgid && state != 'Z' && state != 'X') return true;
+    if (read_stat(entry.path()).ppid == parent) {
+      children.push_back(static_cast<pid_t>(std::atol(entry.path().filename().c_str())));
+    }
   }
-  return false;
+  return children;
 }
 
 }  // namespace
@@ -278,13 +318,25 @@ void PostgresServer::kill() {
   if (postmaster_pid_ <= 0) return;
   pid_t pid = postmaster_pid_;
   postmaster_pid_ = -1;
+  int segment = interlock_segment_id(base_ / "data");
+  // Each child of the postmaster calls setsid(), so killing the postmaster's group misses them.
+  // Stop the postmaster first so that it forks no more, then kill it and every child it has.
+  ::kill(pid, SIGSTOP);
+  std::vector<pid_t> children = children_of(pid);
+  for (pid_t child : children) ::kill(child, SIGKILL);
   ::killpg(pid, SIGKILL);
   ::waitpid(pid, nullptr, 0);
-  // The backends are the postmaster's children, not ours: they die of the same SIGKILL a moment
-  // later. Until they have, they hold the cluster's shared memory and a new postmaster refuses to
-  // start ("pre-existing shared memory block is still in use").
+  // The children are not ours to reap; until they have exited they hold the cluster's shared
+  // memory and a new postmaster refuses to start.
+  auto any_child_alive = [&children] {
+    for (pid_t child : children) {
+      if (alive(child)) return true;
+    }
+    return false;
+  };
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (group_has_live_process(pid) && std::chrono::steady_clock::now() < deadline) {
+  while (((segment >= 0 && segment_attached(segment)) || any_child_alive()) &&
+         std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 }

@@ -13,7 +13,7 @@
 // postgresql://breakwater:<random password>@127.0.0.1:<port>/breakwater. The login is the
 // cluster's superuser, so tests may create databases (create_database) and drop them.
 //
-// Ownership: the object owns the postmaster's process group and the temporary folder; the
+// Ownership: the object owns the postmaster (and through it the server's processes) and the temporary folder; the
 // destructor shuts the server down (fast shutdown, then SIGKILL after a timeout) and removes the
 // folder. stop() and start() keep the data folder and the port, so data survives a restart and
 // clients reconnect to the same URL.
@@ -66,8 +66,9 @@ class PostgresServer {
   void stop();
   // Starts again on the same port and data; waits until it accepts logins.
   void start();
-  // SIGKILL of the server's process group: no shutdown at all (start() recovers from the WAL,
-  // keeping every acknowledged commit).
+  // SIGKILL of the postmaster and of every process it forked: no shutdown at all (start()
+  // recovers from the WAL, keeping every acknowledged commit). Returns once no process holds the
+  // cluster's shared memory, so start() may follow at once.
   void kill();
   bool running() const { return postmaster_pid_ > 0; }
 

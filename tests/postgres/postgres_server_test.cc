@@ -8,6 +8,8 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,6 +27,22 @@ std::optional<std::string> scalar(PGconn* conn, const std::string& sql) {
   Result res(PQexec(conn, sql.c_str()), &PQclear);
   if (PQresultStatus(res.get()) != PGRES_TUPLES_OK || PQntuples(res.get()) != 1) return std::nullopt;
   return std::string(PQgetvalue(res.get(), 0, 0));
+}
+
+// Live (not zombie) processes working in `dir`: every server process runs in its data folder.
+int live_processes_in(const std::filesystem::path& dir) {
+  int live = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    std::error_code link_ec;
+    if (std::filesystem::read_symlink(entry.path() / "cwd", link_ec) != dir) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line) || line.rfind(')') == std::string::npos) continue;
+    char state = line.size() > line.rfind(')') + 2 ? line[line.rfind(')') + 2] : 'X';
+    if (state != 'Z' && state != 'X') ++live;
+  }
+  return live;
 }
 
 bool exec_ok(PGconn* conn, const std::string& sql) {
@@ -126,8 +144,15 @@ TEST_F(PostgresServerTest, RecoversAfterAKill) {
     ASSERT_TRUE(exec_ok(conn.get(), "CREATE TABLE kept (v int)"));
     ASSERT_TRUE(exec_ok(conn.get(), "INSERT INTO kept SELECT generate_series(1, 1000)"));
   }
+  // A session open across the kill: its backend, like every child of the postmaster, runs in a
+  // session of its own, outside the postmaster's process group, and must die with it too.
+  Conn held = connect(server.url());
+  ASSERT_EQ(PQstatus(held.get()), CONNECTION_OK);
+  const std::filesystem::path data = server.folder() / "data";
+  ASSERT_GE(live_processes_in(data), 2);  // the postmaster and the held session's backend at least
   server.kill();
   EXPECT_FALSE(server.running());
+  EXPECT_EQ(live_processes_in(data), 0);
   server.start();
   Conn conn = connect(server.url());
   ASSERT_EQ(PQstatus(conn.get()), CONNECTION_OK) << PQerrorMessage(conn.get());
