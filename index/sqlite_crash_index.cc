@@ -510,6 +510,32 @@ struct SqliteCrashIndex::Impl {
     std::unique_ptr<Connection> conn_;
   };
 
+  // Whether a second reader may take half of a search: not on one core, where the halves would
+  // only take turns.
+  static bool several_cores() {
+    static const bool several = std::thread::hardware_concurrency() > 1;
+    return several;
+  }
+
+  // first(conn) on `r` and, at the same time, second(conn) on another reader if one is idle now
+  // (never waited for); both on `r`, one after the other, when none is or on one core.
+  template <class First, class Second>
+  auto both(Reader& r, First first, Second second) {
+    std::unique_ptr<Reader> other = several_cores() ? Reader::if_idle(*this) : nullptr;
+    if (!other) {
+      auto a = first(*r);
+      return std::make_pair(std::move(a), second(*r));
+    }
+    auto later = std::async(std::launch::async, [&] { return second(**other); });
+    try {
+      auto a = first(*r);
+      return std::make_pair(std::move(a), later.get());
+    } catch (...) {
+      later.wait();
+      throw;
+    }
+  }
+
   void migrate() {
     auto& w = *writer;
     // Several processes may create the file at once; WAL switch and schema are retried.
@@ -975,7 +1001,7 @@ struct SqliteCrashIndex::Impl {
     select += " FROM crashes AS c WHERE ";
     std::unique_ptr<Reader> second;
     auto bounds = date_bounds(query);
-    if (bounds && std::thread::hardware_concurrency() > 1 && bounds->second - bounds->first >= kMicrosPerDay) {
+    if (bounds && several_cores() && bounds->second - bounds->first >= kMicrosPerDay) {
       second = Reader::if_idle(*this);
     }
     if (!second) {
@@ -1320,7 +1346,7 @@ TopCrashersResult SqliteCrashIndex::top_crashers(const TopCrashersQuery& query) 
   // A handful of platforms per signature: a vector beats a map.
   using Platforms = std::vector<std::pair<std::string, int64_t>>;
   using Entry = backend::SignatureCount<Platforms>;
-  auto period = [&](int64_t from, int64_t to, int64_t& total) {
+  auto period = [&](Connection& conn, int64_t from, int64_t to, int64_t& total) {
     Sql sql;
     sql << "SELECT signature, platform, count FROM ";
     sql << (query.versions.empty() ? "topcrash_daily_all" : "topcrash_daily") << " WHERE product = ";
@@ -1345,7 +1371,7 @@ TopCrashersResult SqliteCrashIndex::top_crashers(const TopCrashersQuery& query) 
     // Rows are summed here rather than by GROUP BY (which sorts): several times faster. Looked up
     // by the column's own bytes: no string is made for a signature already seen.
     std::unordered_map<std::string, Entry, ViewHash, std::equal_to<>> entries;
-    auto q = r->use(sql.text);
+    auto q = conn.use(sql.text);
     impl_->bind_all(q, sql.params);
     total = 0;
     while (q.step()) {
@@ -1371,7 +1397,7 @@ TopCrashersResult SqliteCrashIndex::top_crashers(const TopCrashersQuery& query) 
   };
   if (query.versions.empty() && query.process_type.empty()) {
     // The default view: the narrow rollup keyed by signature id (migration 3).
-    auto by_id = [&](int64_t from, int64_t to) {
+    auto by_id = [&](Connection& conn, int64_t from, int64_t to) {
       Sql sql;
       sql << "SELECT sig, platform, count FROM topcrash_signature_daily WHERE product = ";
       sql.param(query.product) << " AND day >= ";
@@ -1382,14 +1408,16 @@ TopCrashersResult SqliteCrashIndex::top_crashers(const TopCrashersQuery& query) 
         sql.param(query.platform);
       }
       backend::IdCounts counts;
-      auto q = r->use(sql.text);
+      auto q = conn.use(sql.text);
       impl_->bind_all(q, sql.params);
       while (q.step()) counts[q.int_at(0)].add(q.view_at(1), q.int_at(2));
       return counts;
     };
-    auto current = by_id(start_day, end_day);
-    auto previous = by_id(start_day - query.days, start_day - 1);
-    backend::fill_top_crashers_by_id(result, current, previous, query.limit, [&](const std::vector<int64_t>& ids) {
+    // The two periods are read on two readers at once when a second is idle.
+    auto periods = impl_->both(
+        r, [&](Connection& conn) { return by_id(conn, start_day, end_day); },
+        [&](Connection& conn) { return by_id(conn, start_day - query.days, start_day - 1); });
+    backend::fill_top_crashers_by_id(result, periods.first, periods.second, query.limit, [&](const std::vector<int64_t>& ids) {
       std::unordered_map<int64_t, std::string> names;
       json list = json::array();
       for (int64_t id : ids) list.push_back(id);
@@ -1399,9 +1427,10 @@ TopCrashersResult SqliteCrashIndex::top_crashers(const TopCrashersQuery& query) 
       return names;
     });
   } else {
-    auto current = period(start_day, end_day, result.total);
-    auto previous = period(start_day - query.days, start_day - 1, result.previous_total);
-    backend::fill_top_crashers(result, std::move(current), previous, query.limit);
+    auto periods = impl_->both(
+        r, [&](Connection& conn) { return period(conn, start_day, end_day, result.total); },
+        [&](Connection& conn) { return period(conn, start_day - query.days, start_day - 1, result.previous_total); });
+    backend::fill_top_crashers(result, std::move(periods.first), periods.second, query.limit);
   }
   json sigs = json::array();
   for (const auto& c : result.crashers) sigs.push_back(c.signature);

@@ -233,6 +233,56 @@ TEST(SqliteCrashIndex, RangeHalvesCountedOnTwoReadersGiveTheOneReaderAnswer) {
   EXPECT_EQ(single.search(pairs, Permissions{}, now), split);
 }
 
+// Top Crashers reads its two periods on two readers at once when a second is idle: the answer is
+// the one a one-reader index gives, and its totals are the crashes of each period counted here.
+TEST(SqliteCrashIndex, TopCrashersPeriodsReadOnTwoReadersGiveTheOneReaderAnswer) {
+  TempDir dir;
+  IndexSettings s;
+  s.sqlite_path = dir.path() / "crashes.sqlite";
+  s.fields = FieldCatalogue::builtin();
+  test_data::GeneratorOptions o;
+  o.end = std::chrono::system_clock::time_point(std::chrono::microseconds(1'795'000'000'000'000 + 12'345));
+  o.days = 15;
+  auto crashes = test_data::CrashGenerator(o).make(600);
+  const std::string product = crashes[0].processed["product"].get<std::string>();
+  const std::string version = crashes[0].processed["version"].get<std::string>();
+  const std::string process_type = crashes[0].processed["process_type"].get<std::string>();
+  const int64_t end_day = 1'795'000'000'000'000 / kMicrosPerDay;
+  int64_t current = 0, previous = 0;  // the product's crashes in each 7-day period
+  std::vector<CrashInput> in;
+  for (const auto& c : crashes) {
+    in.push_back(CrashInput{c.processed, c.raw});
+    int64_t day = parse_date_us(c.processed["date_processed"].get<std::string>()).value() / kMicrosPerDay;
+    if (c.processed["product"] != product) continue;
+    if (day > end_day - 7 && day <= end_day) ++current;
+    if (day > end_day - 14 && day <= end_day - 7) ++previous;
+  }
+  ASSERT_GT(current, 0);
+  ASSERT_GT(previous, 0);
+  std::vector<TopCrashersQuery> queries(3);
+  for (auto& q : queries) {
+    q.product = product;
+    q.end = o.end;
+  }
+  queries[1].versions = {version};       // the wide rollup, by version
+  queries[2].process_type = process_type;  // the wide rollup, by process type
+  std::vector<json> split;
+  {
+    s.readers = 3;
+    SqliteCrashIndex index(s);
+    index.upsert_batch(in);
+    for (const auto& q : queries) split.push_back(index.top_crashers(q).to_json());
+  }
+  EXPECT_EQ(split[0]["total"], current);
+  EXPECT_EQ(split[0]["previous_total"], previous);
+  s.readers = 1;
+  SqliteCrashIndex single(s);
+  for (size_t i = 0; i < queries.size(); ++i) {
+    EXPECT_FALSE(split[i]["crashers"].empty()) << i;
+    EXPECT_EQ(single.top_crashers(queries[i]).to_json(), split[i]) << i;
+  }
+}
+
 TEST(SqliteCrashIndex, FactoryAndConfig) {
   TempDir dir;
   Config::Sources sources;
