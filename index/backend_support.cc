@@ -1,6 +1,7 @@
 #include "index/backend_support.h"
 
 #include <chrono>
+#include <limits>
 #include <unordered_set>
 
 namespace bw::index::backend {
@@ -36,6 +37,63 @@ size_t total_counting_aggregation(const SuperSearchQuery& query) {
     if (a.kind != Aggregation::Kind::kCardinality && !a.field->is_list) return i;
   }
   return query.aggregations.size();
+}
+
+std::optional<DayRollupPlan> day_rollup_plan(const SuperSearchQuery& query) {
+  DayRollupPlan plan;
+  bool product_seen = false, version_seen = false;
+  for (const auto& f : query.filters) {
+    if (f.negated) return std::nullopt;
+    if (f.field->name == "date") {
+      if (f.op != Op::kGreater && f.op != Op::kGreaterEq && f.op != Op::kLess && f.op != Op::kLessEq) return std::nullopt;
+      continue;
+    }
+    const bool product = f.field->name == "product", version = f.field->name == "version";
+    if (!(product || version) || (f.op != Op::kDefault && f.op != Op::kEquals)) return std::nullopt;
+    bool& seen = product ? product_seen : version_seen;
+    if (seen) return std::nullopt;  // two groups AND'ed: rare, left to the scan
+    seen = true;
+    for (const auto& v : f.values) {
+      if (!v.is_string()) return std::nullopt;
+      (product ? plan.products : plan.versions).push_back(v.get<std::string>());
+    }
+  }
+  for (const auto& a : query.aggregations) {
+    if (a.kind != Aggregation::Kind::kHistogram || a.field->name != "date" || a.weeks ||
+        a.interval != static_cast<double>(kMicrosPerDay) || !a.children.empty()) {
+      return std::nullopt;
+    }
+  }
+  if (query.date_to_us < query.date_from_us || query.date_to_us == std::numeric_limits<int64_t>::max()) {
+    return std::nullopt;
+  }
+  const int64_t from = query.date_from_us, end = query.date_to_us + 1;  // [from, end)
+  const int64_t first_day = floor_div(from, kMicrosPerDay), end_day = floor_div(end, kMicrosPerDay);
+  if (first_day == end_day) {
+    plan.partial.emplace_back(from, end);
+    return plan;
+  }
+  plan.first_whole_day = first_day;
+  if (from != first_day * kMicrosPerDay) {
+    plan.partial.emplace_back(from, (first_day + 1) * kMicrosPerDay);
+    ++plan.first_whole_day;
+  }
+  plan.last_whole_day = end_day - 1;
+  if (end != end_day * kMicrosPerDay) plan.partial.emplace_back(end_day * kMicrosPerDay, end);
+  return plan;
+}
+
+void fill_from_day_counts(const SuperSearchQuery& query, const std::map<int64_t, int64_t>& per_day,
+                          nlohmann::json& out) {
+  nlohmann::json list = nlohmann::json::array();
+  int64_t total = 0;
+  for (const auto& [day, count] : per_day) {
+    if (count <= 0) continue;
+    list.push_back({{"term", format_date_us(day * kMicrosPerDay)}, {"count", count}});
+    total += count;
+  }
+  out["total"] = total;
+  for (const auto& a : query.aggregations) out["facets"][a.name()] = list;
 }
 
 std::string select_list(const std::vector<const Field*>& cols, int& doc_column, std::string_view row_key,

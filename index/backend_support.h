@@ -53,6 +53,27 @@ std::string select_list(const std::vector<const Field*>& cols, int& doc_column, 
 // query.aggregations.size() when there is none, and the total needs its own COUNT.
 size_t total_counting_aggregation(const SuperSearchQuery& query);
 
+// A search the per-day rollup (product_version_daily: every indexed crash counted by product,
+// version and UTC day, kept by the same deltas as the crashes) can answer: its filters are one-way
+// bounds on `date` (>, >=, <, <=, not negated) and at most one "is one of" / `=` group each on
+// `product` and `version`; its aggregations are histograms of `date` by day without
+// sub-aggregations. The range's whole days are summed from the rollup; only the matching crashes
+// of a partial first or last day are counted. Saves reading every crash of a month to count them
+// ("crashes per day", for everything or for a product).
+struct DayRollupPlan {
+  int64_t first_whole_day = 0;  // days since the epoch; no whole day when first > last
+  int64_t last_whole_day = -1;
+  std::vector<std::pair<int64_t, int64_t>> partial;  // [from, to) in microseconds, each within one day
+  std::vector<std::string> products;  // any of them; empty: every product
+  std::vector<std::string> versions;  // any of them; empty: every version
+};
+std::optional<DayRollupPlan> day_rollup_plan(const SuperSearchQuery& query);
+
+// Fills `out`'s "total" and each of the query's day histograms from counts by day (days since
+// the epoch; zero counts are left out, as a scan would leave them).
+void fill_from_day_counts(const SuperSearchQuery& query, const std::map<int64_t, int64_t>& per_day,
+                          nlohmann::json& out);
+
 // The days a Top Crashers query covers: [start_day, end_day] (days since the epoch, UTC), with the
 // result's days, start_date and end_date filled in.
 struct TopCrashersDays {

@@ -686,6 +686,88 @@ TEST_P(CrashIndexDataContract, ProductVersionDaysFollowEveryWrite) {
   EXPECT_EQ(actual(0), expected(crashes, 0));
 }
 
+// A search of dates only, counted per day, is answered from the per-day rollup for whole days and
+// from the crashes for partial ones (backend_support.h: DayRollupPlan). Its total, histogram and
+// hits equal the crashes counted here and a search that scans them, for whole, partial, one-day
+// and exclusive ranges, and stay so through reprocessing, a remove and retention.
+TEST_P(CrashIndexDataContract, DayHistogramOfDatesOnlyCountsFromTheRollup) {
+  std::vector<TestCrash> crashes = crashes_;
+  const int64_t at = date_us(crashes[5]);  // a crash's exact date: inclusive and exclusive ends
+  const int64_t day = kMicrosPerDay, end_us = kEndDay * kMicrosPerDay;
+  const std::vector<std::pair<std::string, std::string>> ranges = {
+      {">=" + format_date_us(end_us - 19 * day), "<" + format_date_us(end_us + day)},  // whole days
+      {">=" + format_date_us(end_us - 9 * day - 3'600'000'000), "<=" + format_date_us(end_us - day / 3)},
+      {">" + format_date_us(at), "<" + format_date_us(at + 4 * day)},            // starts just after a crash
+      {">=" + format_date_us(at - 2 * day), "<" + format_date_us(at)},           // ends just before it
+      {">=" + format_date_us(at - 3 * day), "<=" + format_date_us(at)},          // ends on it
+      {">=" + format_date_us(at), "<=" + format_date_us(at)},                    // that crash alone
+      {">=" + format_date_us(end_us - 5 * day + 1000), "<" + format_date_us(end_us - 5 * day + 7'200'000'000)},
+  };
+  // Exact product and version filters are read from the rollup too.
+  const std::string product = *str(crashes[0], "product"), version = *str(crashes[0], "version");
+  const std::string other_product = *str(*std::find_if(crashes.begin(), crashes.end(), [&](const TestCrash& c) {
+    return str(c, "product") && str(c, "product") != product;
+  }), "product");
+  const std::vector<QueryPairs> filter_sets = {
+      {}, {{"product", product}}, {{"product", product}, {"product", other_product}},
+      {{"product", "=" + product}, {"version", version}}};
+  auto matches = [&](const TestCrash& c, const QueryPairs& filters) {
+    std::set<std::string> products, versions;
+    for (const auto& [k, v] : filters) (k == "product" ? products : versions).insert(v[0] == '=' ? v.substr(1) : v);
+    return (products.empty() || products.count(str(c, "product").value_or("")) != 0) &&
+           (versions.empty() || versions.count(str(c, "version").value_or("")) != 0);
+  };
+  auto check = [&](const char* when) {
+    for (const auto& filters : filter_sets) {
+      for (const auto& [lower, upper] : ranges) {
+        std::string shown = std::string(when) + ": date=" + lower + "&date=" + upper;
+        for (const auto& [k, v] : filters) shown += "&" + k + "=" + v;
+        QueryPairs pairs = {{"date", lower}, {"date", upper}, {"_histogram.date", ""}, {"_facets", ""},
+                            {"_results_number", "20"}};
+        pairs.insert(pairs.end(), filters.begin(), filters.end());
+        json r = search(pairs);
+        // Counted here: the crashes in the range, per day.
+        auto bound = [](const std::string& text) { return *parse_date_us(text.substr(text[1] == '=' ? 2 : 1)); };
+        const int64_t lo = bound(lower) + (lower[1] == '=' ? 0 : 1), hi = bound(upper) - (upper[1] == '=' ? 0 : 1);
+        std::map<std::string, int64_t> per_day;
+        int64_t total = 0;
+        for (const auto& c : crashes) {
+          if (date_us(c) < lo || date_us(c) > hi || !matches(c, filters)) continue;
+          ++per_day[day_of(c) + "T00:00:00+00:00"];
+          ++total;
+        }
+        std::vector<std::pair<std::string, int64_t>> want(per_day.begin(), per_day.end());
+        EXPECT_EQ(r["total"], total) << shown;
+        EXPECT_EQ(buckets(r["facets"]["histogram_date"]), want) << shown;
+        // A search that must scan (a product facet asked too) gives the same histogram and hits.
+        pairs.emplace_back("_facets", "product");
+        json scanned = search(pairs);
+        EXPECT_EQ(scanned["total"], r["total"]) << shown;
+        EXPECT_EQ(scanned["facets"]["histogram_date"], r["facets"]["histogram_date"]) << shown;
+        EXPECT_EQ(scanned["hits"], r["hits"]) << shown;
+        EXPECT_EQ(r["hits"].size(), std::min<size_t>(20, static_cast<size_t>(total))) << shown;
+      }
+    }
+  };
+  check("loaded");
+  // Reprocessing moves crashes a day later; a remove; retention with a mid-day cutoff.
+  std::vector<TestCrash> changed;
+  for (size_t i = 0; i < crashes.size(); i += 9) {
+    crashes[i].processed["date_processed"] = format_date_us(date_us(crashes[i]) + day / 2);
+    changed.push_back(crashes[i]);
+  }
+  index_->upsert_batch(inputs(changed));
+  check("reprocessed");
+  ASSERT_TRUE(index_->remove(uuid(crashes[2])));
+  crashes.erase(crashes.begin() + 2);
+  check("removed");
+  const auto cutoff = kEnd - std::chrono::hours(24 * 11 + 5);
+  const int64_t cutoff_us = std::chrono::duration_cast<std::chrono::microseconds>(cutoff.time_since_epoch()).count();
+  index_->drop_older_than(cutoff);
+  std::erase_if(crashes, [&](const TestCrash& c) { return date_us(c) < cutoff_us; });
+  check("expired");
+}
+
 TEST_P(CrashIndexDataContract, Delete) {
   TopCrashersQuery q;
   q.product = *str(crashes_[0], "product");

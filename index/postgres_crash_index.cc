@@ -819,6 +819,40 @@ struct PostgresCrashIndex::Impl {
     return level;
   }
 
+  // Crashes per UTC day for a DayRollupPlan: whole days from the rollup, partial days counted
+  // from the crashes matching `where` (the search's own filters), in the caller's transaction, so
+  // from one snapshot.
+  std::map<int64_t, int64_t> day_counts(Connection& c, const backend::DayRollupPlan& plan, const Sql& where) {
+    std::map<int64_t, int64_t> per_day;
+    if (plan.first_whole_day <= plan.last_whole_day) {
+      Sql sql;
+      sql << "SELECT day, SUM(count)::bigint FROM product_version_daily WHERE day >= ";
+      sql.param(std::to_string(plan.first_whole_day), "bigint") << " AND day <= ";
+      sql.param(std::to_string(plan.last_whole_day), "bigint");
+      auto any_of = [&](const char* column, const std::vector<std::string>& values) {
+        if (values.empty()) return;
+        ArrayLiteral list;
+        for (const auto& v : values) list.add_text(pg_text(v));
+        sql << " AND " << column << " = ANY(";
+        sql.param(list.str(), "text[]") << ")";
+      };
+      any_of("product", plan.products);
+      any_of("version", plan.versions);
+      sql << " GROUP BY day";
+      Result r = c.run(sql);
+      for (int i = 0; i < r.rows(); ++i) per_day[r.int_at(i, 0)] += r.int_at(i, 1);
+    }
+    for (const auto& [from, to] : plan.partial) {
+      Sql sql;
+      sql.params = where.params;
+      sql << "SELECT COUNT(*) FROM crashes AS c WHERE " << where.text << " AND c.date >= ";
+      sql.param(std::to_string(from), "bigint") << " AND c.date < ";
+      sql.param(std::to_string(to), "bigint");
+      per_day[floor_div(from, kMicrosPerDay)] += c.run(sql).int_at(0, 0);
+    }
+    return per_day;
+  }
+
   static json term_of(const Aggregation& a, const json& key) {
     if (a.field->type == FieldType::kDate && key.is_number()) return format_date_us(key.get<int64_t>());
     if (a.kind == Aggregation::Kind::kHistogram && a.field->type == FieldType::kInteger && key.is_number_float()) {
@@ -1168,8 +1202,11 @@ json PostgresCrashIndex::execute(const SuperSearchQuery& query) {
     std::vector<Impl::Level> parents;
     // The first scalar aggregation counts the total on its way (one scan instead of two), as in
     // the SQLite backend; it runs first so the hits query knows the total.
-    const size_t counted_by = backend::total_counting_aggregation(query);
-    if (counted_by < query.aggregations.size()) {
+    const auto plan = backend::day_rollup_plan(query);
+    const size_t counted_by = plan ? query.aggregations.size() : backend::total_counting_aggregation(query);
+    if (plan) {
+      backend::fill_from_day_counts(query, impl_->day_counts(c, *plan, where), out);
+    } else if (counted_by < query.aggregations.size()) {
       int64_t total = 0;
       impl_->aggregate(c, query, where, query.aggregations[counted_by], parents, top, &total);
       out["total"] = total;
@@ -1190,7 +1227,7 @@ json PostgresCrashIndex::execute(const SuperSearchQuery& query) {
       for (int i = 0; i < r.rows(); ++i) hits.push_back(impl_->hit_from(r, i, query.columns, doc_column));
     }
     for (size_t i = 0; i < query.aggregations.size(); ++i) {
-      if (i != counted_by) impl_->aggregate(c, query, where, query.aggregations[i], parents, top);
+      if (!plan && i != counted_by) impl_->aggregate(c, query, where, query.aggregations[i], parents, top);
     }
     tx.commit();
     return out;

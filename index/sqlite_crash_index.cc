@@ -811,6 +811,38 @@ struct SqliteCrashIndex::Impl {
   // counted inside SQLite rather than stepped out row by row, which is what made a 30-day
   // histogram of every crash slow. Same buckets as the general path (empty ones left out).
   // False when there are too many buckets to count one by one (the caller then streams rows).
+  // Crashes per UTC day for a DayRollupPlan: whole days from the rollup, partial days counted
+  // from the crashes matching `where` (the search's own filters).
+  std::map<int64_t, int64_t> day_counts(Connection& conn, const backend::DayRollupPlan& plan, const Sql& where) {
+    std::map<int64_t, int64_t> per_day;
+    if (plan.first_whole_day <= plan.last_whole_day) {
+      Sql sql;
+      sql << "SELECT day, SUM(count) FROM product_version_daily WHERE day >= ";
+      sql.param(plan.first_whole_day) << " AND day <= ";
+      sql.param(plan.last_whole_day);
+      auto any_of = [&](const char* column, const std::vector<std::string>& values) {
+        if (values.empty()) return;
+        sql << " AND " << column << " IN (SELECT value FROM json_each(";
+        sql.param(json(values)) << "))";
+      };
+      any_of("product", plan.products);
+      any_of("version", plan.versions);
+      sql << " GROUP BY day";
+      auto q = conn.use(sql.text);
+      bind_all(q, sql.params);
+      while (q.step()) per_day[q.int_at(0)] += q.int_at(1);
+    }
+    // The day's bound first, so that SQLite bounds its index scan by it (see date_histogram).
+    const std::string partial = "SELECT COUNT(*) FROM crashes AS c WHERE c.date >= ? AND c.date < ? AND " + where.text;
+    for (const auto& [from, to] : plan.partial) {
+      auto q = conn.use(partial);
+      q.bind(1, from).bind(2, to);
+      for (size_t i = 0; i < where.params.size(); ++i) q.bind_json(static_cast<int>(i + 3), where.params[i]);
+      if (q.step()) per_day[floor_div(from, kMicrosPerDay)] += q.int_at(0);
+    }
+    return per_day;
+  }
+
   bool date_histogram(Connection& conn, const Sql& where, const Aggregation& agg, Targets& targets, int64_t* total) {
     auto bound = [&](const char* order) -> std::optional<int64_t> {
       auto q = conn.use("SELECT c.date FROM crashes AS c WHERE " + where.text + " ORDER BY c.date " + order + " LIMIT 1");
@@ -1286,6 +1318,8 @@ json SqliteCrashIndex::execute(const SuperSearchQuery& query) {
   }
   Impl::Reader r(*impl_);
   json out = {{"hits", json::array()}, {"total", 0}, {"facets", json::object()}, {"errors", json::array()}};
+  const auto plan = backend::day_rollup_plan(query);
+  if (plan) backend::fill_from_day_counts(query, impl_->day_counts(*r, *plan, where), out);
   Impl::Targets top{{"", &out["facets"]}};
   std::vector<Impl::Level> parents;
   // Two or more aggregations that can share a scan share one, and it counts the total on its way;
@@ -1293,7 +1327,7 @@ json SqliteCrashIndex::execute(const SuperSearchQuery& query) {
   std::vector<const Aggregation*> together;
   bool nested = false;
   for (const auto& a : query.aggregations) {
-    if (!Impl::countable_together(a)) continue;
+    if (plan || !Impl::countable_together(a)) continue;
     together.push_back(&a);
     nested = nested || !a.children.empty();
   }
@@ -1301,7 +1335,9 @@ json SqliteCrashIndex::execute(const SuperSearchQuery& query) {
   // Otherwise the first scalar aggregation counts the total on its way (one scan instead of two).
   const size_t counted_by =
       together.empty() ? backend::total_counting_aggregation(query) : query.aggregations.size();
-  if (!together.empty()) {
+  if (plan) {
+    // Answered from the per-day rollup above.
+  } else if (!together.empty()) {
     int64_t total = 0;
     impl_->aggregate_together(*r, query, where, together, out["facets"], total);
     out["total"] = total;
@@ -1331,7 +1367,7 @@ json SqliteCrashIndex::execute(const SuperSearchQuery& query) {
   for (size_t i = 0; i < query.aggregations.size(); ++i) {
     const Aggregation& a = query.aggregations[i];
     const bool counted = std::find(together.begin(), together.end(), &a) != together.end();
-    if (i != counted_by && !counted) impl_->aggregate(*r, query, where, a, parents, top);
+    if (!plan && i != counted_by && !counted) impl_->aggregate(*r, query, where, a, parents, top);
   }
   return out;
 }
