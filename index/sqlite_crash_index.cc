@@ -517,18 +517,18 @@ struct SqliteCrashIndex::Impl {
     return several;
   }
 
-  // first(conn) on `r` and, at the same time, second(conn) on another reader if one is idle now
-  // (never waited for); both on `r`, one after the other, when none is or on one core.
+  // first(conn) on `conn` and, at the same time, second(conn) on another reader if one is idle
+  // now (never waited for); both on `conn`, one after the other, when none is or on one core.
   template <class First, class Second>
-  auto both(Reader& r, First first, Second second) {
+  auto both(Connection& conn, First first, Second second) {
     std::unique_ptr<Reader> other = several_cores() ? Reader::if_idle(*this) : nullptr;
     if (!other) {
-      auto a = first(*r);
-      return std::make_pair(std::move(a), second(*r));
+      auto a = first(conn);
+      return std::make_pair(std::move(a), second(conn));
     }
     auto later = std::async(std::launch::async, [&] { return second(**other); });
     try {
-      auto a = first(*r);
+      auto a = first(conn);
       return std::make_pair(std::move(a), later.get());
     } catch (...) {
       later.wait();
@@ -811,6 +811,16 @@ struct SqliteCrashIndex::Impl {
   // counted inside SQLite rather than stepped out row by row, which is what made a 30-day
   // histogram of every crash slow. Same buckets as the general path (empty ones left out).
   // False when there are too many buckets to count one by one (the caller then streams rows).
+  // The crashes matching `where` dated in [from, to). The range comes first in the WHERE: of
+  // several ranges on one indexed column SQLite bounds the index scan by the first it meets, and
+  // the query's own date range would make a short range's count scan the whole query range.
+  int64_t count_between(Connection& conn, const Sql& where, int64_t from, int64_t to) {
+    auto q = conn.use("SELECT COUNT(*) FROM crashes AS c WHERE c.date >= ? AND c.date < ? AND " + where.text);
+    q.bind(1, from).bind(2, to);
+    for (size_t i = 0; i < where.params.size(); ++i) q.bind_json(static_cast<int>(i + 3), where.params[i]);
+    return q.step() ? q.int_at(0) : 0;
+  }
+
   // Crashes per UTC day for a DayRollupPlan: whole days from the rollup, partial days counted
   // from the crashes matching `where` (the search's own filters).
   std::map<int64_t, int64_t> day_counts(Connection& conn, const backend::DayRollupPlan& plan, const Sql& where) {
@@ -832,13 +842,8 @@ struct SqliteCrashIndex::Impl {
       bind_all(q, sql.params);
       while (q.step()) per_day[q.int_at(0)] += q.int_at(1);
     }
-    // The day's bound first, so that SQLite bounds its index scan by it (see date_histogram).
-    const std::string partial = "SELECT COUNT(*) FROM crashes AS c WHERE c.date >= ? AND c.date < ? AND " + where.text;
     for (const auto& [from, to] : plan.partial) {
-      auto q = conn.use(partial);
-      q.bind(1, from).bind(2, to);
-      for (size_t i = 0; i < where.params.size(); ++i) q.bind_json(static_cast<int>(i + 3), where.params[i]);
-      if (q.step()) per_day[floor_div(from, kMicrosPerDay)] += q.int_at(0);
+      per_day[floor_div(from, kMicrosPerDay)] += count_between(conn, where, from, to);
     }
     return per_day;
   }
@@ -859,15 +864,8 @@ struct SqliteCrashIndex::Impl {
       if (iv <= 0) return false;
       const int64_t first = *lo - ((((*lo - off) % iv) + iv) % iv);
       if ((hi - first) / iv >= 20000) return false;
-      // The bucket's range first: of several ranges on one indexed column SQLite bounds the index
-      // scan by the first it meets, and the query's own date range would make every bucket's
-      // count scan the whole range.
-      const std::string sql = "SELECT COUNT(*) FROM crashes AS c WHERE c.date >= ? AND c.date < ? AND " + where.text;
       for (int64_t b = first; b <= hi; b += iv) {
-        auto q = conn.use(sql);
-        q.bind(1, b).bind(2, b + iv);
-        for (size_t i = 0; i < where.params.size(); ++i) q.bind_json(static_cast<int>(i + 3), where.params[i]);
-        int64_t count = q.step() ? q.int_at(0) : 0;
+        const int64_t count = count_between(conn, where, b, b + iv);
         if (count) list.push_back({{"term", term_of(agg, json(b))}, {"count", count}});
         sum += count;
       }
@@ -953,14 +951,16 @@ struct SqliteCrashIndex::Impl {
     }
   };
 
-  // Counts the rows of `sql` (a SELECT of aggregate_together's columns) into `counted`.
-  void count_rows(Connection& conn, const std::string& sql, const std::vector<json>& params,
-                  std::vector<Counted>& counted, int64_t& total) {
+  // Counts the rows of `sql` (a SELECT of aggregate_together's columns) into `counted`; returns
+  // how many there were.
+  int64_t count_rows(Connection& conn, const std::string& sql, const std::vector<json>& params,
+                     std::vector<Counted>& counted) {
     auto q = conn.use(sql);
     bind_all(q, params);
     std::string key, child_key;
+    int64_t rows = 0;
     while (q.step()) {
-      ++total;
+      ++rows;
       for (auto& c : counted) {
         if (c.agg->field->is_list) {
           count_elements(q, c.column, c.counts);
@@ -977,26 +977,7 @@ struct SqliteCrashIndex::Impl {
         }
       }
     }
-  }
-
-  // The query's date range as its filters bound it, [from, to] in microseconds; nullopt when a
-  // side is open. Filters are ANDed, so the tightest bound of each side; repeated values of one
-  // filter are ORed, so its loosest.
-  static std::optional<std::pair<int64_t, int64_t>> date_bounds(const SuperSearchQuery& query) {
-    std::optional<int64_t> from, to;
-    for (const auto& f : query.filters) {
-      if (f.field->name != "date" || f.negated) continue;
-      auto bound = backend::loosest_bound(f.op, f.values);
-      if (!bound || !bound->is_number_integer()) continue;
-      int64_t v = bound->get<int64_t>();
-      if (f.op == Op::kGreater || f.op == Op::kGreaterEq) {
-        from = from ? std::max(*from, v) : v;
-      } else {
-        to = to ? std::min(*to, v) : v;
-      }
-    }
-    if (!from || !to || *to <= *from) return std::nullopt;
-    return std::pair{*from, *to};
+    return rows;
   }
 
   // Several top-level aggregations counted in one scan of the matching crashes: each row is read
@@ -1006,9 +987,10 @@ struct SqliteCrashIndex::Impl {
   // cut as `aggregate` would, and each kept bucket gets its own ranked children, so the answer is
   // the one `aggregate` gives. Also counts every matching crash into `total`.
   //
-  // When the query bounds its dates on both sides and another reader is idle, the two halves of
-  // the range are scanned at once, one per connection (and core), and their counts added: each
-  // crash has one date, so it is counted in exactly one half.
+  // When the query's date range spans a day or more on a machine with several cores, the two
+  // halves of the range are counted apart and added: at once, one per connection, when another
+  // reader is idle (never waited for), else one after the other. Each crash has one date, so it
+  // is counted in exactly one half.
   void aggregate_together(Connection& conn, const SuperSearchQuery& query, const Sql& where,
                           const std::vector<const Aggregation*>& aggs, json& facets, int64_t& total) {
     std::vector<Counted> counted;
@@ -1031,33 +1013,21 @@ struct SqliteCrashIndex::Impl {
       }
     }
     select += " FROM crashes AS c WHERE ";
-    std::unique_ptr<Reader> second;
-    auto bounds = date_bounds(query);
-    if (bounds && several_cores() && bounds->second - bounds->first >= kMicrosPerDay) {
-      second = Reader::if_idle(*this);
-    }
-    if (!second) {
-      count_rows(conn, select + where.text, where.params, counted, total);
+    const int64_t from = query.date_from_us, to = query.date_to_us;  // the parser's [from, to]
+    if (!several_cores() || to - from < kMicrosPerDay) {
+      total += count_rows(conn, select + where.text, where.params, counted);
     } else {
       // The half's bound first: of several ranges on one indexed column SQLite bounds the index
-      // scan by the first it meets (see date_histogram).
-      const int64_t middle = bounds->first + (bounds->second - bounds->first) / 2;
+      // scan by the first it meets (see count_between).
+      const int64_t middle = from + (to - from) / 2;
       std::vector<json> params{middle};
       params.insert(params.end(), where.params.begin(), where.params.end());
       std::vector<Counted> later = counted;
-      int64_t later_total = 0;
-      auto scan = std::async(std::launch::async, [&] {
-        count_rows(**second, select + "c.date >= ? AND " + where.text, params, later, later_total);
-      });
-      try {
-        count_rows(conn, select + "c.date < ? AND " + where.text, params, counted, total);
-      } catch (...) {
-        scan.wait();
-        throw;
-      }
-      scan.get();
+      auto rows = both(
+          conn, [&](Connection& c) { return count_rows(c, select + "c.date < ? AND " + where.text, params, counted); },
+          [&](Connection& c) { return count_rows(c, select + "c.date >= ? AND " + where.text, params, later); });
       for (size_t i = 0; i < counted.size(); ++i) counted[i].add(later[i]);
-      total += later_total;
+      total += rows.first + rows.second;
     }
     for (const auto& c : counted) {
       const Aggregation& agg = *c.agg;
@@ -1319,7 +1289,6 @@ json SqliteCrashIndex::execute(const SuperSearchQuery& query) {
   Impl::Reader r(*impl_);
   json out = {{"hits", json::array()}, {"total", 0}, {"facets", json::object()}, {"errors", json::array()}};
   const auto plan = backend::day_rollup_plan(query);
-  if (plan) backend::fill_from_day_counts(query, impl_->day_counts(*r, *plan, where), out);
   Impl::Targets top{{"", &out["facets"]}};
   std::vector<Impl::Level> parents;
   // Two or more aggregations that can share a scan share one, and it counts the total on its way;
@@ -1336,7 +1305,7 @@ json SqliteCrashIndex::execute(const SuperSearchQuery& query) {
   const size_t counted_by =
       together.empty() ? backend::total_counting_aggregation(query) : query.aggregations.size();
   if (plan) {
-    // Answered from the per-day rollup above.
+    backend::fill_from_day_counts(query, impl_->day_counts(*r, *plan, where), out);
   } else if (!together.empty()) {
     int64_t total = 0;
     impl_->aggregate_together(*r, query, where, together, out["facets"], total);
@@ -1451,7 +1420,7 @@ TopCrashersResult SqliteCrashIndex::top_crashers(const TopCrashersQuery& query) 
     };
     // The two periods are read on two readers at once when a second is idle.
     auto periods = impl_->both(
-        r, [&](Connection& conn) { return by_id(conn, start_day, end_day); },
+        *r, [&](Connection& conn) { return by_id(conn, start_day, end_day); },
         [&](Connection& conn) { return by_id(conn, start_day - query.days, start_day - 1); });
     backend::fill_top_crashers_by_id(result, periods.first, periods.second, query.limit, [&](const std::vector<int64_t>& ids) {
       std::unordered_map<int64_t, std::string> names;
@@ -1464,7 +1433,7 @@ TopCrashersResult SqliteCrashIndex::top_crashers(const TopCrashersQuery& query) 
     });
   } else {
     auto periods = impl_->both(
-        r, [&](Connection& conn) { return period(conn, start_day, end_day, result.total); },
+        *r, [&](Connection& conn) { return period(conn, start_day, end_day, result.total); },
         [&](Connection& conn) { return period(conn, start_day - query.days, start_day - 1, result.previous_total); });
     backend::fill_top_crashers(result, std::move(periods.first), periods.second, query.limit);
   }

@@ -10,8 +10,8 @@
 // Connections: one writer (writes are serialized by a mutex, a batch is one IMMEDIATE
 // transaction) and a pool of `readers` read connections, so searches run in parallel with each
 // other and with writes (WAL readers see the last committed state). A search that counts several
-// aggregations over a date range bounded on both sides also takes a second reader if one is idle
-// (it never waits for one) and counts the range's two halves at once; Top Crashers reads its two
+// aggregations over a date range of a day or more also takes a second reader if one is idle (it
+// never waits for one) and counts the range's two halves at once; Top Crashers reads its two
 // periods so too. Every statement is prepared
 // and every value bound; `@` regexes run through RE2 in a registered SQL function. synchronous is
 // NORMAL: a power cut may lose the last transactions, which re-indexing from crash storage

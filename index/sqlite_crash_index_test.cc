@@ -184,7 +184,7 @@ TEST(SqliteCrashIndex, ListFieldsMoveFromTheDocumentToTheirColumns) {
 // A search bounded by dates on both sides counts the two halves of its range on two reader
 // connections at once when one is idle. Crashes at the range's ends and on either side of its
 // middle are each counted once, and the answer is the one an index with a single reader (which
-// never splits) gives for the same file.
+// counts the halves one after the other on it) gives for the same file.
 TEST(SqliteCrashIndex, RangeHalvesCountedOnTwoReadersGiveTheOneReaderAnswer) {
   TempDir dir;
   IndexSettings s;
