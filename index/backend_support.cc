@@ -156,7 +156,7 @@ void IdCount::add(std::string_view platform, int64_t n) {
 }
 
 void fill_top_crashers_by_id(TopCrashersResult& result, const IdCounts& current, const IdCounts& previous, int limit,
-                             const NameLookup& names) {
+                             const NameLookup& names, const PlatformLookup& platforms) {
   result.total = 0;
   result.previous_total = 0;
   for (const auto& [id, c] : current) result.total += c.count;
@@ -203,6 +203,12 @@ void fill_top_crashers_by_id(TopCrashersResult& result, const IdCounts& current,
   }
   for (auto& [count, list] : tied_names) std::sort(list.begin(), list.end());
 
+  std::unordered_map<int64_t, std::vector<std::pair<std::string, int64_t>>> split;
+  if (platforms) {
+    std::vector<int64_t> shown;
+    for (const auto& [count, id] : top) shown.push_back(id);
+    split = platforms(shown);
+  }
   auto percent = [](int64_t part, int64_t total) {
     return total ? 100.0 * static_cast<double>(part) / static_cast<double>(total) : 0.0;
   };
@@ -213,7 +219,8 @@ void fill_top_crashers_by_id(TopCrashersResult& result, const IdCounts& current,
     tc.rank = static_cast<int>(i + 1);
     tc.signature = known.at(id);
     tc.count = count;
-    tc.platforms = std::map<std::string, int64_t>(counted.platforms.begin(), counted.platforms.end());
+    const auto& by_platform = platforms ? split[id] : counted.platforms;
+    tc.platforms = std::map<std::string, int64_t>(by_platform.begin(), by_platform.end());
     tc.percentage = percent(count, result.total);
     if (auto it = previous.find(id); it != previous.end()) {
       const int64_t pc = it->second.count;

@@ -156,9 +156,15 @@ using IdCounts = std::unordered_map<int64_t, IdCount>;
 // The names of the given ids (every id given must be answered).
 using NameLookup = std::function<std::unordered_map<int64_t, std::string>(const std::vector<int64_t>& ids)>;
 
+// The per-platform counts of the given ids in the current period, for a backend whose `current`
+// counts carry no platforms (it ranks on counts alone and splits only the ids it shows).
+using PlatformLookup =
+    std::function<std::unordered_map<int64_t, std::vector<std::pair<std::string, int64_t>>>(const std::vector<int64_t>& ids)>;
+
 // Fills result.total, result.previous_total and result.crashers (first_seen left to the backend),
 // with exactly the ranks, percentages and changes fill_top_crashers gives for the same counts.
+// Platforms come from `current` unless `platforms` is given.
 void fill_top_crashers_by_id(TopCrashersResult& result, const IdCounts& current, const IdCounts& previous, int limit,
-                             const NameLookup& names);
+                             const NameLookup& names, const PlatformLookup& platforms = nullptr);
 
 }  // namespace bw::index::backend

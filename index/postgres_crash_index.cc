@@ -24,6 +24,7 @@
 #include "index/fields.h"
 #include "index/migrations.h"
 #include "index/super_search_query.h"
+#include "index/topcrash_day_cache.h"
 #include "pg/connection.h"
 
 namespace bw::index {
@@ -376,6 +377,7 @@ struct PostgresCrashIndex::Impl {
   std::string insert_sql;                   // the batch INSERT into crashes
   std::mutex write_mutex;
   std::set<int64_t> known_partitions;       // start days; guarded by write_mutex
+  TopcrashDayCache topcrash_days_held;      // Top Crashers' days (index/topcrash_day_cache.h)
 
   // Runs `op` on a pooled connection; when the connection turns out lost, once more on a new
   // one. Other failures and a second loss are IndexUnavailable (PgError).
@@ -577,6 +579,19 @@ struct PostgresCrashIndex::Impl {
             "t.platform = k.platform AND t.count <= 0",
             {tproduct.str(), tday.str(), tsignature.str(), tplatform.str()});
     }
+    // Each changed day gets a new version (migration 7), in key order like every rollup write.
+    std::set<std::pair<std::string, int64_t>> changed_days;
+    for (const auto& [k, d] : by_signature) {
+      if (d != 0) changed_days.emplace(std::get<0>(k), std::get<1>(k));
+    }
+    if (!changed_days.empty()) {
+      ArrayLiteral cproduct, cday;
+      for (const auto& [p, dy] : changed_days) cproduct.add_text(p), cday.add_int(dy);
+      c.run("INSERT INTO topcrash_day_versions AS t(product, day, version) "
+            "SELECT k.product, k.day, nextval('topcrash_day_version_seq') FROM unnest($1::text[], $2::bigint[]) "
+            "AS k(product, day) ON CONFLICT (product, day) DO UPDATE SET version = EXCLUDED.version",
+            {cproduct.str(), cday.str()});
+    }
     if (!deltas.first_seen.empty()) {
       ArrayLiteral fsig, fday, fbuild;
       for (const auto& [s, first] : deltas.first_seen) {
@@ -591,6 +606,49 @@ struct PostgresCrashIndex::Impl {
   }
 
   // ----- reads -----
+
+  // The product's days first..last of topcrash_signature_daily as c's transaction sees them:
+  // held days whose version is the snapshot's, the others read in one statement and held.
+  std::map<int64_t, std::shared_ptr<const TopcrashDayCache::Day>> topcrash_days(Connection& c, const std::string& product,
+                                                                              int64_t first, int64_t last) {
+    Result versions = c.run(
+        "SELECT day, version FROM topcrash_day_versions WHERE product = $1::text AND day >= $2::bigint AND "
+        "day <= $3::bigint",
+        {pg_text(product), std::to_string(first), std::to_string(last)});
+    std::map<int64_t, std::shared_ptr<const TopcrashDayCache::Day>> days;
+    std::map<int64_t, std::shared_ptr<TopcrashDayCache::Day>> stale;
+    ArrayLiteral stale_days;
+    for (int i = 0; i < versions.rows(); ++i) {
+      const int64_t day = versions.int_at(i, 0), version = versions.int_at(i, 1);
+      if (auto held = topcrash_days_held.find({product, day}, version)) {
+        days.emplace(day, std::move(held));
+      } else {
+        auto fresh = std::make_shared<TopcrashDayCache::Day>();
+        fresh->version = version;
+        stale.emplace(day, std::move(fresh));
+        stale_days.add_int(day);
+      }
+    }
+    if (stale.empty()) return days;
+    Result r = c.run(
+        "SELECT day, sig, platform, count FROM topcrash_signature_daily WHERE product = $1::text AND "
+        "day = ANY($2::bigint[])",
+        {pg_text(product), stale_days.str()});
+    std::unordered_map<std::string, int32_t> platforms;  // saves a lock per row
+    for (int i = 0; i < r.rows(); ++i) {
+      auto it = stale.find(r.int_at(i, 0));
+      if (it == stale.end()) continue;
+      std::string platform = r.text(i, 2);
+      auto p = platforms.find(platform);
+      if (p == platforms.end()) p = platforms.emplace(platform, topcrash_days_held.platform_id(platform)).first;
+      it->second->rows.push_back({static_cast<int32_t>(r.int_at(i, 1)), p->second, r.int_at(i, 3)});
+    }
+    for (auto& [day, fresh] : stale) {
+      topcrash_days_held.store({product, day}, fresh);
+      days.emplace(day, std::move(fresh));
+    }
+    return days;
+  }
 
   json hit_from(const Result& r, int row, const std::vector<const Field*>& cols, int doc_column) {
     json hit = json::object();
@@ -1279,37 +1337,51 @@ TopCrashersResult PostgresCrashIndex::top_crashers(const TopCrashersQuery& query
     backend::rank_signatures(ranked);
     return ranked;
   };
-  // The default view (every version and process type): the narrow rollup by signature id.
-  auto by_id = [&](Connection& c, int64_t from, int64_t to) {
-    Sql sql;
-    sql << "SELECT sig, platform, SUM(count) FROM topcrash_signature_daily WHERE product = ";
-    sql.param(pg_text(query.product), "text") << " AND day >= ";
-    sql.param(std::to_string(from), "bigint") << " AND day <= ";
-    sql.param(std::to_string(to), "bigint");
-    if (!query.platform.empty()) {
-      sql << " AND platform = ";
-      sql.param(pg_text(query.platform), "text");
+  // The default view (every version and process type) ranks from the narrow rollup by signature
+  // id, summed in memory from the days held by the day cache (only days whose version moved are
+  // read); the platform split is made for the ids shown.
+  auto default_view = [&](Connection& c, TopCrashersResult& res) {
+    const auto held_days = impl_->topcrash_days(c, query.product, start_day - query.days, end_day);
+    const bool one_platform = !query.platform.empty();
+    const int32_t platform = one_platform ? impl_->topcrash_days_held.known_platform_id(query.platform) : -1;
+    backend::IdCounts current, previous;
+    for (const auto& [day, held] : held_days) {
+      backend::IdCounts& counts = day >= start_day ? current : previous;
+      for (const auto& row : held->rows) {
+        if (!one_platform || row.platform == platform) counts[row.signature_id].count += row.count;
+      }
     }
-    sql << " GROUP BY sig, platform";
-    backend::IdCounts counts;
-    Result r = c.run(sql);
-    for (int i = 0; i < r.rows(); ++i) counts[r.int_at(i, 0)].add(r.at(i, 1), r.int_at(i, 2));
-    return counts;
+    auto names = [&](const std::vector<int64_t>& ids) {
+      ArrayLiteral list;
+      for (int64_t id : ids) list.add_int(id);
+      std::unordered_map<int64_t, std::string> found;
+      Result r = c.run("SELECT id, signature FROM signature_ids WHERE id = ANY($1::integer[])", {list.str()});
+      for (int i = 0; i < r.rows(); ++i) found.emplace(r.int_at(i, 0), r.text(i, 1));
+      return found;
+    };
+    auto platforms = [&](const std::vector<int64_t>& ids) {
+      std::unordered_map<int64_t, std::map<int32_t, int64_t>> split;
+      for (int64_t id : ids) split[id];
+      for (auto it = held_days.lower_bound(start_day); it != held_days.end(); ++it) {
+        for (const auto& row : it->second->rows) {
+          if (one_platform && row.platform != platform) continue;
+          if (auto s = split.find(row.signature_id); s != split.end()) s->second[row.platform] += row.count;
+        }
+      }
+      std::unordered_map<int64_t, std::vector<std::pair<std::string, int64_t>>> named;
+      for (const auto& [id, by_platform] : split) {
+        auto& out = named[id];
+        for (const auto& [p, n] : by_platform) out.emplace_back(impl_->topcrash_days_held.platform_name(p), n);
+      }
+      return named;
+    };
+    backend::fill_top_crashers_by_id(res, current, previous, query.limit, names, platforms);
   };
   return impl_->with_connection([&](Connection& c) {
     TopCrashersResult res = result;
     Transaction tx(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     if (query.versions.empty() && query.process_type.empty()) {
-      auto current = by_id(c, start_day, end_day);
-      auto previous = by_id(c, start_day - query.days, start_day - 1);
-      backend::fill_top_crashers_by_id(res, current, previous, query.limit, [&](const std::vector<int64_t>& ids) {
-        ArrayLiteral list;
-        for (int64_t id : ids) list.add_int(id);
-        std::unordered_map<int64_t, std::string> names;
-        Result r = c.run("SELECT id, signature FROM signature_ids WHERE id = ANY($1::integer[])", {list.str()});
-        for (int i = 0; i < r.rows(); ++i) names.emplace(r.int_at(i, 0), r.text(i, 1));
-        return names;
-      });
+      default_view(c, res);
     } else {
       auto current = period(c, start_day, end_day, res.total);
       auto previous = period(c, start_day - query.days, start_day - 1, res.previous_total);
@@ -1455,7 +1527,8 @@ uint64_t PostgresCrashIndex::stored_bytes() {
       "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c "
       "WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r' AND ("
       "c.relname IN ('crash_keys', 'signature_first_seen', 'signature_ids', 'topcrash_daily', "
-      "'topcrash_daily_all', 'topcrash_signature_daily', 'missing_symbols', 'product_version_daily', 'schema_version') "
+      "'topcrash_daily_all', 'topcrash_signature_daily', 'topcrash_day_versions', 'missing_symbols', "
+      "'product_version_daily', 'schema_version') "
       "OR c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'crashes'::regclass))";
   return impl_->with_connection(
       [](Connection& c) { return static_cast<uint64_t>(c.run(kSql, {}).int_at(0, 0)); });

@@ -513,6 +513,91 @@ TEST_F(SqliteParity, SearchesFacetsAndTopCrashersAnswerAsSqlite) {
             sqlite.search({dates[0], dates[1], {"_facets", "signature"}}, {}, kNow));
 }
 
+// Top Crashers keeps each day's rollup rows in memory with the day's version
+// (index/topcrash_day_cache.h). An index that answered once must see every later write, by
+// itself or by another process (here another index on the same database), in its next answer.
+TEST_F(SqliteParity, TopCrashersOfOneIndexSeeEveryWriteOfAnother) {
+  bw::test_support::TempDir dir;
+  IndexSettings ss = settings_for("");
+  ss.sqlite_path = dir.path() / "crashes.sqlite";
+  SqliteCrashIndex sqlite(ss);
+  auto reader = open();
+  auto writer = open();
+  GeneratorOptions options;
+  options.seed = 7;
+  options.end = kNow - std::chrono::hours(1);
+  options.days = 20;
+  CrashGenerator generator(options);
+  auto crashes = generator.make(500);
+  auto in = inputs(crashes);
+  sqlite.upsert_batch(in);
+  writer->upsert_batch(in);
+
+  int step = 0;
+  auto same_everywhere = [&](const std::string& after) {
+    for (int days : {3, 7, 14}) {
+      for (const std::string platform : {"", "Windows NT", "Linux", "BeOS"}) {
+        TopCrashersQuery q;
+        q.product = "Firefox";
+        q.days = days;
+        q.end = kNow;
+        q.limit = 15;
+        q.platform = platform;
+        const json expected = sqlite.top_crashers(q).to_json();
+        EXPECT_EQ(reader->top_crashers(q).to_json(), expected) << after << ", " << days << " days, " << platform;
+        EXPECT_EQ(open()->top_crashers(q).to_json(), expected) << after << ", " << days << " days, " << platform;
+      }
+    }
+    ++step;
+  };
+  same_everywhere("the first load");
+  TopCrashersQuery week;
+  week.product = "Firefox";
+  week.days = 7;
+  week.end = kNow;
+  const int64_t first_total = reader->top_crashers(week).total;
+
+  // New crashes on days already held: three days ago, and ten days ago (the previous period).
+  std::vector<TestCrash> late;
+  for (int i = 0; i < 12; ++i) {
+    TestCrash& c = late.emplace_back(crashes[static_cast<size_t>(i)]);
+    char uuid[40];
+    std::snprintf(uuid, sizeof uuid, "%08x-1111-4000-8000-000000261101", i);
+    c.processed["uuid"] = uuid;
+    c.processed["product"] = "Firefox";
+    c.processed["os_name"] = i % 2 ? "Linux" : "Windows NT";
+    c.processed["signature"] = "late arrival " + std::to_string(i % 3);
+    const auto when = kNow - std::chrono::hours(i < 6 ? 24 * 3 : 24 * 10);
+    c.processed["date_processed"] = format_date_us(
+        std::chrono::duration_cast<std::chrono::microseconds>(when.time_since_epoch()).count());
+  }
+  sqlite.upsert_batch(inputs(late));
+  writer->upsert_batch(inputs(late));
+  same_everywhere("crashes added to held days");
+  EXPECT_EQ(reader->top_crashers(week).total, first_total + 6);
+
+  // Reprocessing moves crashes to another signature and platform; removing takes them out.
+  for (size_t i = 0; i < 60; ++i) {
+    if (crashes[i].processed.value("product", "") != "Firefox") continue;
+    crashes[i].processed["signature"] = "reprocessed";
+    crashes[i].processed["os_name"] = "Linux";
+    sqlite.upsert(crashes[i].processed, crashes[i].raw);
+    writer->upsert(crashes[i].processed, crashes[i].raw);
+  }
+  same_everywhere("reprocessing");
+  for (size_t i = 60; i < 120; ++i) {
+    const std::string u = crashes[i].processed["uuid"];
+    EXPECT_TRUE(sqlite.remove(u));
+    EXPECT_TRUE(writer->remove(u));
+  }
+  same_everywhere("removals");
+  // Retention empties whole days the reader holds.
+  const auto cutoff = kNow - std::chrono::hours(24 * 8 + 5);
+  EXPECT_EQ(writer->drop_older_than(cutoff), sqlite.drop_older_than(cutoff));
+  same_everywhere("retention");
+  EXPECT_EQ(step, 5);
+}
+
 // ----- speed and concurrency -----
 
 TEST_F(PostgresIndexTest, BatchUpsertRateAndConcurrentReaders) {
