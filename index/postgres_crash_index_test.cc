@@ -405,20 +405,33 @@ TEST_F(PostgresIndexTest, NulAndInvalidUtf8BecomeReplacementCharacters) {
 
 // ----- the same answers as SQLite -----
 
-class SqliteParity : public PostgresIndexTest {};
+// PostgreSQL against an SQLite index given the same writes.
+class SqliteParity : public PostgresIndexTest {
+ protected:
+  void SetUp() override {
+    PostgresIndexTest::SetUp();
+    if (IsSkipped()) return;
+    IndexSettings ss = settings_for("");
+    ss.sqlite_path = dir_.path() / "crashes.sqlite";
+    sqlite_ = std::make_unique<SqliteCrashIndex>(ss);
+  }
+  // `n` generated crashes of the 20 days before kNow.
+  static std::vector<TestCrash> generated(uint64_t seed, size_t n) {
+    GeneratorOptions options;
+    options.seed = seed;
+    options.end = kNow - std::chrono::hours(1);
+    options.days = 20;
+    return CrashGenerator(options).make(n);
+  }
+
+  bw::test_support::TempDir dir_;
+  std::unique_ptr<SqliteCrashIndex> sqlite_;
+};
 
 TEST_F(SqliteParity, SearchesFacetsAndTopCrashersAnswerAsSqlite) {
-  bw::test_support::TempDir dir;
-  IndexSettings ss = settings_for("");
-  ss.sqlite_path = dir.path() / "crashes.sqlite";
-  SqliteCrashIndex sqlite(ss);
+  SqliteCrashIndex& sqlite = *sqlite_;
   auto pg = open();
-  GeneratorOptions options;
-  options.seed = 99;
-  options.end = kNow - std::chrono::hours(1);
-  options.days = 20;
-  CrashGenerator generator(options);
-  auto crashes = generator.make(600);
+  auto crashes = generated(99, 600);
   // Odd values both must treat alike: newlines (RE2's `.` does not match them), word
   // boundaries (`\b` means backspace to PostgreSQL), case-insensitive groups.
   crashes[0].processed["signature"] = "multi\nline | frame";
@@ -517,18 +530,10 @@ TEST_F(SqliteParity, SearchesFacetsAndTopCrashersAnswerAsSqlite) {
 // (index/topcrash_day_cache.h). An index that answered once must see every later write, by
 // itself or by another process (here another index on the same database), in its next answer.
 TEST_F(SqliteParity, TopCrashersOfOneIndexSeeEveryWriteOfAnother) {
-  bw::test_support::TempDir dir;
-  IndexSettings ss = settings_for("");
-  ss.sqlite_path = dir.path() / "crashes.sqlite";
-  SqliteCrashIndex sqlite(ss);
+  SqliteCrashIndex& sqlite = *sqlite_;
   auto reader = open();
   auto writer = open();
-  GeneratorOptions options;
-  options.seed = 7;
-  options.end = kNow - std::chrono::hours(1);
-  options.days = 20;
-  CrashGenerator generator(options);
-  auto crashes = generator.make(500);
+  auto crashes = generated(7, 500);
   auto in = inputs(crashes);
   sqlite.upsert_batch(in);
   writer->upsert_batch(in);
