@@ -32,6 +32,13 @@
 // (every signature ever indexed, in the same snapshot); up to 2,000 of them, the crashes are found
 // through the (signature, date) index. The first facet's scan also counts the total.
 //
+// Top Crashers' default view (every version and process type) is summed in memory from each
+// product × day's rows of `topcrash_signature_daily`, held per index object with the day's
+// version from `topcrash_day_versions` (index/topcrash_day_cache.h: at most 2,000,000 rows,
+// ~32 MB); only the days whose version in the query's snapshot is not the one held are read
+// again, so answers are exact whatever process wrote. Version and process-type views are summed
+// in SQL from the wider rollups.
+//
 // Connections: a pool of up to `readers` + 1 connections, opened on demand, each with its own
 // prepared statements (PQprepare; search shapes are cached too, 256 per connection). Any number
 // of threads may call any method at once.
