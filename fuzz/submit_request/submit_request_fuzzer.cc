@@ -10,9 +10,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -64,10 +67,26 @@ struct Harness {
     addr.sin_family = AF_INET;
     addr.sin_port = htons(server->port());
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) std::abort();  // the server is gone
+    // libFuzzer's -timeout timer sends SIGALRM every few seconds, without SA_RESTART: a blocking
+    // call may return EINTR. An interrupted connect goes on in the background.
+    int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    if (rc != 0 && errno == EINTR) {
+      pollfd w{fd, POLLOUT, 0};
+      while (::poll(&w, 1, 30000) < 0 && errno == EINTR) {
+      }
+      int error = 0;
+      socklen_t length = sizeof error;
+      rc = ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) == 0 && error == 0 ? 0 : -1;
+      if (error != 0) errno = error;
+    }
+    if (rc != 0) {
+      std::fprintf(stderr, "connect to the collector: %s\n", std::strerror(errno));
+      std::abort();  // the server is gone
+    }
     size_t sent = 0;
     while (sent < bytes.size()) {
       ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;  // the server answered early and closed: fine
       sent += static_cast<size_t>(n);
     }
@@ -81,6 +100,7 @@ struct Harness {
       pollfd p{fd, POLLIN, 0};
       if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
       ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
       answer.append(buf, static_cast<size_t>(n));
     }
