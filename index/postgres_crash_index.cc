@@ -553,12 +553,14 @@ struct PostgresCrashIndex::Impl {
     ArrayLiteral sproduct, sday, ssignature, splatform, scount;
     ArrayLiteral tproduct, tday, tsignature, tplatform;  // keys that went down
     std::set<std::string> signatures;
+    std::set<std::pair<std::string, int64_t>> changed_days;  // product, day: each gets a new version
     for (const auto& [k, d] : by_signature) {
       if (d == 0) continue;
       const auto& [p, dy, s, pl] = k;
       sproduct.add_text(p), sday.add_int(dy), ssignature.add_text(s), splatform.add_text(pl), scount.add_int(d);
       if (d < 0) tproduct.add_text(p), tday.add_int(dy), tsignature.add_text(s), tplatform.add_text(pl);
       signatures.insert(s);
+      changed_days.emplace(p, dy);
     }
     if (!sproduct.empty()) {
       ArrayLiteral names;
@@ -580,10 +582,6 @@ struct PostgresCrashIndex::Impl {
             {tproduct.str(), tday.str(), tsignature.str(), tplatform.str()});
     }
     // Each changed day gets a new version (migration 7), in key order like every rollup write.
-    std::set<std::pair<std::string, int64_t>> changed_days;
-    for (const auto& [k, d] : by_signature) {
-      if (d != 0) changed_days.emplace(std::get<0>(k), std::get<1>(k));
-    }
     if (!changed_days.empty()) {
       ArrayLiteral cproduct, cday;
       for (const auto& [p, dy] : changed_days) cproduct.add_text(p), cday.add_int(dy);
