@@ -462,15 +462,24 @@ struct PostgresCrashIndex::Impl {
     for (int64_t w : missing) known_partitions.insert(w);
   }
 
-  // Applies rollup and first-seen deltas inside the caller's transaction.
+  // Applies rollup and first-seen deltas inside the caller's transaction. Both Top Crashers
+  // rollups key signatures by their id in signature_ids (migration 8): new signatures get one first.
   void apply(Connection& c, const Deltas& deltas) {
-    std::map<std::tuple<std::string, int64_t, std::string, std::string, std::string>, int64_t> all;
+    std::set<std::string> signatures;
+    for (const auto& [k, d] : deltas.rollup) {
+      if (d != 0) signatures.insert(std::get<5>(k));
+    }
+    if (!signatures.empty()) {
+      ArrayLiteral names;
+      for (const auto& s : signatures) names.add_text(s);
+      c.run("INSERT INTO signature_ids(signature) SELECT * FROM unnest($1::text[]) ON CONFLICT (signature) DO NOTHING",
+            {names.str()});
+    }
     ArrayLiteral product, version, day, process_type, platform, signature, count;
     ArrayLiteral nproduct, nversion, nday, nprocess_type, nplatform, nsignature;  // keys that went down
     for (const auto& [k, d] : deltas.rollup) {
       if (d == 0) continue;
       const auto& [p, v, dy, pt, pl, s] = k;
-      all[{p, dy, pt, pl, s}] += d;
       product.add_text(p), version.add_text(v), day.add_int(dy), process_type.add_text(pt), platform.add_text(pl),
           signature.add_text(s), count.add_int(d);
       if (d < 0) {
@@ -479,45 +488,22 @@ struct PostgresCrashIndex::Impl {
       }
     }
     if (!product.empty()) {
-      c.run("INSERT INTO topcrash_daily AS t(product, version, day, process_type, platform, signature, count) "
-            "SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], "
-            "$7::bigint[]) ON CONFLICT (product, version, day, process_type, platform, signature) "
+      c.run("INSERT INTO topcrash_daily AS t(product, version, day, process_type, platform, sig, count) "
+            "SELECT k.product, k.version, k.day, k.process_type, k.platform, s.id, k.count "
+            "FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::bigint[]) "
+            "AS k(product, version, day, process_type, platform, signature, count), signature_ids AS s "
+            "WHERE s.signature = k.signature "
+            "ON CONFLICT (product, version, day, process_type, platform, sig) "
             "DO UPDATE SET count = t.count + EXCLUDED.count",
             {product.str(), version.str(), day.str(), process_type.str(), platform.str(), signature.str(),
              count.str()});
     }
     if (!nproduct.empty()) {
       c.run("DELETE FROM topcrash_daily AS t USING unnest($1::text[], $2::text[], $3::bigint[], $4::text[], "
-            "$5::text[], $6::text[]) AS k(product, version, day, process_type, platform, signature) "
-            "WHERE t.product = k.product AND t.version = k.version AND t.day = k.day AND "
-            "t.process_type = k.process_type AND t.platform = k.platform AND t.signature = k.signature AND t.count <= 0",
+            "$5::text[], $6::text[]) AS k(product, version, day, process_type, platform, signature), signature_ids AS s "
+            "WHERE s.signature = k.signature AND t.product = k.product AND t.version = k.version AND t.day = k.day AND "
+            "t.process_type = k.process_type AND t.platform = k.platform AND t.sig = s.id AND t.count <= 0",
             {nproduct.str(), nversion.str(), nday.str(), nprocess_type.str(), nplatform.str(), nsignature.str()});
-    }
-    ArrayLiteral aproduct, aday, aprocess_type, aplatform, asignature, acount;
-    ArrayLiteral bproduct, bday, bprocess_type, bplatform, bsignature;
-    for (const auto& [k, d] : all) {
-      if (d == 0) continue;
-      const auto& [p, dy, pt, pl, s] = k;
-      aproduct.add_text(p), aday.add_int(dy), aprocess_type.add_text(pt), aplatform.add_text(pl),
-          asignature.add_text(s), acount.add_int(d);
-      if (d < 0) {
-        bproduct.add_text(p), bday.add_int(dy), bprocess_type.add_text(pt), bplatform.add_text(pl),
-            bsignature.add_text(s);
-      }
-    }
-    if (!aproduct.empty()) {
-      c.run("INSERT INTO topcrash_daily_all AS t(product, day, process_type, platform, signature, count) "
-            "SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[]) "
-            "ON CONFLICT (product, day, process_type, platform, signature) "
-            "DO UPDATE SET count = t.count + EXCLUDED.count",
-            {aproduct.str(), aday.str(), aprocess_type.str(), aplatform.str(), asignature.str(), acount.str()});
-    }
-    if (!bproduct.empty()) {
-      c.run("DELETE FROM topcrash_daily_all AS t USING unnest($1::text[], $2::bigint[], $3::text[], $4::text[], "
-            "$5::text[]) AS k(product, day, process_type, platform, signature) "
-            "WHERE t.product = k.product AND t.day = k.day AND t.process_type = k.process_type AND "
-            "t.platform = k.platform AND t.signature = k.signature AND t.count <= 0",
-            {bproduct.str(), bday.str(), bprocess_type.str(), bplatform.str(), bsignature.str()});
     }
     // Crashes per product, version and day (migration 6): the home page's charts.
     std::map<std::tuple<std::string, std::string, int64_t>, int64_t> by_version;
@@ -544,42 +530,41 @@ struct PostgresCrashIndex::Impl {
             "WHERE t.product = k.product AND t.version = k.version AND t.day = k.day AND t.count <= 0",
             {wproduct.str(), wversion.str(), wday.str()});
     }
-    // The narrow rollup by signature id (migration 3): new signatures get their id first.
-    std::map<std::tuple<std::string, int64_t, std::string, std::string>, int64_t> by_signature;
+    // Every version's rollup (migrations 3 and 8), which Top Crashers without a version reads.
+    std::map<std::tuple<std::string, int64_t, std::string, std::string, std::string>, int64_t> by_signature;
     for (const auto& [k, d] : deltas.rollup) {
       const auto& [p, v, dy, pt, pl, s] = k;
-      if (d != 0) by_signature[{p, dy, s, pl}] += d;
+      if (d != 0) by_signature[{p, dy, s, pl, pt}] += d;
     }
-    ArrayLiteral sproduct, sday, ssignature, splatform, scount;
-    ArrayLiteral tproduct, tday, tsignature, tplatform;  // keys that went down
-    std::set<std::string> signatures;
+    ArrayLiteral sproduct, sday, ssignature, splatform, sprocess_type, scount;
+    ArrayLiteral tproduct, tday, tsignature, tplatform, tprocess_type;  // keys that went down
     std::set<std::pair<std::string, int64_t>> changed_days;  // product, day: each gets a new version
     for (const auto& [k, d] : by_signature) {
       if (d == 0) continue;
-      const auto& [p, dy, s, pl] = k;
-      sproduct.add_text(p), sday.add_int(dy), ssignature.add_text(s), splatform.add_text(pl), scount.add_int(d);
-      if (d < 0) tproduct.add_text(p), tday.add_int(dy), tsignature.add_text(s), tplatform.add_text(pl);
-      signatures.insert(s);
+      const auto& [p, dy, s, pl, pt] = k;
+      sproduct.add_text(p), sday.add_int(dy), ssignature.add_text(s), splatform.add_text(pl),
+          sprocess_type.add_text(pt), scount.add_int(d);
+      if (d < 0) {
+        tproduct.add_text(p), tday.add_int(dy), tsignature.add_text(s), tplatform.add_text(pl),
+            tprocess_type.add_text(pt);
+      }
       changed_days.emplace(p, dy);
     }
     if (!sproduct.empty()) {
-      ArrayLiteral names;
-      for (const auto& s : signatures) names.add_text(s);
-      c.run("INSERT INTO signature_ids(signature) SELECT * FROM unnest($1::text[]) ON CONFLICT (signature) DO NOTHING",
-            {names.str()});
-      c.run("INSERT INTO topcrash_signature_daily AS t(product, day, sig, platform, count) "
-            "SELECT k.product, k.day, s.id, k.platform, k.count FROM unnest($1::text[], $2::bigint[], $3::text[], "
-            "$4::text[], $5::bigint[]) AS k(product, day, signature, platform, count), signature_ids AS s "
+      c.run("INSERT INTO topcrash_signature_daily AS t(product, day, sig, platform, process_type, count) "
+            "SELECT k.product, k.day, s.id, k.platform, k.process_type, k.count FROM unnest($1::text[], "
+            "$2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[]) "
+            "AS k(product, day, signature, platform, process_type, count), signature_ids AS s "
             "WHERE s.signature = k.signature "
-            "ON CONFLICT (product, day, sig, platform) DO UPDATE SET count = t.count + EXCLUDED.count",
-            {sproduct.str(), sday.str(), ssignature.str(), splatform.str(), scount.str()});
+            "ON CONFLICT (product, day, sig, platform, process_type) DO UPDATE SET count = t.count + EXCLUDED.count",
+            {sproduct.str(), sday.str(), ssignature.str(), splatform.str(), sprocess_type.str(), scount.str()});
     }
     if (!tproduct.empty()) {
-      c.run("DELETE FROM topcrash_signature_daily AS t USING unnest($1::text[], $2::bigint[], $3::text[], $4::text[]) "
-            "AS k(product, day, signature, platform), signature_ids AS s "
+      c.run("DELETE FROM topcrash_signature_daily AS t USING unnest($1::text[], $2::bigint[], $3::text[], "
+            "$4::text[], $5::text[]) AS k(product, day, signature, platform, process_type), signature_ids AS s "
             "WHERE s.signature = k.signature AND t.product = k.product AND t.day = k.day AND t.sig = s.id AND "
-            "t.platform = k.platform AND t.count <= 0",
-            {tproduct.str(), tday.str(), tsignature.str(), tplatform.str()});
+            "t.platform = k.platform AND t.process_type = k.process_type AND t.count <= 0",
+            {tproduct.str(), tday.str(), tsignature.str(), tplatform.str(), tprocess_type.str()});
     }
     // Each changed day gets a new version (migration 7), in key order like every rollup write.
     if (!changed_days.empty()) {
@@ -629,17 +614,20 @@ struct PostgresCrashIndex::Impl {
     }
     if (stale.empty()) return days;
     Result r = c.run(
-        "SELECT day, sig, platform, count FROM topcrash_signature_daily WHERE product = $1::text AND "
+        "SELECT day, sig, platform, process_type, count FROM topcrash_signature_daily WHERE product = $1::text AND "
         "day = ANY($2::bigint[])",
         {pg_text(product), stale_days.str()});
-    std::unordered_map<std::string, int32_t> platforms;  // saves a lock per row
+    std::unordered_map<std::string, int32_t> ids;  // saves a lock per row
+    auto name_id = [&](std::string name) {
+      auto n = ids.find(name);
+      if (n == ids.end()) n = ids.emplace(name, topcrash_days_held.name_id(name)).first;
+      return n->second;
+    };
     for (int i = 0; i < r.rows(); ++i) {
       auto it = stale.find(r.int_at(i, 0));
       if (it == stale.end()) continue;
-      std::string platform = r.text(i, 2);
-      auto p = platforms.find(platform);
-      if (p == platforms.end()) p = platforms.emplace(platform, topcrash_days_held.platform_id(platform)).first;
-      it->second->rows.push_back({static_cast<int32_t>(r.int_at(i, 1)), p->second, r.int_at(i, 3)});
+      it->second->rows.push_back(
+          {static_cast<int32_t>(r.int_at(i, 1)), name_id(r.text(i, 2)), name_id(r.text(i, 3)), r.int_at(i, 4)});
     }
     for (auto& [day, fresh] : stale) {
       topcrash_days_held.store({product, day}, fresh);
@@ -767,6 +755,19 @@ struct PostgresCrashIndex::Impl {
   static bool signature_pattern(const Filter& f) {
     return f.field->name == "signature" && f.field->indexed() && !f.field->is_list &&
            (f.op == Op::kContains || f.op == Op::kStartsWith || f.op == Op::kEndsWith);
+  }
+
+  // An `=` or `^` filter on uuid: partitions have no uuid index (migration 9), so the crashes'
+  // dates are looked up in crash_keys first and found through (date, signature); "c.date IN
+  // (...) AND " goes before the filter itself, which still decides.
+  static void uuid_dates_condition(Sql& sql, const Filter& f) {
+    if (f.field->name != "uuid" || !f.field->indexed() || f.field->is_list || f.negated ||
+        !(f.op == Op::kDefault || f.op == Op::kEquals || f.op == Op::kStartsWith)) {
+      return;
+    }
+    sql << "c.date IN (SELECT k.date FROM crash_keys AS k WHERE ";
+    values_condition(sql, "k.uuid", "text", f, nullptr);
+    sql << ") AND ";
   }
 
   // The signatures such a filter matches; nullopt when there are more than
@@ -1238,6 +1239,7 @@ json PostgresCrashIndex::execute(const SuperSearchQuery& query) {
     for (const auto& f : query.filters) {
       if (f.op == Op::kRegex) continue;
       base << " AND ";
+      Impl::uuid_dates_condition(base, f);
       if (Impl::signature_pattern(f)) {
         if (auto matched = impl_->signature_candidates(c, f)) {
           Impl::candidates_condition(base, f, *matched);
@@ -1300,15 +1302,13 @@ TopCrashersResult PostgresCrashIndex::top_crashers(const TopCrashersQuery& query
   using Entry = backend::SignatureCount<Platforms>;
   auto period = [&](Connection& c, int64_t from, int64_t to, int64_t& total) {
     Sql sql;
-    sql << "SELECT signature, platform, SUM(count) FROM ";
-    sql << (query.versions.empty() ? "topcrash_daily_all" : "topcrash_daily") << " WHERE product = ";
+    sql << "SELECT s.signature, r.platform, r.n FROM (SELECT sig, platform, SUM(count) AS n FROM topcrash_daily "
+           "WHERE product = ";
     sql.param(pg_text(query.product), "text");
-    if (!query.versions.empty()) {
-      ArrayLiteral vs;
-      for (const auto& v : query.versions) vs.add_text(pg_text(v));
-      sql << " AND version = ANY(";
-      sql.param(vs.str(), "text[]") << ")";
-    }
+    ArrayLiteral vs;
+    for (const auto& v : query.versions) vs.add_text(pg_text(v));
+    sql << " AND version = ANY(";
+    sql.param(vs.str(), "text[]") << ")";
     sql << " AND day >= ";
     sql.param(std::to_string(from), "bigint") << " AND day <= ";
     sql.param(std::to_string(to), "bigint");
@@ -1320,7 +1320,7 @@ TopCrashersResult PostgresCrashIndex::top_crashers(const TopCrashersQuery& query
       sql << " AND platform = ";
       sql.param(pg_text(query.platform), "text");
     }
-    sql << " GROUP BY signature, platform";
+    sql << " GROUP BY sig, platform) AS r JOIN signature_ids AS s ON s.id = r.sig";
     std::map<std::string, Entry> entries;
     Result r = c.run(sql);
     total = 0;
@@ -1335,18 +1335,23 @@ TopCrashersResult PostgresCrashIndex::top_crashers(const TopCrashersQuery& query
     backend::rank_signatures(ranked);
     return ranked;
   };
-  // The default view (every version and process type) ranks from the narrow rollup by signature
-  // id, summed in memory from the days held by the day cache (only days whose version moved are
-  // read); the platform split is made for the ids shown.
-  auto default_view = [&](Connection& c, TopCrashersResult& res) {
+  // Every version (the default view) ranks from the rollup by signature id, summed in memory
+  // from the days held by the day cache (only days whose version moved are read); the platform
+  // split is made for the ids shown.
+  auto every_version = [&](Connection& c, TopCrashersResult& res) {
     const auto held_days = impl_->topcrash_days(c, query.product, start_day - query.days, end_day);
-    const bool one_platform = !query.platform.empty();
-    const int32_t platform = one_platform ? impl_->topcrash_days_held.known_platform_id(query.platform) : -1;
+    auto& held_names = impl_->topcrash_days_held;
+    const bool one_platform = !query.platform.empty(), one_process_type = !query.process_type.empty();
+    const int32_t platform = one_platform ? held_names.known_name_id(query.platform) : -1;
+    const int32_t process_type = one_process_type ? held_names.known_name_id(query.process_type) : -1;
+    auto counted = [&](const TopcrashDayCache::Row& row) {
+      return (!one_platform || row.platform == platform) && (!one_process_type || row.process_type == process_type);
+    };
     backend::IdCounts current, previous;
     for (const auto& [day, held] : held_days) {
       backend::IdCounts& counts = day >= start_day ? current : previous;
       for (const auto& row : held->rows) {
-        if (!one_platform || row.platform == platform) counts[row.signature_id].count += row.count;
+        if (counted(row)) counts[row.signature_id].count += row.count;
       }
     }
     auto names = [&](const std::vector<int64_t>& ids) {
@@ -1362,14 +1367,14 @@ TopCrashersResult PostgresCrashIndex::top_crashers(const TopCrashersQuery& query
       for (int64_t id : ids) split[id];
       for (auto it = held_days.lower_bound(start_day); it != held_days.end(); ++it) {
         for (const auto& row : it->second->rows) {
-          if (one_platform && row.platform != platform) continue;
+          if (!counted(row)) continue;
           if (auto s = split.find(row.signature_id); s != split.end()) s->second[row.platform] += row.count;
         }
       }
       std::unordered_map<int64_t, std::vector<std::pair<std::string, int64_t>>> named;
       for (const auto& [id, by_platform] : split) {
         auto& out = named[id];
-        for (const auto& [p, n] : by_platform) out.emplace_back(impl_->topcrash_days_held.platform_name(p), n);
+        for (const auto& [p, n] : by_platform) out.emplace_back(held_names.name_of(p), n);
       }
       return named;
     };
@@ -1378,8 +1383,8 @@ TopCrashersResult PostgresCrashIndex::top_crashers(const TopCrashersQuery& query
   return impl_->with_connection([&](Connection& c) {
     TopCrashersResult res = result;
     Transaction tx(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    if (query.versions.empty() && query.process_type.empty()) {
-      default_view(c, res);
+    if (query.versions.empty()) {
+      every_version(c, res);
     } else {
       auto current = period(c, start_day, end_day, res.total);
       auto previous = period(c, start_day - query.days, start_day - 1, res.previous_total);
@@ -1451,8 +1456,8 @@ uint64_t PostgresCrashIndex::drop_older_than(std::chrono::system_clock::time_poi
       Transaction tx(c);
       c.exec(kWriteLock);
       Result gone = c.run(
-          "DELETE FROM crashes WHERE date < $1::bigint AND uuid = ANY(ARRAY(SELECT uuid FROM crashes "
-          "WHERE date < $1::bigint LIMIT $2::bigint)) RETURNING uuid, product, version, date, process_type, platform, "
+          "DELETE FROM crashes WHERE date < $1::bigint AND (date, uuid) IN (SELECT date, uuid FROM crashes "
+          "WHERE date < $1::bigint LIMIT $2::bigint) RETURNING uuid, product, version, date, process_type, platform, "
           "signature",
           {std::to_string(cutoff_us), std::to_string(kRetentionChunk)});
       if (gone.rows() == 0) return 0;
@@ -1525,7 +1530,7 @@ uint64_t PostgresCrashIndex::stored_bytes() {
       "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)::bigint FROM pg_class c "
       "WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r' AND ("
       "c.relname IN ('crash_keys', 'signature_first_seen', 'signature_ids', 'topcrash_daily', "
-      "'topcrash_daily_all', 'topcrash_signature_daily', 'topcrash_day_versions', 'missing_symbols', "
+      "'topcrash_signature_daily', 'topcrash_day_versions', 'missing_symbols', "
       "'product_version_daily', 'schema_version') "
       "OR c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'crashes'::regclass))";
   return impl_->with_connection(

@@ -7,11 +7,14 @@
 // - `crashes`: one column per indexed catalogue field plus `doc` (jsonb, the other fields),
 //   declaratively partitioned by RANGE on `date` into weekly partitions `crashes_wYYYYMMDD`
 //   (Monday 00:00 UTC to the next Monday). A partition is created the first time a crash of its
-//   week is upserted. Text is COLLATE "C": byte order, like SQLite.
+//   week is upserted. Text is COLLATE "C": byte order, like SQLite. Partition indexes:
+//   (date, signature), (signature, date), (product, date, version, signature); none on uuid,
+//   which is looked up in crash_keys for its date first, also by a search filtering uuid.
 // - `crash_keys(uuid PRIMARY KEY, date)`: a partitioned table cannot hold a unique uuid, so this
 //   one does; it also says which partition a crash's row is in.
-// - rollups `topcrash_daily`, `topcrash_daily_all`, `topcrash_signature_daily` (signature ids from
-//   `signature_ids`), `signature_first_seen`, kept in step inside every write transaction with
+// - rollups `topcrash_daily` (by version) and `topcrash_signature_daily` (every version), both
+//   keyed by signature ids from `signature_ids`, and `signature_first_seen`, kept in step inside
+//   every write transaction with
 //   INSERT ... ON CONFLICT DO UPDATE deltas (reprocessing subtracts the old row's contribution
 //   and adds the new one's).
 //
@@ -32,12 +35,12 @@
 // (every signature ever indexed, in the same snapshot); up to 2,000 of them, the crashes are found
 // through the (signature, date) index. The first facet's scan also counts the total.
 //
-// Top Crashers' default view (every version and process type) is summed in memory from each
-// product × day's rows of `topcrash_signature_daily`, held per index object with the day's
-// version from `topcrash_day_versions` (index/topcrash_day_cache.h: at most 2,000,000 rows,
-// ~32 MB); only the days whose version in the query's snapshot is not the one held are read
-// again, so answers are exact whatever process wrote. Version and process-type views are summed
-// in SQL from the wider rollups.
+// Top Crashers without a version (the default view, any process type or platform) is summed in
+// memory from each product × day's rows of `topcrash_signature_daily`, held per index object with
+// the day's version from `topcrash_day_versions` (index/topcrash_day_cache.h: at most 2,000,000
+// rows, ~48 MB); only the days whose version in the query's snapshot is not the one held are
+// read again, so answers are exact whatever process wrote. Views of given versions are summed in
+// SQL from `topcrash_daily`.
 //
 // Connections: a pool of up to `readers` + 1 connections, opened on demand, each with its own
 // prepared statements (PQprepare; search shapes are cached too, 256 per connection). Any number

@@ -230,7 +230,7 @@ TEST_F(PostgresIndexTest, RetentionDropsWholeWeeksAndTrimsTheBoundaryWeekOnly) {
   EXPECT_EQ(scalar("SELECT count(*) FROM crash_keys"), std::to_string(280 - older));
   // Rollups lost exactly the dropped crashes: day by day they equal the rows left.
   EXPECT_EQ(scalar("SELECT COALESCE(SUM(count), 0) FROM topcrash_daily"), std::to_string(280 - older));
-  EXPECT_EQ(scalar("SELECT COALESCE(SUM(count), 0) FROM topcrash_daily_all"), std::to_string(280 - older));
+  EXPECT_EQ(scalar("SELECT COALESCE(SUM(count), 0) FROM topcrash_signature_daily"), std::to_string(280 - older));
   EXPECT_EQ(scalar("SELECT count(*) FROM topcrash_daily WHERE count <= 0"), "0");
   EXPECT_EQ(scalar("SELECT count(*) FROM (SELECT day, SUM(count) AS n FROM topcrash_daily GROUP BY day) r "
                    "FULL JOIN (SELECT date / 86400000000 AS day, count(*) AS n FROM crashes GROUP BY 1) c "
@@ -289,7 +289,7 @@ TEST_F(PostgresIndexTest, ServerRestartDuringIngestionLosesNothingAndCountsNothi
   EXPECT_EQ(scalar("SELECT count(*) FROM crashes"), std::to_string(total));
   EXPECT_EQ(scalar("SELECT count(DISTINCT uuid) FROM crashes"), std::to_string(total));
   EXPECT_EQ(scalar("SELECT SUM(count) FROM topcrash_daily"), std::to_string(total));
-  EXPECT_EQ(scalar("SELECT SUM(count) FROM topcrash_daily_all"), std::to_string(total));
+  EXPECT_EQ(scalar("SELECT SUM(count) FROM topcrash_signature_daily"), std::to_string(total));
   for (const auto& batch : batches) {
     for (const auto& c : batch) {
       ASSERT_TRUE(index->get(c.processed["uuid"].get<std::string>(), {}).has_value());
@@ -437,6 +437,8 @@ TEST_F(SqliteParity, SearchesFacetsAndTopCrashersAnswerAsSqlite) {
   crashes[0].processed["signature"] = "multi\nline | frame";
   crashes[1].processed["signature"] = "Word Boundary | x";
   crashes[2].processed["signature"] = "WORDBOUNDARY | x";
+  // Searches by uuid find the crash through its date (migration 9): two crashes at one instant.
+  crashes[52].processed["date_processed"] = crashes[50].processed["date_processed"];
   auto in = inputs(crashes);
   sqlite.upsert_batch(in);
   pg->upsert_batch(in);
@@ -486,6 +488,12 @@ TEST_F(SqliteParity, SearchesFacetsAndTopCrashersAnswerAsSqlite) {
       {{"mdsw_status_string", "OK"}, {"_facets", "mdsw_status_string"}},
       {{"url", "~example1"}},
   };
+  const std::string u50 = crashes[50].processed["uuid"], u51 = crashes[51].processed["uuid"];
+  queries.push_back({{"uuid", u50}});
+  queries.push_back({{"uuid", u50}, {"uuid", u51}, {"_columns", "uuid,date,signature"}});
+  queries.push_back({{"uuid", "^" + u50.substr(0, 5)}, {"_facets", "signature"}});
+  queries.push_back({{"uuid", "!" + u50}, {"product", "Firefox"}});
+  queries.push_back({{"uuid", "~" + u50.substr(9, 9)}});
   Permissions pii = {std::string(kViewPii)};
   for (auto q : queries) {
     q.insert(q.end(), dates.begin(), dates.end());
@@ -500,6 +508,8 @@ TEST_F(SqliteParity, SearchesFacetsAndTopCrashersAnswerAsSqlite) {
   EXPECT_EQ(pg->search({{"signature", "@(?i)word.*"}, dates[0], dates[1]}, {}, kNow)["total"], 2);
   EXPECT_EQ(pg->search({{"signature", "@multi.line.*"}, dates[0], dates[1]}, {}, kNow)["total"], 0);
   EXPECT_EQ(pg->search({{"signature", "@multi(?s:.)line.*"}, dates[0], dates[1]}, {}, kNow)["total"], 1);
+  EXPECT_EQ(pg->search({{"uuid", u50}, dates[0], dates[1]}, {}, kNow)["hits"][0]["uuid"], u50);
+  EXPECT_EQ(pg->search({{"uuid", u50}, {"uuid", u51}, dates[0], dates[1]}, {}, kNow)["total"], 2);
 
   for (int days : {1, 3, 7, 14, 28}) {
     for (const auto& versions : std::vector<std::vector<std::string>>{{}, {"140.0"}, {"140.0", "141.0b3"}}) {
@@ -542,15 +552,19 @@ TEST_F(SqliteParity, TopCrashersOfOneIndexSeeEveryWriteOfAnother) {
   auto same_everywhere = [&](const std::string& after) {
     for (int days : {3, 7, 14}) {
       for (const std::string platform : {"", "Windows NT", "Linux", "BeOS"}) {
-        TopCrashersQuery q;
-        q.product = "Firefox";
-        q.days = days;
-        q.end = kNow;
-        q.limit = 15;
-        q.platform = platform;
-        const json expected = sqlite.top_crashers(q).to_json();
-        EXPECT_EQ(reader->top_crashers(q).to_json(), expected) << after << ", " << days << " days, " << platform;
-        EXPECT_EQ(open()->top_crashers(q).to_json(), expected) << after << ", " << days << " days, " << platform;
+        for (const std::string process_type : {"", "content", "gpu"}) {
+          TopCrashersQuery q;
+          q.product = "Firefox";
+          q.days = days;
+          q.end = kNow;
+          q.limit = 15;
+          q.platform = platform;
+          q.process_type = process_type;
+          const json expected = sqlite.top_crashers(q).to_json();
+          const std::string shown = after + ", " + std::to_string(days) + " days, " + platform + ", " + process_type;
+          EXPECT_EQ(reader->top_crashers(q).to_json(), expected) << shown;
+          EXPECT_EQ(open()->top_crashers(q).to_json(), expected) << shown;
+        }
       }
     }
     ++step;
@@ -601,6 +615,78 @@ TEST_F(SqliteParity, TopCrashersOfOneIndexSeeEveryWriteOfAnother) {
   EXPECT_EQ(writer->drop_older_than(cutoff), sqlite.drop_older_than(cutoff));
   same_everywhere("retention");
   EXPECT_EQ(step, 5);
+}
+
+// Migration 8 rewrites the Top Crashers rollups (signature ids, process type in the rollup of
+// every version), migration 9 the partitions' indexes. An index filled at schema 7 answers, after
+// them, as SQLite does, and takes writes.
+TEST_F(SqliteParity, RollupsMigratedFromSchemaSevenAnswerAsBefore) {
+  SqliteCrashIndex& sqlite = *sqlite_;
+  auto crashes = generated(31, 400);
+  sqlite.upsert_batch(inputs(crashes));
+  open()->upsert_batch(inputs(crashes));
+  // The rollups and indexes as schema 7 kept them, rebuilt from the migrated ones; ids are forgotten for
+  // signatures only the rollups name, so the migration must give them again.
+  {
+    std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdb(url_.c_str()), &PQfinish);
+    ASSERT_EQ(PQstatus(conn.get()), CONNECTION_OK) << PQerrorMessage(conn.get());
+    std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(conn.get(), R"sql(
+      BEGIN;
+      CREATE TABLE v7_daily AS SELECT t.product, t.version, t.day, t.process_type, t.platform, s.signature, t.count
+        FROM topcrash_daily AS t JOIN signature_ids AS s ON s.id = t.sig;
+      CREATE TABLE topcrash_daily_all AS SELECT product, day, process_type, platform, signature, SUM(count) AS count
+        FROM v7_daily GROUP BY 1, 2, 3, 4, 5;
+      CREATE TABLE v7_signature_daily AS SELECT product, day, sig, platform, SUM(count) AS count
+        FROM topcrash_signature_daily GROUP BY 1, 2, 3, 4;
+      DROP TABLE topcrash_daily, topcrash_signature_daily;
+      ALTER TABLE v7_daily RENAME TO topcrash_daily;
+      ALTER TABLE v7_signature_daily RENAME TO topcrash_signature_daily;
+      DELETE FROM topcrash_signature_daily WHERE sig IN (SELECT id FROM signature_ids WHERE signature LIKE 'OOM%');
+      DELETE FROM signature_ids WHERE signature LIKE 'OOM%';
+      DROP INDEX crashes_by_product_date_version;
+      CREATE INDEX crashes_by_product_signature ON crashes(product, version, date, signature);
+      CREATE INDEX crashes_by_product_date ON crashes(product, date, signature);
+      CREATE INDEX crashes_by_uuid ON crashes(uuid);
+      DELETE FROM schema_version WHERE version >= 8;
+      COMMIT;)sql"),
+                                                        &PQclear);
+    ASSERT_EQ(PQresultStatus(r.get()), PGRES_COMMAND_OK) << PQerrorMessage(conn.get());
+  }
+  ASSERT_NE(scalar("SELECT count(*) FROM topcrash_daily WHERE signature LIKE 'OOM%'"), "0");
+  auto pg = open();
+  ASSERT_EQ(pg->schema_version(), postgres_migrations().back().version);
+  auto same_as_sqlite = [&](const std::string& after) {
+    for (int days : {7, 14}) {
+      for (const auto& versions : std::vector<std::vector<std::string>>{{}, {"140.0"}}) {
+        for (const std::string process_type : {"", "content"}) {
+          TopCrashersQuery q;
+          q.product = "Firefox";
+          q.versions = versions;
+          q.process_type = process_type;
+          q.days = days;
+          q.end = kNow;
+          q.limit = 30;
+          EXPECT_EQ(pg->top_crashers(q).to_json(), sqlite.top_crashers(q).to_json())
+              << after << ", " << days << " days, " << versions.size() << " versions, " << process_type;
+        }
+      }
+    }
+  };
+  same_as_sqlite("the migration");
+  // Writes after it find the rollups' keys: reprocessing moves crashes, removing takes them out.
+  for (size_t i = 0; i < 40; ++i) {
+    crashes[i].processed["signature"] = i % 2 ? "OOM | small" : "after migration";
+    sqlite.upsert(crashes[i].processed, crashes[i].raw);
+    pg->upsert(crashes[i].processed, crashes[i].raw);
+  }
+  for (size_t i = 40; i < 60; ++i) {
+    const std::string u = crashes[i].processed["uuid"];
+    EXPECT_TRUE(sqlite.remove(u));
+    EXPECT_TRUE(pg->remove(u));
+  }
+  same_as_sqlite("writes after the migration");
+  EXPECT_EQ(scalar("SELECT count(*) FROM topcrash_daily WHERE count <= 0"), "0");
+  EXPECT_EQ(scalar("SELECT count(*) FROM topcrash_signature_daily WHERE count <= 0"), "0");
 }
 
 // ----- speed and concurrency -----

@@ -29,22 +29,22 @@ void TopcrashDayCache::store(const Key& key, std::shared_ptr<const Day> day) {
   }
 }
 
-int32_t TopcrashDayCache::platform_id(const std::string& name) {
+int32_t TopcrashDayCache::name_id(const std::string& name) {
   std::lock_guard lock(mutex_);
-  auto [it, added] = platform_ids_.emplace(name, static_cast<int32_t>(platform_names_.size()));
-  if (added) platform_names_.push_back(name);
+  auto [it, added] = name_ids_.emplace(name, static_cast<int32_t>(names_.size()));
+  if (added) names_.push_back(name);
   return it->second;
 }
 
-int32_t TopcrashDayCache::known_platform_id(const std::string& name) const {
+int32_t TopcrashDayCache::known_name_id(const std::string& name) const {
   std::lock_guard lock(mutex_);
-  auto it = platform_ids_.find(name);
-  return it == platform_ids_.end() ? -1 : it->second;
+  auto it = name_ids_.find(name);
+  return it == name_ids_.end() ? -1 : it->second;
 }
 
-std::string TopcrashDayCache::platform_name(int32_t id) const {
+std::string TopcrashDayCache::name_of(int32_t id) const {
   std::lock_guard lock(mutex_);
-  return platform_names_.at(static_cast<size_t>(id));
+  return names_.at(static_cast<size_t>(id));
 }
 
 size_t TopcrashDayCache::rows_held() const {

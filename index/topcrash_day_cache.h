@@ -1,8 +1,8 @@
 // Top Crashers' per-day rows in memory, each with the version it was read at.
 //
-// The PostgreSQL backend (index/postgres_crash_index.h) ranks signatures by summing the narrow
-// rollup topcrash_signature_daily over two periods: ~80,000 rows for 7 days at 1,000,000
-// crashes. Past days rarely change, so it keeps each product × day's rows here with the day's
+// The PostgreSQL backend (index/postgres_crash_index.h) ranks signatures of every version by
+// summing the rollup topcrash_signature_daily over two periods: ~80,000 rows for 7 days at
+// 1,000,000 crashes. Past days rarely change, so it keeps each product × day's rows here with the day's
 // version from topcrash_day_versions (migration 7: a new value from one sequence every time one
 // of the day's rows changes, in the same transaction). A reader looks up the versions in its
 // snapshot and re-reads only the days whose version is not the one held; a day held at another
@@ -30,7 +30,8 @@ class TopcrashDayCache {
  public:
   struct Row {
     int32_t signature_id;
-    int32_t platform;  // platform_name() gives it back
+    int32_t platform;      // name_of() gives these two back
+    int32_t process_type;
     int64_t count;
   };
   struct Day {
@@ -47,11 +48,12 @@ class TopcrashDayCache {
   // while more than max_rows rows are held. A day larger than max_rows alone is not held.
   void store(const Key& key, std::shared_ptr<const Day> day);
 
-  // A small number standing for a platform name, the same for the life of the cache.
-  int32_t platform_id(const std::string& name);
+  // A small number standing for a platform or process type name, the same for the life of the
+  // cache.
+  int32_t name_id(const std::string& name);
   // The id of a name already seen, or -1.
-  int32_t known_platform_id(const std::string& name) const;
-  std::string platform_name(int32_t id) const;
+  int32_t known_name_id(const std::string& name) const;
+  std::string name_of(int32_t id) const;
 
   size_t rows_held() const;
 
@@ -65,8 +67,8 @@ class TopcrashDayCache {
   std::map<Key, Entry> days_;
   size_t rows_ = 0;
   uint64_t clock_ = 0;
-  std::unordered_map<std::string, int32_t> platform_ids_;
-  std::vector<std::string> platform_names_;
+  std::unordered_map<std::string, int32_t> name_ids_;
+  std::vector<std::string> names_;
 };
 
 }  // namespace bw::index

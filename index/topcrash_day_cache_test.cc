@@ -8,7 +8,7 @@ namespace {
 std::shared_ptr<const TopcrashDayCache::Day> day(int64_t version, size_t rows) {
   auto d = std::make_shared<TopcrashDayCache::Day>();
   d->version = version;
-  for (size_t i = 0; i < rows; ++i) d->rows.push_back({static_cast<int32_t>(i), 0, 1});
+  for (size_t i = 0; i < rows; ++i) d->rows.push_back({static_cast<int32_t>(i), 0, 0, 1});
   return d;
 }
 
@@ -52,16 +52,20 @@ TEST(TopcrashDayCache, DropsTheLeastRecentlyUsedDaysPastItsRowLimit) {
   EXPECT_EQ(cache.rows_held(), 10u);
 }
 
-TEST(TopcrashDayCache, NamesPlatformsBySmallStableIds) {
+TEST(TopcrashDayCache, NamesPlatformsAndProcessTypesBySmallStableIds) {
   TopcrashDayCache cache;
-  EXPECT_EQ(cache.known_platform_id("Linux"), -1);
-  const int32_t linux_id = cache.platform_id("Linux");
-  const int32_t windows_id = cache.platform_id("Windows NT");
+  EXPECT_EQ(cache.known_name_id("Linux"), -1);
+  const int32_t linux_id = cache.name_id("Linux");
+  const int32_t windows_id = cache.name_id("Windows NT");
   EXPECT_NE(linux_id, windows_id);
-  EXPECT_EQ(cache.platform_id("Linux"), linux_id);
-  EXPECT_EQ(cache.known_platform_id("Windows NT"), windows_id);
-  EXPECT_EQ(cache.platform_name(linux_id), "Linux");
-  EXPECT_EQ(cache.platform_name(windows_id), "Windows NT");
+  EXPECT_EQ(cache.name_id("Linux"), linux_id);
+  EXPECT_EQ(cache.known_name_id("Windows NT"), windows_id);
+  EXPECT_EQ(cache.name_of(linux_id), "Linux");
+  EXPECT_EQ(cache.name_of(windows_id), "Windows NT");
+  const int32_t content_id = cache.name_id("content");
+  EXPECT_NE(content_id, linux_id);
+  EXPECT_NE(content_id, windows_id);
+  EXPECT_EQ(cache.name_of(content_id), "content");
 }
 
 }  // namespace
