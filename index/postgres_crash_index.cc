@@ -466,26 +466,24 @@ struct PostgresCrashIndex::Impl {
   // rollups key signatures by their id in signature_ids (migration 8): new signatures get one first.
   void apply(Connection& c, const Deltas& deltas) {
     std::set<std::string> signatures;
-    for (const auto& [k, d] : deltas.rollup) {
-      if (d != 0) signatures.insert(std::get<5>(k));
-    }
-    if (!signatures.empty()) {
-      ArrayLiteral names;
-      for (const auto& s : signatures) names.add_text(s);
-      c.run("INSERT INTO signature_ids(signature) SELECT * FROM unnest($1::text[]) ON CONFLICT (signature) DO NOTHING",
-            {names.str()});
-    }
     ArrayLiteral product, version, day, process_type, platform, signature, count;
     ArrayLiteral nproduct, nversion, nday, nprocess_type, nplatform, nsignature;  // keys that went down
     for (const auto& [k, d] : deltas.rollup) {
       if (d == 0) continue;
       const auto& [p, v, dy, pt, pl, s] = k;
+      signatures.insert(s);
       product.add_text(p), version.add_text(v), day.add_int(dy), process_type.add_text(pt), platform.add_text(pl),
           signature.add_text(s), count.add_int(d);
       if (d < 0) {
         nproduct.add_text(p), nversion.add_text(v), nday.add_int(dy), nprocess_type.add_text(pt),
             nplatform.add_text(pl), nsignature.add_text(s);
       }
+    }
+    if (!signatures.empty()) {
+      ArrayLiteral names;
+      for (const auto& s : signatures) names.add_text(s);
+      c.run("INSERT INTO signature_ids(signature) SELECT * FROM unnest($1::text[]) ON CONFLICT (signature) DO NOTHING",
+            {names.str()});
     }
     if (!product.empty()) {
       c.run("INSERT INTO topcrash_daily AS t(product, version, day, process_type, platform, sig, count) "

@@ -74,12 +74,17 @@ class PostgresIndexTest : public ::testing::Test {
   }
   std::unique_ptr<PostgresCrashIndex> open() { return std::make_unique<PostgresCrashIndex>(settings_for(url_)); }
 
-  // A direct libpq session on the test's database, to look behind the index.
-  std::string scalar(const std::string& sql) {
+  // A direct libpq session on the test's database, to look behind the index: `sql` run alone,
+  // its result status checked against `expected`.
+  std::unique_ptr<PGresult, decltype(&PQclear)> run(const std::string& sql, ExecStatusType expected) {
     std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdb(url_.c_str()), &PQfinish);
     EXPECT_EQ(PQstatus(conn.get()), CONNECTION_OK) << PQerrorMessage(conn.get());
     std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(conn.get(), sql.c_str()), &PQclear);
-    EXPECT_EQ(PQresultStatus(r.get()), PGRES_TUPLES_OK) << sql << ": " << PQerrorMessage(conn.get());
+    EXPECT_EQ(PQresultStatus(r.get()), expected) << sql << ": " << PQerrorMessage(conn.get());
+    return r;
+  }
+  std::string scalar(const std::string& sql) {
+    auto r = run(sql, PGRES_TUPLES_OK);
     if (PQresultStatus(r.get()) != PGRES_TUPLES_OK || PQntuples(r.get()) != 1) return "<no row>";
     return PQgetvalue(r.get(), 0, 0);
   }
@@ -627,10 +632,7 @@ TEST_F(SqliteParity, RollupsMigratedFromSchemaSevenAnswerAsBefore) {
   open()->upsert_batch(inputs(crashes));
   // The rollups and indexes as schema 7 kept them, rebuilt from the migrated ones; ids are forgotten for
   // signatures only the rollups name, so the migration must give them again.
-  {
-    std::unique_ptr<PGconn, decltype(&PQfinish)> conn(PQconnectdb(url_.c_str()), &PQfinish);
-    ASSERT_EQ(PQstatus(conn.get()), CONNECTION_OK) << PQerrorMessage(conn.get());
-    std::unique_ptr<PGresult, decltype(&PQclear)> r(PQexec(conn.get(), R"sql(
+  auto downgraded = run(R"sql(
       BEGIN;
       CREATE TABLE v7_daily AS SELECT t.product, t.version, t.day, t.process_type, t.platform, s.signature, t.count
         FROM topcrash_daily AS t JOIN signature_ids AS s ON s.id = t.sig;
@@ -648,10 +650,9 @@ TEST_F(SqliteParity, RollupsMigratedFromSchemaSevenAnswerAsBefore) {
       CREATE INDEX crashes_by_product_date ON crashes(product, date, signature);
       CREATE INDEX crashes_by_uuid ON crashes(uuid);
       DELETE FROM schema_version WHERE version >= 8;
-      COMMIT;)sql"),
-                                                        &PQclear);
-    ASSERT_EQ(PQresultStatus(r.get()), PGRES_COMMAND_OK) << PQerrorMessage(conn.get());
-  }
+      COMMIT;)sql",
+                        PGRES_COMMAND_OK);
+  ASSERT_EQ(PQresultStatus(downgraded.get()), PGRES_COMMAND_OK);
   ASSERT_NE(scalar("SELECT count(*) FROM topcrash_daily WHERE signature LIKE 'OOM%'"), "0");
   auto pg = open();
   ASSERT_EQ(pg->schema_version(), postgres_migrations().back().version);
